@@ -1,0 +1,101 @@
+# Meter firmware: build, run and test.
+#   make run    build what is missing, run the meter on the emulated board (QEMU MPS2-AN385)
+#   make test   all three test tiers (CPython, MicroPython unix port, emulated board)
+#   make bench  deterministic instruction counts on the emulated board
+#   make deploy PORT=/dev/ttyUSB0 BOARD=esp32c6   put the firmware on a real board
+# Every target bootstraps what it needs first (tools/bootstrap.sh) and is idempotent.
+
+SHELL := /bin/bash
+BUILD := build
+ABS_BUILD := $(abspath $(BUILD))
+MPY_SRC := $(BUILD)/micropython-src
+PY := .venv/bin/python
+STEP := tools/step.sh
+J := -j$(shell nproc)
+
+MPY_CROSS := $(MPY_SRC)/mpy-cross/build/mpy-cross
+MICROPYTHON := $(BUILD)/micropython
+EMU_FW := $(BUILD)/emu-mps2/firmware.elf
+
+# Native modules (firmware/native/<name>/) and the architectures built here.
+# xtensawin (classic ESP32) needs Espressif's toolchain, which no registry we use carries:
+# `make natmod-xtensawin` is kept for machines that have xtensa-esp32-elf-gcc on PATH.
+NATMODS := _crc16
+NATMOD_ARCHS := x64 armv7m
+ifneq ($(shell command -v riscv64-unknown-elf-gcc 2>/dev/null),)
+NATMOD_ARCHS += rv32imc
+endif
+NATMOD_FILES := $(foreach a,$(NATMOD_ARCHS),$(foreach m,$(NATMODS),$(BUILD)/natmod/$(a)/$(m).mpy))
+
+FIRMWARE_PY := $(shell find firmware -name '*.py' 2>/dev/null)
+EMU_BOARD_FILES := $(shell find boards/emu-mps2 -type f 2>/dev/null)
+
+# The unix port without the parts that need libraries or submodules we do not ship.
+UNIX_OPTS := MICROPY_PY_FFI=0 MICROPY_SSL_MBEDTLS=0 MICROPY_SSL_AXTLS=0 MICROPY_PY_SSL=0 \
+	MICROPY_PY_BTREE=0 MICROPY_USE_READLINE=0
+
+.PHONY: all bootstrap build test test-cpython test-micropython test-emu run bench deploy \
+	natmods clean distclean natmod-xtensawin
+
+all: build
+
+bootstrap:
+	@tools/bootstrap.sh
+
+build: $(MPY_CROSS) $(MICROPYTHON) $(EMU_FW) $(NATMOD_FILES)
+
+$(MPY_SRC)/.unpacked: | bootstrap
+
+$(MPY_CROSS): $(MPY_SRC)/.unpacked | bootstrap
+	@$(STEP) "mpy-cross" $(MAKE) $(J) -C $(MPY_SRC)/mpy-cross
+
+$(MICROPYTHON): $(MPY_CROSS) boards/sim/manifest.py | bootstrap
+	@$(STEP) "MicroPython unix port" $(MAKE) $(J) -C $(MPY_SRC)/ports/unix \
+		BUILD=$(ABS_BUILD)/unix FROZEN_MANIFEST=$(abspath boards/sim/manifest.py) $(UNIX_OPTS)
+	@cp $(BUILD)/unix/micropython $@
+
+# A change of the board's build configuration invalidates every object: start afresh.
+EMU_CONFIG := boards/emu-mps2/mpconfigboard.mk boards/emu-mps2/mpconfigboard_emu.h
+$(BUILD)/emu-mps2.config: $(EMU_CONFIG)
+	@rm -rf $(BUILD)/emu-mps2 && mkdir -p $(BUILD) && cat $^ > $@
+
+$(EMU_FW): $(MPY_CROSS) $(FIRMWARE_PY) $(EMU_BOARD_FILES) $(BUILD)/emu-mps2.config | bootstrap
+	@$(STEP) "emulated board firmware (qemu port, MPS2-AN385)" $(MAKE) $(J) \
+		-C $(MPY_SRC)/ports/qemu BOARD=EMU_MPS2 BOARD_DIR=$(abspath boards/emu-mps2) \
+		BUILD=$(ABS_BUILD)/emu-mps2
+
+# A native module: sources copied next to their objects, linked by MicroPython's dynruntime.mk.
+define natmod_rule
+$(BUILD)/natmod/$(1)/$(2).mpy: $(MPY_CROSS) $(wildcard firmware/native/$(2)/*) | bootstrap
+	@rm -rf $(BUILD)/natmod/$(1)/$(2) && mkdir -p $(BUILD)/natmod/$(1)/$(2)
+	@cp firmware/native/$(2)/* $(BUILD)/natmod/$(1)/$(2)/
+	@$(STEP) "natmod $(2) for $(1)" env PATH=$(abspath .venv/bin):$$$$PATH \
+		$(MAKE) -C $(BUILD)/natmod/$(1)/$(2) ARCH=$(1) MPY_DIR=$(abspath $(MPY_SRC))
+	@cp $(BUILD)/natmod/$(1)/$(2)/$(2).mpy $$@
+endef
+$(foreach a,$(NATMOD_ARCHS) xtensawin,$(foreach m,$(NATMODS),$(eval $(call natmod_rule,$(a),$(m)))))
+
+natmods: $(NATMOD_FILES)
+
+natmod-xtensawin: $(foreach m,$(NATMODS),$(BUILD)/natmod/xtensawin/$(m).mpy)
+
+test: build
+	@tools/test.sh
+
+test-cpython test-micropython test-emu: build
+	@tools/test.sh $(@:test-%=%)
+
+run: build
+	@$(PY) -m tools.emu run $(RUN_ARGS)
+
+bench: build
+	@$(PY) -m tools.bench $(BENCH_ARGS)
+
+deploy: build
+	@$(PY) -m tools.deploy --board $(or $(BOARD),esp32c6) --port $(or $(PORT),/dev/ttyUSB0) $(DEPLOY_ARGS)
+
+clean:
+	rm -rf $(BUILD)/unix $(BUILD)/emu-mps2 $(BUILD)/natmod $(MICROPYTHON) $(BUILD)/logs
+
+distclean:
+	rm -rf $(BUILD) .venv

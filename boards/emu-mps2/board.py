@@ -1,0 +1,33 @@
+# Board: emulated ARM MPS2-AN385 (Cortex-M3, 25 MHz) in qemu-system-arm.
+# UART0 REPL/console, UART1 P1 (H1) output, UART2 HAN bridge (HAN issue),
+# UART3 host-driven input lines (tools/emu.py), two FPGAIO user LEDs.
+NAME = "emu-mps2"
+
+P1_UART = 1
+HAN_UART = 2
+LINES_UART = 3
+LINE_DATA_REQUEST = 0  # host line 0: P1 Data Request (RTS of the reader)
+LED_POWER = 0
+LED_ALERT = 1
+
+
+def make_hal():
+    from hal import Hal
+    from hal.clock import SystemClock
+    from hal.emu_mps2 import CmsdkUart, FpgaLeds, HostLines
+    from hal.radio import NullRadio
+    from hal.sim import RamBlockDevice, SimADCBlock
+
+    lines = HostLines(CmsdkUart(LINES_UART))
+    return Hal(
+        NAME,
+        clock=SystemClock(),
+        p1_uart=CmsdkUart(P1_UART, 115200),
+        data_request=lines.pin(LINE_DATA_REQUEST),
+        leds=FpgaLeds(),
+        # No ADC and no flash are modelled by QEMU for this board: the simulated front end
+        # and a RAM block device stand in (persistent flash comes with the registers issue).
+        adc=SimADCBlock(),
+        flash=RamBlockDevice(block_count=16),
+        radio=NullRadio(),
+    )

@@ -1,0 +1,1 @@
+# Application glue shared by main.py and the boards: version, status indication.

@@ -1,0 +1,48 @@
+# Hub status indication (seed 003 section 9: "a means of displaying hub status": power on,
+# alert state, ...) on the board's LEDs, and the console status line.
+import gc
+
+_BLINK_PERIOD_TICKS = 2  # the alert LED toggles every status tick (1 s), a 0.5 Hz blink
+
+
+class StatusIndicator:
+    """LED 0 steady while powered; LED 1 blinks while any alert is raised (9.2 a, c)."""
+
+    def __init__(self, leds, power_led=0, alert_led=1):
+        self._leds = leds
+        self._power = power_led
+        self._alert = alert_led
+        self._alerts = set()
+        self._phase = 0
+        if leds:
+            leds.set(power_led, True)
+            leds.set(alert_led, False)
+
+    def raise_alert(self, reason):
+        self._alerts.add(reason)
+
+    def clear_alert(self, reason):
+        self._alerts.discard(reason)
+
+    @property
+    def alerts(self):
+        return sorted(self._alerts)
+
+    def tick(self):
+        """Advance the blink pattern; call once a second."""
+        self._phase = (self._phase + 1) % _BLINK_PERIOD_TICKS
+        if self._leds:
+            self._leds.set(self._alert, bool(self._alerts) and self._phase == 0)
+
+
+def heap_free():
+    """Free heap in bytes where the runtime reports it (MicroPython), else -1."""
+    mem_free = getattr(gc, "mem_free", None)
+    return mem_free() if mem_free else -1
+
+
+def status_line(uptime_s, clock, data_request, indicator):
+    return "status uptime={}s utc={} heap_free={} data_request={} alerts={}".format(
+        uptime_s, clock.time(), heap_free(),
+        data_request.value() if data_request else "-",
+        ",".join(indicator.alerts) or "none")

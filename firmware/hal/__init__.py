@@ -1,0 +1,45 @@
+# Hardware abstraction: the only package that touches hardware.
+#
+# Subsystems receive these objects in their constructors (see main.py); they never import
+# `machine`, `pyb` or a board. Each interface is small and duck-typed, in the shape of
+# MicroPython's own `machine` classes, so a `machine` object often fits directly:
+#
+#   Clock        ticks_ms(), ticks_us(), ticks_diff(a, b), ticks_add(t, d),
+#                time() -> UTC seconds since 1970-01-01, set_time(utc_seconds)
+#   UART         write(buf) -> n, readinto(buf) -> n or None, any() -> n
+#   Pin          value() -> 0/1 (input), value(v) (output)
+#   ADCBlock     channels, rate_hz, bits; read_block(samples) fills an array('h') with
+#                len(samples) // channels interleaved frames, returns the frame count
+#   BlockDevice  readblocks(n, buf, off=0), writeblocks(n, buf, off=None), ioctl(op, arg):
+#                MicroPython's extended block protocol (vfs.VfsLfs2 mounts it)
+#   SPI          write(buf), readinto(buf, write=0), write_readinto(wbuf, rbuf)
+#   Leds         set(index, on), count
+#   Radio        see hal.radio (placeholder until the HAN issue)
+#
+# Backends: hal.sim (deterministic, CPython and the unix port), hal.emu_mps2 (the emulated
+# MPS2-AN385 board), hal.esp32 and hal.stm32 (real boards). boards/<b>/board.py picks them.
+
+# Block device ioctl operations (MicroPython docs, "Block devices", extended interface).
+IOCTL_INIT = 1
+IOCTL_DEINIT = 2
+IOCTL_SYNC = 3
+IOCTL_BLOCK_COUNT = 4
+IOCTL_BLOCK_SIZE = 5
+IOCTL_BLOCK_ERASE = 6
+
+
+class Hal:
+    """The hardware one board hands to the firmware; absent parts are None."""
+
+    def __init__(self, name, clock, console=None, p1_uart=None, data_request=None,
+                 leds=None, adc=None, flash=None, spi=None, radio=None):
+        self.name = name
+        self.clock = clock
+        self.console = console
+        self.p1_uart = p1_uart
+        self.data_request = data_request
+        self.leds = leds
+        self.adc = adc
+        self.flash = flash
+        self.spi = spi
+        self.radio = radio

@@ -1,0 +1,110 @@
+# Backends for the emulated board: ARM MPS2-AN385 as QEMU models it (-machine mps2-an385).
+#
+# Peripherals used (ARM AN385 application note; QEMU hw/arm/mps2.c):
+#   UART0..4  CMSDK APB UART at 0x40004000 + n * 0x1000 (ARM DDI 0479C 4.4)
+#             QEMU maps its n-th -serial option to UARTn. UART0 is MicroPython's REPL.
+#   FPGAIO    0x40028000: LED0 register at +0x00 (bits 0..1 drive the two user LEDs)
+# Input lines driven by the host (e.g. P1 Data Request) arrive on a control UART
+# (UART3 by convention, see docs/emulated-board.md): each received byte sets one line,
+# bit 7 = level, bits 0..6 = line number. tools/emu.py sends these bytes.
+import machine
+from micropython import const
+
+_UART_BASE = const(0x40004000)
+_UART_STRIDE = const(0x1000)
+_DATA = const(0x00)
+_STATE = const(0x04)  # bit0 TX buffer full, bit1 RX buffer full
+_CTRL = const(0x08)  # bit0 TX enable, bit1 RX enable
+_BAUDDIV = const(0x10)
+_STATE_TX_FULL = const(1)
+_STATE_RX_FULL = const(2)
+_CTRL_TX_RX_EN = const(3)
+_PCLK_HZ = const(25000000)  # AN385: APB clock 25 MHz
+
+_FPGAIO_LED = const(0x40028000)
+
+
+class CmsdkUart:
+    """Register-level driver for one CMSDK APB UART (polled; the FIFO depth is one byte).
+
+    write() blocks until every byte is in the transmit register, as machine.UART.write does
+    with no timeout; QEMU drains the register at once. readinto() returns what is there.
+    """
+
+    def __init__(self, index, baudrate=115200):
+        if not 1 <= index <= 4:
+            raise ValueError("UART0 is the REPL; use UART1..UART4")
+        self.index = index
+        self._base = _UART_BASE + index * _UART_STRIDE
+        self.baudrate = baudrate
+        machine.mem32[self._base + _BAUDDIV] = _PCLK_HZ // baudrate
+        machine.mem32[self._base + _CTRL] = _CTRL_TX_RX_EN
+
+    def write(self, buf):
+        mem32 = machine.mem32
+        state = self._base + _STATE
+        data = self._base + _DATA
+        for b in buf:
+            while mem32[state] & _STATE_TX_FULL:
+                pass
+            mem32[data] = b
+        return len(buf)
+
+    def any(self):
+        return 1 if machine.mem32[self._base + _STATE] & _STATE_RX_FULL else 0
+
+    def readinto(self, buf, nbytes=-1):
+        limit = len(buf) if nbytes < 0 else min(nbytes, len(buf))
+        mem32 = machine.mem32
+        state = self._base + _STATE
+        data = self._base + _DATA
+        n = 0
+        while n < limit and mem32[state] & _STATE_RX_FULL:
+            buf[n] = mem32[data] & 0xFF
+            n += 1
+        return n or None
+
+
+class HostLines:
+    """Input lines whose levels the host sets through a control UART (see module comment)."""
+
+    def __init__(self, uart, count=8):
+        self._uart = uart
+        self._levels = bytearray(count)
+        self._buf = bytearray(16)
+
+    def poll(self):
+        n = self._uart.readinto(self._buf)
+        if not n:
+            return
+        for i in range(n):
+            b = self._buf[i]
+            line = b & 0x7F
+            if line < len(self._levels):
+                self._levels[line] = b >> 7
+
+    def pin(self, line):
+        return _HostPin(self, line)
+
+
+class _HostPin:
+    def __init__(self, lines, line):
+        self._lines = lines
+        self._line = line
+
+    def value(self, v=None):
+        if v is not None:
+            raise ValueError("host-driven line is an input")
+        self._lines.poll()
+        return self._lines._levels[self._line]
+
+
+class FpgaLeds:
+    """The board's two user LEDs (FPGAIO LED0 register)."""
+
+    count = 2
+
+    def set(self, index, on):
+        bit = 1 << index
+        value = machine.mem32[_FPGAIO_LED]
+        machine.mem32[_FPGAIO_LED] = (value | bit) if on else (value & ~bit)

@@ -1,0 +1,102 @@
+# IEEE 802.15.4 radio driver interface (placeholder until the HAN issue builds the MAC).
+#
+# The shape follows Contiki-NG's os/dev/radio.h: a frame is prepared into the driver, then
+# transmitted; received frames are read out by the caller into its own buffer. Return codes
+# are the constants below. Drivers: NullRadio here; the simulated medium, the SPI
+# transceiver and the UART bridge come with the HAN issue.
+
+TX_OK = 0
+TX_ERR = 1
+TX_COLLISION = 2
+TX_NOACK = 3
+
+
+class Radio:
+    """Interface every radio driver implements (methods raise until overridden)."""
+
+    def on(self):
+        raise NotImplementedError
+
+    def off(self):
+        raise NotImplementedError
+
+    def prepare(self, frame, length):
+        """Copy `length` bytes of `frame` (PSDU without FCS) into the transmit buffer."""
+        raise NotImplementedError
+
+    def transmit(self):
+        """Send the prepared frame; return one of the TX_* codes."""
+        raise NotImplementedError
+
+    def read(self, buf):
+        """Copy the oldest received frame into `buf`; return its length, 0 if none."""
+        raise NotImplementedError
+
+    def pending_packet(self):
+        raise NotImplementedError
+
+    def channel_clear(self):
+        """Clear channel assessment: True when the medium is idle."""
+        raise NotImplementedError
+
+    def energy_detect(self):
+        """Energy on the current channel, 0..255 (IEEE 802.15.4-2020 10.2.6)."""
+        raise NotImplementedError
+
+    def set_channel(self, channel):
+        raise NotImplementedError
+
+    def set_addresses(self, pan_id, short_addr, ext_addr):
+        raise NotImplementedError
+
+    def auto_ack(self):
+        """True when the radio sends acknowledgements by itself."""
+        raise NotImplementedError
+
+
+class NullRadio(Radio):
+    """A radio with nothing on the air: accepts frames, never receives, channel always clear."""
+
+    def __init__(self):
+        self.channel = 11
+        self.sent = 0
+        self.enabled = False
+
+    def on(self):
+        self.enabled = True
+
+    def off(self):
+        self.enabled = False
+
+    def prepare(self, frame, length):
+        if length > 127:
+            raise ValueError("frame longer than aMaxPhyPacketSize (127)")
+
+    def transmit(self):
+        if not self.enabled:
+            return TX_ERR
+        self.sent += 1
+        return TX_OK
+
+    def read(self, buf):
+        return 0
+
+    def pending_packet(self):
+        return False
+
+    def channel_clear(self):
+        return True
+
+    def energy_detect(self):
+        return 0
+
+    def set_channel(self, channel):
+        if not 11 <= channel <= 26:
+            raise ValueError("2.4 GHz O-QPSK channels are 11..26")
+        self.channel = channel
+
+    def set_addresses(self, pan_id, short_addr, ext_addr):
+        pass
+
+    def auto_ack(self):
+        return False

@@ -1,0 +1,206 @@
+# Deterministic simulated hardware for CPython tests and the MicroPython unix port.
+# Small and faithful to the `machine` signatures, with test hooks (inject/written/cut).
+import math
+
+from hal import IOCTL_BLOCK_COUNT, IOCTL_BLOCK_ERASE, IOCTL_BLOCK_SIZE
+
+
+class SimUART:
+    """A UART whose far end is the test: inject() feeds RX, written() returns TX."""
+
+    def __init__(self, baudrate=115200, invert_tx=False, rx_size=256):
+        self.baudrate = baudrate
+        self.invert_tx = invert_tx
+        self._rx = bytearray(rx_size)
+        self._rx_len = 0
+        self._tx = bytearray()
+
+    def inject(self, data):
+        n = len(data)
+        if self._rx_len + n > len(self._rx):
+            raise OverflowError("RX buffer full")
+        self._rx[self._rx_len:self._rx_len + n] = data
+        self._rx_len += n
+
+    def written(self, clear=True):
+        data = bytes(self._tx)
+        if clear:
+            self._tx = bytearray()
+        return data
+
+    def write(self, buf):
+        self._tx.extend(buf)
+        return len(buf)
+
+    def any(self):
+        return self._rx_len
+
+    def readinto(self, buf, nbytes=-1):
+        n = self._rx_len if nbytes < 0 else min(nbytes, self._rx_len)
+        n = min(n, len(buf))
+        if n == 0:
+            return None
+        for i in range(n):
+            buf[i] = self._rx[i]
+        remaining = self._rx_len - n
+        for i in range(remaining):
+            self._rx[i] = self._rx[n + i]
+        self._rx_len = remaining
+        return n
+
+
+class SimPin:
+    """A GPIO line: the test drives inputs with value(v) and reads outputs with value()."""
+
+    def __init__(self, value=0):
+        self._value = 1 if value else 0
+
+    def value(self, v=None):
+        if v is None:
+            return self._value
+        self._value = 1 if v else 0
+        return None
+
+
+class SimLeds:
+    def __init__(self, count=2):
+        self.count = count
+        self.state = [False] * count
+
+    def set(self, index, on):
+        self.state[index] = bool(on)
+
+
+class SimADCBlock:
+    """An ADC front end sampling sinusoids: channel k is amplitude[k] * sin(2*pi*f*t + phase[k]).
+
+    Integer samples (int16 range, `bits` of resolution around mid-scale 0), interleaved
+    per frame. One period is tabulated at construction, so read_block() does no float work.
+    A placeholder for the full scenario synthesizer of the metrology issue.
+    """
+
+    def __init__(self, channels=2, rate_hz=4000, freq_hz=50, amplitude=(1000, 500),
+                 phase_deg=(0.0, -30.0), bits=12):
+        if len(amplitude) != channels or len(phase_deg) != channels:
+            raise ValueError("one amplitude and one phase per channel")
+        if rate_hz % freq_hz:
+            raise ValueError("rate_hz must be a whole multiple of freq_hz")
+        self.channels = channels
+        self.rate_hz = rate_hz
+        self.bits = bits
+        limit = (1 << (bits - 1)) - 1
+        per_period = rate_hz // freq_hz
+        self._table = []
+        for k in range(channels):
+            if abs(amplitude[k]) > limit:
+                raise ValueError("amplitude beyond the ADC's range")
+            phase = math.radians(phase_deg[k])
+            self._table.append([
+                int(round(amplitude[k] * math.sin(2 * math.pi * n / per_period + phase)))
+                for n in range(per_period)
+            ])
+        self._period = per_period
+        self._n = 0
+
+    def read_block(self, samples):
+        frames = len(samples) // self.channels
+        n = self._n
+        i = 0
+        for _ in range(frames):
+            for k in range(self.channels):
+                samples[i] = self._table[k][n]
+                i += 1
+            n += 1
+            if n == self._period:
+                n = 0
+        self._n = n
+        return frames
+
+
+class PowerCut(OSError):
+    """Raised by RamBlockDevice when the simulated supply fails during a write or erase."""
+
+
+class RamBlockDevice:
+    """A flash-like block device in RAM for vfs.VfsLfs2, able to lose power mid-operation.
+
+    cut_after: number of further program/erase operations that succeed before the power
+    fails (None: never). The failing operation leaves its target partly written, as real
+    flash does. Reads and writes copy with index loops: littlefs calls these with the heap
+    locked, so they must not allocate.
+    """
+
+    def __init__(self, block_size=4096, block_count=64, cut_after=None):
+        self.block_size = block_size
+        self.block_count = block_count
+        size = block_size * block_count
+        self.data = bytearray(size)
+        erased = b"\xff" * 256
+        for start in range(0, size, 256):  # fill without a second full-size temporary
+            self.data[start:start + 256] = erased
+        self.cut_after = cut_after
+        self.writes = 0
+        self.erases = 0
+
+    def _operation(self):
+        if self.cut_after is not None:
+            if self.cut_after == 0:
+                raise PowerCut(5)  # EIO
+            self.cut_after -= 1
+
+    def readblocks(self, block, buf, offset=0):
+        start = block * self.block_size + offset
+        data = self.data
+        for i in range(len(buf)):
+            buf[i] = data[start + i]
+
+    def writeblocks(self, block, buf, offset=None):
+        if offset is None:
+            # Simple protocol: erase then write whole blocks.
+            for i in range(len(buf) // self.block_size):
+                self.ioctl(IOCTL_BLOCK_ERASE, block + i)
+            offset = 0
+        start = block * self.block_size + offset
+        data = self.data
+        n = len(buf)
+        if self.cut_after == 0:
+            n //= 2  # the page program stops half way
+        for i in range(n):
+            data[start + i] &= buf[i]  # programming only clears bits, like NOR flash
+        self._operation()
+        self.writes += 1
+
+    def ioctl(self, op, arg):
+        if op == IOCTL_BLOCK_COUNT:
+            return self.block_count
+        if op == IOCTL_BLOCK_SIZE:
+            return self.block_size
+        if op == IOCTL_BLOCK_ERASE:
+            self._operation()
+            start = arg * self.block_size
+            data = self.data
+            for i in range(self.block_size):
+                data[start + i] = 0xFF
+            self.erases += 1
+            return 0
+        return 0
+
+
+class SimSPI:
+    """An SPI bus whose device is a function: respond(tx_bytes) -> rx_bytes of equal length."""
+
+    def __init__(self, respond=None):
+        self.respond = respond
+        self.transfers = []
+
+    def write(self, buf):
+        self.transfers.append(bytes(buf))
+
+    def write_readinto(self, wbuf, rbuf):
+        self.transfers.append(bytes(wbuf))
+        reply = self.respond(bytes(wbuf)) if self.respond else bytes(len(wbuf))
+        for i in range(len(rbuf)):
+            rbuf[i] = reply[i]
+
+    def readinto(self, buf, write=0):
+        self.write_readinto(bytes([write]) * len(buf), buf)

@@ -1,0 +1,1 @@
+# Hot paths with a native (natmod) implementation and a same-signature Python fallback.
