@@ -67,11 +67,11 @@ $(EMU_FW): $(MPY_CROSS) $(FIRMWARE_PY) $(EMU_BOARD_FILES) $(BUILD)/emu-mps2.conf
 # A native module: sources copied next to their objects, linked by MicroPython's dynruntime.mk.
 define natmod_rule
 $(BUILD)/natmod/$(1)/$(2).mpy: $(MPY_CROSS) $(wildcard firmware/native/$(2)/*) | bootstrap
-	@rm -rf $(BUILD)/natmod/$(1)/$(2) && mkdir -p $(BUILD)/natmod/$(1)/$(2)
-	@cp firmware/native/$(2)/* $(BUILD)/natmod/$(1)/$(2)/
+	@rm -rf $(BUILD)/natmod-work/$(1)/$(2) && mkdir -p $(BUILD)/natmod-work/$(1)/$(2) $$(@D)
+	@cp firmware/native/$(2)/* $(BUILD)/natmod-work/$(1)/$(2)/
 	@$(STEP) "natmod $(2) for $(1)" env PATH=$(abspath .venv/bin):$$$$PATH \
-		$(MAKE) -C $(BUILD)/natmod/$(1)/$(2) ARCH=$(1) MPY_DIR=$(abspath $(MPY_SRC))
-	@cp $(BUILD)/natmod/$(1)/$(2)/$(2).mpy $$@
+		$(MAKE) -C $(BUILD)/natmod-work/$(1)/$(2) ARCH=$(1) MPY_DIR=$(abspath $(MPY_SRC))
+	@cp $(BUILD)/natmod-work/$(1)/$(2)/$(2).mpy $$@
 endef
 $(foreach a,$(NATMOD_ARCHS) xtensawin,$(foreach m,$(NATMODS),$(eval $(call natmod_rule,$(a),$(m)))))
 
@@ -80,10 +80,10 @@ natmods: $(NATMOD_FILES)
 natmod-xtensawin: $(foreach m,$(NATMODS),$(BUILD)/natmod/xtensawin/$(m).mpy)
 
 test: build
-	@tools/test.sh
+	@$(PY) -m tools.test
 
 test-cpython test-micropython test-emu: build
-	@tools/test.sh $(@:test-%=%)
+	@$(PY) -m tools.test $(@:test-%=%)
 
 run: build
 	@$(PY) -m tools.emu run $(RUN_ARGS)
@@ -95,7 +95,7 @@ deploy: build
 	@$(PY) -m tools.deploy --board $(or $(BOARD),esp32c6) --port $(or $(PORT),/dev/ttyUSB0) $(DEPLOY_ARGS)
 
 clean:
-	rm -rf $(BUILD)/unix $(BUILD)/emu-mps2 $(BUILD)/natmod $(MICROPYTHON) $(BUILD)/logs
+	rm -rf $(BUILD)/unix $(BUILD)/emu-mps2 $(BUILD)/natmod $(BUILD)/natmod-work $(MICROPYTHON) $(BUILD)/logs
 
 distclean:
 	rm -rf $(BUILD) .venv

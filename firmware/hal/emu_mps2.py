@@ -6,7 +6,8 @@
 #   FPGAIO    0x40028000: LED0 register at +0x00 (bits 0..1 drive the two user LEDs)
 # Input lines driven by the host (e.g. P1 Data Request) arrive on a control UART
 # (UART3 by convention, see docs/emulated-board.md): each received byte sets one line,
-# bit 7 = level, bits 0..6 = line number. tools/emu.py sends these bytes.
+# bit 7 = level, bits 0..6 = line number. tools/emu.py sends these bytes, repeating every
+# line's level every 100 ms as a wire would hold it.
 import machine
 from micropython import const
 
@@ -74,14 +75,16 @@ class HostLines:
         self._buf = bytearray(16)
 
     def poll(self):
-        n = self._uart.readinto(self._buf)
-        if not n:
-            return
-        for i in range(n):
-            b = self._buf[i]
-            line = b & 0x7F
-            if line < len(self._levels):
-                self._levels[line] = b >> 7
+        # Drain everything queued: the host repeats levels, only the latest byte counts.
+        while True:
+            n = self._uart.readinto(self._buf)
+            if not n:
+                return
+            for i in range(n):
+                b = self._buf[i]
+                line = b & 0x7F
+                if line < len(self._levels):
+                    self._levels[line] = b >> 7
 
     def pin(self, line):
         return _HostPin(self, line)

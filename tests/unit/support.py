@@ -1,0 +1,43 @@
+# Helpers for the portable unit tests: these modules run under pytest on CPython (tier 1)
+# and under the MicroPython unix port (tier 2, tests/mpy/runner.py), so they use plain
+# functions and asserts, no pytest imports.
+import sys
+
+IS_MICROPYTHON = sys.implementation.name == "micropython"
+if IS_MICROPYTHON:
+    import micropython
+
+
+def raises(exc_type, func, *args, **kwargs):
+    """Assert that func(*args, **kwargs) raises exc_type; return the exception."""
+    try:
+        func(*args, **kwargs)
+    except exc_type as e:
+        return e
+    raise AssertionError("%s not raised by %s" % (exc_type.__name__, func))
+
+
+class NoAllocation:
+    """`with NoAllocation():` locks the heap on MicroPython, so any allocation inside raises
+    MemoryError. On CPython it has no effect (allocation-free paths are proven on tier 2)."""
+
+    def __enter__(self):
+        if IS_MICROPYTHON:
+            micropython.heap_lock()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):  # no *args: that tuple would be an allocation
+        if IS_MICROPYTHON:
+            micropython.heap_unlock()
+        return False
+
+
+def lcg_bytes(n, seed=1):
+    """Deterministic pseudo-random bytes (same on every runtime: a 32-bit LCG,
+    Numerical Recipes constants)."""
+    out = bytearray(n)
+    x = seed
+    for i in range(n):
+        x = (x * 1664525 + 1013904223) & 0xFFFFFFFF
+        out[i] = x >> 24
+    return out

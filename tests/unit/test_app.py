@@ -1,0 +1,47 @@
+# Application skeleton: status indication (seed 003 section 9) and main.run on the sim board.
+import main
+from app.status import StatusIndicator, status_line
+from hal.clock import FakeClock
+from hal.sim import SimLeds, SimPin
+
+
+def test_power_led_on_alert_led_blinks_only_with_alerts():
+    leds = SimLeds(2)
+    ind = StatusIndicator(leds)
+    assert leds.state == [True, False]
+    seen = []
+    for _ in range(4):
+        ind.tick()
+        seen.append(leds.state[1])
+    assert seen == [False, False, False, False]
+    ind.raise_alert("adc")
+    seen = []
+    for _ in range(4):
+        ind.tick()
+        seen.append(leds.state[1])
+    assert seen == [True, False, True, False] or seen == [False, True, False, True]
+    ind.clear_alert("adc")
+    ind.tick()
+    ind.tick()
+    assert leds.state == [True, False]
+    assert ind.alerts == []
+
+
+def test_status_line_fields():
+    clock = FakeClock(utc=1700000000)
+    ind = StatusIndicator(None)
+    ind.raise_alert("tamper")
+    line = status_line(7, clock, SimPin(1), ind)
+    assert line.startswith("status uptime=7s utc=1700000000 heap_free=")
+    assert "data_request=1" in line and "alerts=tamper" in line
+
+
+def test_main_runs_on_sim_board():
+    import board
+
+    lines = []
+    hal = main.run(seconds=2, board_module=board, out=lines.append)
+    assert lines[0].startswith("meter-fw ")
+    assert "board=sim" in lines[0]
+    assert [ln.split()[1] for ln in lines[1:]] == ["uptime=1s", "uptime=2s"]
+    assert hal.leds.state[0] is True  # power indication
