@@ -21,10 +21,8 @@ EMU_FW := $(BUILD)/emu-mps2/firmware.elf
 # xtensawin (classic ESP32) needs Espressif's toolchain, which no registry we use carries:
 # `make natmod-xtensawin` is kept for machines that have xtensa-esp32-elf-gcc on PATH.
 NATMODS := _crc16
-NATMOD_ARCHS := x64 armv7m
-ifneq ($(shell command -v riscv64-unknown-elf-gcc 2>/dev/null),)
-NATMOD_ARCHS += rv32imc
-endif
+# rv32imc (ESP32-C3/C6/H2) uses Debian's gcc-riscv64-unknown-elf with picolibc.
+NATMOD_ARCHS := x64 armv7m rv32imc
 NATMOD_FILES := $(foreach a,$(NATMOD_ARCHS),$(foreach m,$(NATMODS),$(BUILD)/natmod/$(a)/$(m).mpy))
 
 FIRMWARE_PY := $(shell find firmware -name '*.py' 2>/dev/null)

@@ -2,6 +2,7 @@
 # UART0 REPL/console, UART1 P1 (H1) output, UART2 HAN bridge (HAN issue),
 # UART3 host-driven input lines (tools/emu.py), two FPGAIO user LEDs.
 NAME = "emu-mps2"
+MPY_ARCH = "armv7m"
 
 P1_UART = 1
 HAN_UART = 2

@@ -1,6 +1,7 @@
 # Board: the host simulation (CPython and the MicroPython unix port). Everything is
 # deterministic and reachable from tests: inject P1 Data Request, read what P1 sent.
 NAME = "sim"
+MPY_ARCH = "x64"
 
 LED_POWER = 0
 LED_ALERT = 1

@@ -1,24 +1,18 @@
 """Tier 3: the firmware image boots on the emulated board and its parts work there."""
 import os
+import subprocess
+import sys
 import time
 
 from conftest import ROOT, device_exec, mpremote
 
-# Modules the emulated board's manifest freezes (boards/emu-mps2/manifest.py): every
-# firmware module except the real-board HAL backends.
-REAL_BOARD_ONLY = {"hal/esp32.py", "hal/stm32.py"}
+from tools.manifest import manifest_files, module_names
+
 
 
 def _frozen_module_names():
-    names = []
-    fw = os.path.join(ROOT, "firmware")
-    for dirpath, _, files in os.walk(fw):
-        for f in files:
-            rel = os.path.relpath(os.path.join(dirpath, f), fw)
-            if f.endswith(".py") and rel not in REAL_BOARD_ONLY:
-                mod = rel[:-3].replace(os.sep, ".")
-                names.append(mod[:-len(".__init__")] if mod.endswith(".__init__") else mod)
-    return sorted(names) + ["board", "asyncio"]
+    # The board's manifest decides what is frozen (evaluated by MicroPython's manifestfile).
+    return module_names(manifest_files("emu-mps2", ours_only=False))
 
 
 def test_boots_micropython_1_25_on_the_board(board):
@@ -29,6 +23,8 @@ def test_boots_micropython_1_25_on_the_board(board):
 def test_frozen_modules_import(board):
     names = _frozen_module_names()
     assert "main" in names and "hal.emu_mps2" in names and "native.crc16" in names
+    assert "asyncio" in names and "board" in names
+    assert "hal.esp32" not in names and "hal.stm32" not in names
     out = device_exec(board, "import os, sys\n"
                              "print('fs', os.listdir('/'))\n"
                              "for n in %r:\n"
@@ -113,3 +109,34 @@ def test_main_runs_asyncio_status_loop(board):
     assert "runtime=micropython 1.25.0" in lines[0]
     assert lines[1].startswith("status uptime=1s ")
     assert lines[2].startswith("status uptime=2s ")
+
+
+DEPLOYED_CHECK = """
+import sys, os
+import asyncio  # from the image, as a real board's MicroPython carries it
+# Only the filesystem for our modules: forget what the RAM-fs setup imported from the
+# frozen image and take '.frozen' off the path while importing again.
+ours = ('hal', 'native', 'app', 'metrology', 'registers', 'h1', 'han', 'main', 'board')
+for name in list(sys.modules):
+    if name.split('.')[0] in ours:
+        del sys.modules[name]
+sys.path.remove('.frozen')
+import main, board, hal.clock, app.status, native.crc16
+sys.path.append('.frozen')
+print('files', sorted(os.listdir('/')))
+print('crc', native.crc16.IMPLEMENTATION, hex(native.crc16.crc16(b'123456789')))
+main.run(seconds=1)
+"""
+
+
+def test_deploy_to_the_emulated_board(board):
+    # make deploy's path end to end: manifest -> mpy-cross (armv7m) -> mpremote copy, into a
+    # RAM filesystem; then the deployed modules and natmod run the firmware.
+    proc = subprocess.run([sys.executable, "-m", "tools.deploy", "--board", "emu-mps2",
+                           "--port", board.pty, "--ramfs", "96", "--exec", DEPLOYED_CHECK],
+                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "files ['_crc16.mpy', 'app', 'board.mpy', 'h1', 'hal', 'han', 'main.py'," in out
+    assert "crc natmod 0xbb3d" in out
+    assert "board=emu-mps2" in out and "status uptime=1s" in out

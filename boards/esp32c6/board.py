@@ -1,0 +1,27 @@
+# Board: Espressif ESP32-C6-DevKitC-1 (RISC-V, 160 MHz; natmods: rv32imc).
+# Pin choices avoid the USB-serial bridge (GPIO16/17), USB (12/13) and flash (24-30).
+NAME = "esp32c6"
+MPY_ARCH = "rv32imc"
+
+P1_UART = 1
+P1_TX = 10  # to the P1 opto LED stage; TX inverted in the UART (no external inverter)
+P1_DATA_REQUEST = 11  # from the Data Request opto, pulled down: high = reader requests
+RGB_LED = 8  # WS2812 on the DevKitC
+ADC_PINS = (0, 1, 2, 3, 4, 5)  # ADC1 ch0..5: V1, I1, V2, I2, V3, I3 front-end outputs
+SPI_ID = 1
+SPI_SCK, SPI_MOSI, SPI_MISO, SPI_CS = 19, 18, 20, 21  # 802.15.4 transceiver (HAN issue)
+RADIO_INT, RADIO_RESET = 22, 23
+
+
+def make_hal():
+    from hal import Hal
+    from hal import esp32
+
+    return Hal(
+        NAME,
+        clock=esp32.clock(),
+        p1_uart=esp32.p1_uart(P1_UART, P1_TX),
+        data_request=esp32.input_pin(P1_DATA_REQUEST),
+        leds=esp32.RgbLed(RGB_LED),
+        flash=esp32.flash(),
+    )

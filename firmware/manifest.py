@@ -1,0 +1,14 @@
+# The meter firmware's packages, for a board's manifest to include (MicroPython manifest
+# format). Option hal_backends: the firmware/hal backend modules that board needs; the
+# others (which import other ports' modules) stay off the board.
+options.defaults(hal_backends=[])
+
+package("hal", files=["__init__.py", "ticks.py", "clock.py", "sim.py", "radio.py"]
+        + list(options.hal_backends))
+package("native", files=["__init__.py", "crc16.py"])
+package("app")
+package("metrology")
+package("registers")
+package("h1")
+package("han")
+module("main.py")

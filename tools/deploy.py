@@ -1,0 +1,121 @@
+"""Put the meter firmware on a board with mpremote (make deploy PORT=... BOARD=...).
+
+    python -m tools.deploy --board esp32c6 --port /dev/ttyUSB0 [--dry-run]
+
+What goes on the board is what its manifest (boards/<board>/manifest.py) lists, compiled
+to .mpy by our mpy-cross for the board's architecture (MPY_ARCH in boards/<board>/board.py),
+except main.py, which stays source so that MicroPython runs it at boot; plus the board's
+native modules (build/natmod/<arch>/*.mpy) where they could be built. A board without them
+runs the Python fallbacks (same results, slower).
+
+--ramfs formats a RAM filesystem on the target first and deploys into it: this is how the
+path is exercised against the emulated board (tests/emu), which has no flash of its own.
+--exec CODE runs CODE in the same mpremote session after the copy.
+"""
+
+import argparse
+import ast
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from tools.manifest import board_dir, manifest_files  # noqa: E402
+
+MPY_CROSS = os.path.join(ROOT, "build", "micropython-src", "mpy-cross", "build", "mpy-cross")
+MPREMOTE = os.path.join(ROOT, ".venv", "bin", "mpremote")
+KEEP_AS_SOURCE = {"main.py"}
+
+RAMFS = """
+import vfs, os, hal.sim
+_bd = hal.sim.RamBlockDevice(block_size=512, block_count=%d)
+vfs.VfsLfs2.mkfs(_bd)
+vfs.mount(vfs.VfsLfs2(_bd), '/')
+os.chdir('/')
+"""
+
+
+def board_arch(board):
+    with open(os.path.join(board_dir(board), "board.py")) as f:
+        tree = ast.parse(f.read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "MPY_ARCH" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise ValueError("boards/%s/board.py does not set MPY_ARCH" % board)
+
+
+def stage(board, arch):
+    """Compile the board's files into build/deploy/<board>/; return [(local, remote)]."""
+    out_dir = os.path.join(ROOT, "build", "deploy", board)
+    staged = []
+    for src, target in manifest_files(board):
+        if target in KEEP_AS_SOURCE:
+            staged.append((src, target))
+            continue
+        dest = os.path.join(out_dir, target[:-3] + ".mpy")
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        subprocess.run([MPY_CROSS, "-march=" + arch, "-s", target, "-o", dest, src],
+                       check=True)
+        staged.append((dest, target[:-3] + ".mpy"))
+    natmod_dir = os.path.join(ROOT, "build", "natmod", arch)
+    natmods = sorted(os.listdir(natmod_dir)) if os.path.isdir(natmod_dir) else []
+    if not natmods:
+        why = (" (xtensawin needs Espressif's toolchain, see README)" if arch == "xtensawin"
+               else "")
+        print("[deploy] no native modules built for %s%s: the board will use the Python "
+              "fallbacks" % (arch, why))
+    for name in natmods:
+        staged.append((os.path.join(natmod_dir, name), name))
+    return staged
+
+
+def mpremote_args(staged, ramfs_blocks=None, exec_code=None, reset=True):
+    args = []
+    if ramfs_blocks:
+        args += ["exec", RAMFS % ramfs_blocks]
+    dirs = sorted({os.path.dirname(r) for _, r in staged if os.path.dirname(r)})
+    args += ["exec", "import os\nfor d in %r:\n    try:\n        os.mkdir(d)\n"
+                     "    except OSError:\n        pass\n" % dirs]
+    for local, remote in staged:
+        args += ["fs", "cp", local, ":" + remote, "+"]
+    if exec_code:
+        args += ["exec", exec_code]
+    elif reset:
+        args += ["reset"]
+    return args
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m tools.deploy", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--board", required=True, help="a folder under boards/")
+    parser.add_argument("--port", required=True, help="serial device of the board's REPL")
+    parser.add_argument("--dry-run", action="store_true", help="stage and list, copy nothing")
+    parser.add_argument("--ramfs", type=int, metavar="BLOCKS",
+                        help="deploy into a fresh RAM filesystem of BLOCKS x 512 bytes")
+    parser.add_argument("--exec", dest="exec_code", metavar="CODE",
+                        help="run CODE after copying, in the same session (no reset)")
+    parser.add_argument("--no-reset", action="store_true", help="do not reset after copying")
+    args = parser.parse_args(argv)
+    try:
+        arch = board_arch(args.board)
+        staged = stage(args.board, arch)
+    except (ValueError, RuntimeError, subprocess.CalledProcessError) as e:
+        print("[deploy] error: %s" % e, file=sys.stderr)
+        return 2
+    total = sum(os.path.getsize(p) for p, _ in staged)
+    print("[deploy] %s (%s): %d files, %d bytes" % (args.board, arch, len(staged), total))
+    for local, remote in staged:
+        print("  %-28s <- %s" % (remote, os.path.relpath(local, ROOT)))
+    if args.dry_run:
+        return 0
+    cmd = [MPREMOTE, "connect", args.port] + mpremote_args(
+        staged, args.ramfs, args.exec_code, reset=not args.no_reset)
+    return subprocess.run(cmd, cwd=ROOT).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
