@@ -254,6 +254,29 @@ class EmulatedBoard:
         self.set_line(LINE_DATA_REQUEST, level)
 
 
+TELEGRAM = re.compile(rb"/[^/!]*!([0-9A-Fa-f]{3,4})\r\n")
+
+
+def decode_uart1(data, start, out):
+    """Print the complete P1 telegrams in data[start:] with their CRC verdict; return the
+    offset up to which data has been consumed. (The full reader is tools.p1.)"""
+    sys.path.insert(0, os.path.join(ROOT, "firmware"))
+    sys.path.insert(0, os.path.join(ROOT, "tools", "cpython_shims"))
+    from native.crc16 import crc16_python
+
+    while True:
+        m = TELEGRAM.search(data, start)
+        if not m:
+            return start
+        telegram = bytes(data[m.start():m.end()])
+        body_end = telegram.rindex(b"!") + 1
+        ok = crc16_python(telegram[:body_end]) == int(m.group(1), 16)
+        out("[p1] telegram %d bytes, CRC %s\n" % (len(telegram), "ok" if ok else "BAD"))
+        for line in telegram.decode(errors="replace").splitlines():
+            out("[p1]   %s\n" % line)
+        start = m.end()
+
+
 def cmd_run(args):
     board = EmulatedBoard(icount=args.icount, uart1_file=args.uart1)
     out = sys.stdout.buffer
@@ -269,8 +292,10 @@ def cmd_run(args):
         board.wait_console(PROMPT, echo=echo)
         board.write_console("import main; main.run()\r")
         deadline = time.monotonic() + args.seconds if args.seconds else None
+        decoded = 0
         while deadline is None or time.monotonic() < deadline:
             board.pump(0.1, echo)
+            decoded = decode_uart1(board.uart1_bytes, decoded, sys.stdout.write)
             if board.proc.poll() is not None:
                 print("\n[emu] QEMU exited with %s" % board.proc.returncode)
                 return 1
