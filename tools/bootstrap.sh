@@ -26,11 +26,20 @@ DEBIAN_PACKAGES="gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-riscv64-unknown-e
 say() { printf '[bootstrap] %s\n' "$*"; }
 die() { printf '[bootstrap] ERROR: %s\n' "$*" >&2; exit 1; }
 
-timed() {  # timed "what" command...
+# timed "what" command... : run a step with its output in build/logs/bootstrap.log, say how
+# long it took; on failure show the end of that output and return the command's status.
+timed() {
     local what=$1; shift
-    local t0=$SECONDS
+    local t0=$SECONDS rc=0
+    mkdir -p "$BUILD/logs"
     say "$what ..."
-    "$@"
+    echo "### $what" >> "$BUILD/logs/bootstrap.log"
+    "$@" >> "$BUILD/logs/bootstrap.log" 2>&1 || rc=$?
+    if [ $rc -ne 0 ]; then
+        tail -n 25 "$BUILD/logs/bootstrap.log" >&2
+        say "$what: FAILED (exit $rc); full log: build/logs/bootstrap.log"
+        return $rc
+    fi
     say "$what: done in $((SECONDS - t0)) s"
 }
 
@@ -116,8 +125,10 @@ fetch_micropython_source() {
         apt-get -q "${opts[@]}" source --download-only "micropython=$MPY_DEB_VERSION") \
         || die "could not download Debian source package micropython=$MPY_DEB_VERSION"
     rm -rf "$MPY_SRC"
+    # The .dsc's maintainer signature cannot be checked without Debian's developer keyring;
+    # apt-get has already checked every file against the archive's signed Sources index.
     timed "dpkg-source -x (with Debian's patches)" \
-        dpkg-source -q -x "$apt_dir/src/micropython_$MPY_DEB_VERSION.dsc" "$MPY_SRC" \
+        dpkg-source -q --no-check -x "$apt_dir/src/micropython_$MPY_DEB_VERSION.dsc" "$MPY_SRC" \
         || die "dpkg-source -x failed"
     touch "$MPY_SRC/.unpacked"
 }

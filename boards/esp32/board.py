@@ -5,7 +5,7 @@ MPY_ARCH = "xtensawin"
 P1_UART = 2
 P1_TX = 17  # to the P1 opto LED stage; TX inverted in the UART (no external inverter)
 P1_DATA_REQUEST = 4  # from the Data Request opto, pulled down: high = reader requests
-LEDS = (2,)  # the on-board LED of most DevKit clones; add a second for the alert state
+LEDS = (2, 25)  # power: the on-board LED of most DevKit clones; alert: a red LED on GPIO25
 ADC_PINS = (36, 39, 34, 35, 32, 33)  # ADC1 ch0,3,6,7,4,5: V1, I1, V2, I2, V3, I3
 SPI_ID = 2  # VSPI
 SPI_SCK, SPI_MOSI, SPI_MISO, SPI_CS = 18, 23, 19, 5  # 802.15.4 transceiver (HAN issue)
@@ -13,14 +13,6 @@ RADIO_INT, RADIO_RESET = 27, 26
 
 
 def make_hal():
-    from hal import Hal
     from hal import esp32
 
-    return Hal(
-        NAME,
-        clock=esp32.clock(),
-        p1_uart=esp32.p1_uart(P1_UART, P1_TX),
-        data_request=esp32.input_pin(P1_DATA_REQUEST),
-        leds=esp32.PinLeds(LEDS),
-        flash=esp32.flash(),
-    )
+    return esp32.board_hal(NAME, P1_UART, P1_TX, P1_DATA_REQUEST, esp32.PinLeds(LEDS))

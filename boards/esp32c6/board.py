@@ -14,14 +14,6 @@ RADIO_INT, RADIO_RESET = 22, 23
 
 
 def make_hal():
-    from hal import Hal
     from hal import esp32
 
-    return Hal(
-        NAME,
-        clock=esp32.clock(),
-        p1_uart=esp32.p1_uart(P1_UART, P1_TX),
-        data_request=esp32.input_pin(P1_DATA_REQUEST),
-        leds=esp32.RgbLed(RGB_LED),
-        flash=esp32.flash(),
-    )
+    return esp32.board_hal(NAME, P1_UART, P1_TX, P1_DATA_REQUEST, esp32.RgbLed(RGB_LED))

@@ -6,11 +6,14 @@ _BLINK_PERIOD_TICKS = 2  # the alert LED toggles every status tick (1 s), a 0.5 
 
 
 class StatusIndicator:
-    """LED 0 steady while powered; LED 1 blinks while any alert is raised (9.2 a, c)."""
+    """LED 0 steady while powered; LED 1 blinks while any alert is raised (9.2 a, c).
+    A board with one LED blinks that one for an alert (steady = powered, no alert)."""
 
     def __init__(self, leds, power_led=0, alert_led=1):
         self._leds = leds
         self._power = power_led
+        if leds and alert_led >= leds.count:
+            alert_led = power_led
         self._alert = alert_led
         self._alerts = set()
         self._phase = 0
@@ -32,7 +35,10 @@ class StatusIndicator:
         """Advance the blink pattern; call once a second."""
         self._phase = (self._phase + 1) % _BLINK_PERIOD_TICKS
         if self._leds:
-            self._leds.set(self._alert, bool(self._alerts) and self._phase == 0)
+            if self._alert == self._power:
+                self._leds.set(self._power, not self._alerts or self._phase == 0)
+            else:
+                self._leds.set(self._alert, bool(self._alerts) and self._phase == 0)
 
 
 def heap_free():

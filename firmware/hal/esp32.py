@@ -61,3 +61,11 @@ def flash(label="vfs"):
 
 def clock():
     return SystemClock()
+
+
+def board_hal(name, p1_uart_id, p1_tx, data_request, leds):
+    """The Hal of an ESP32-family board from its pin choices (boards/esp32*/board.py)."""
+    from hal import Hal
+
+    return Hal(name, clock=clock(), p1_uart=p1_uart(p1_uart_id, p1_tx),
+               data_request=input_pin(data_request), leds=leds, flash=flash())

@@ -27,6 +27,20 @@ def test_power_led_on_alert_led_blinks_only_with_alerts():
     assert ind.alerts == []
 
 
+def test_single_led_blinks_for_alert():
+    leds = SimLeds(1)
+    ind = StatusIndicator(leds)
+    ind.tick()
+    ind.tick()
+    assert leds.state == [True]  # steady: powered, no alert
+    ind.raise_alert("adc")
+    seen = []
+    for _ in range(4):
+        ind.tick()
+        seen.append(leds.state[0])
+    assert sorted(seen) == [False, False, True, True]
+
+
 def test_status_line_fields():
     clock = FakeClock(utc=1700000000)
     ind = StatusIndicator(None)
