@@ -3,9 +3,9 @@
 # others (which import other ports' modules) stay off the board.
 options.defaults(hal_backends=[])
 
-package("hal", files=["__init__.py", "ticks.py", "clock.py", "sim.py", "radio.py"]
+package("hal", files=["__init__.py", "ticks.py", "clock.py", "sim.py", "adc_sim.py", "radio.py"]
         + list(options.hal_backends))
-package("native", files=["__init__.py", "crc16.py"])
+package("native")  # the Python fronts; the C sources beside them are not .py
 package("app")
 package("metrology")
 package("registers")

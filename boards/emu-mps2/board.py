@@ -17,7 +17,8 @@ def make_hal():
     from hal.clock import SystemClock
     from hal.emu_mps2 import CmsdkUart, FpgaLeds, HostLines
     from hal.radio import NullRadio
-    from hal.sim import RamBlockDevice, SimADCBlock
+    from hal.adc_sim import SimADCBlock
+    from hal.sim import RamBlockDevice
 
     lines = HostLines(CmsdkUart(LINES_UART))
     return Hal(

@@ -11,7 +11,8 @@ def make_hal():
     from hal import Hal
     from hal.clock import SystemClock
     from hal.radio import NullRadio
-    from hal.sim import RamBlockDevice, SimADCBlock, SimLeds, SimPin, SimUART
+    from hal.adc_sim import SimADCBlock
+    from hal.sim import RamBlockDevice, SimLeds, SimPin, SimUART
 
     return Hal(
         NAME,

@@ -1,7 +1,8 @@
 # Simulated HAL backends (firmware/hal/sim.py, clock.py, radio.py).
 from hal import IOCTL_BLOCK_COUNT, IOCTL_BLOCK_ERASE, IOCTL_BLOCK_SIZE, radio
 from hal.clock import FakeClock, SystemClock
-from hal.sim import PowerCut, RamBlockDevice, SimADCBlock, SimLeds, SimPin, SimUART
+from hal.adc_sim import SimADCBlock
+from hal.sim import PowerCut, RamBlockDevice, SimLeds, SimPin, SimUART
 from support import IS_MICROPYTHON, NoAllocation, raises
 
 
