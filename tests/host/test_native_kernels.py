@@ -43,3 +43,85 @@ def test_c_kernel_bit_identical_to_python_fallback(crc16_kernel):
         data = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 300)))
         init = rng.randrange(0x10000)
         assert crc16_kernel(init, data, len(data)) == crc16_module.crc16_python(data, init)
+
+
+# --- metrology kernel -------------------------------------------------------------------
+
+METRO_DIR = os.path.join(ROOT, "firmware", "native", "_metro")
+
+
+def _header_constants():
+    """Names and values of METRO_* enum entries and #defines in metro_kernel.h."""
+    import re
+
+    text = open(os.path.join(METRO_DIR, "metro_kernel.h")).read()
+    values = {}
+    for body in re.findall(r"enum\s*{(.*?)}", text, re.S):
+        nxt = 0
+        for m in re.finditer(r"(METRO_\w+)(?:\s*=\s*(\d+))?\s*,", body):
+            nxt = int(m.group(2)) if m.group(2) else nxt
+            values[m.group(1)] = nxt
+            nxt += 1
+    for m in re.finditer(r"#define (METRO_\w+) \((\d+)\)", text):
+        values[m.group(1)] = int(m.group(2))
+    return values
+
+
+def test_python_front_uses_the_header_layout():
+    from native import metro
+
+    consts = _header_constants()
+    assert len(consts) > 30
+    for name, value in consts.items():
+        if name == "METRO_HIST_LEN":  # defined as a sum in the header
+            continue
+        assert getattr(metro, name[len("METRO_"):]) == value, name
+    assert metro.HIST_LEN == metro.HISTORY + metro.MAX_FRAMES
+
+
+@pytest.fixture(scope="module")
+def metro_kernel(tmp_path_factory):
+    out = tmp_path_factory.mktemp("kernels") / "libmetro.so"
+    subprocess.run(["cc", "-O2", "-Wall", "-Werror", "-std=c99", "-shared", "-fPIC", "-o",
+                    str(out), os.path.join(METRO_DIR, "metro_kernel.c")], check=True)
+    lib = ctypes.CDLL(str(out))
+    lib.metro_process.restype = None
+    return lib.metro_process
+
+
+def _as_c(arr, ctype):
+    return (ctype * len(arr)).from_buffer(arr)
+
+
+def test_c_metro_kernel_bit_identical_to_python_fallback(metro_kernel):
+    import array
+    import sys
+
+    sys.path.insert(0, os.path.join(ROOT, "tests", "unit"))
+    from test_native_metro import configure, new_arrays, sine_block
+
+    from native import metro
+
+    rng = random.Random(7)
+    phases = 3
+    c_side, py_side = new_arrays(phases), new_arrays(phases)
+    for arrays in (c_side, py_side):
+        configure(arrays[0], phases, 1, 5000, 40, 12000, holdoff=30)
+    start = 0
+    for _ in range(60):
+        frames = rng.randrange(0, metro.MAX_FRAMES + 1)
+        block = sine_block(frames, phases, start, amp_v=rng.randrange(0, 2040),
+                           amp_i=rng.randrange(0, 2040), per_period=rng.choice((145, 160, 178)),
+                           noise_seed=rng.randrange(1, 1000))
+        start += frames
+        for arrays in (c_side, py_side):
+            arrays[0][metro.CHECK_SAT] = frames % 3 == 0
+        state, hist, acc = c_side
+        metro_kernel(_as_c(block, ctypes.c_int16) if frames else None, frames, 2 * phases,
+                     phases, _as_c(state, ctypes.c_int32), _as_c(hist, ctypes.c_int16),
+                     _as_c(acc, ctypes.c_int64))
+        metro.process_python(block if frames else array.array("h"), frames, 2 * phases,
+                             phases, *py_side)
+        for c_arr, py_arr in zip(c_side, py_side):
+            assert list(c_arr) == list(py_arr)
+    assert py_side[2][metro.ZC_COUNT] > 10
