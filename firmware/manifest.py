@@ -3,7 +3,8 @@
 # others (which import other ports' modules) stay off the board.
 options.defaults(hal_backends=[])
 
-package("hal", files=["__init__.py", "ticks.py", "clock.py", "sim.py", "adc_sim.py", "radio.py"]
+package("hal", files=["__init__.py", "ticks.py", "clock.py", "sim.py", "adc_sim.py", "adc_replay.py",
+                         "radio.py"]
         + list(options.hal_backends))
 package("native")  # the Python fronts; the C sources beside them are not .py
 package("app")

@@ -39,6 +39,11 @@ def run_tier(key):
         failed = 1  # pytest itself failed (collection error, no tests, crash)
     if proc.returncode != 0 or failed:
         print(out)
+    else:
+        # Tests may report figures worth seeing in every run (e.g. the accuracy table).
+        for line in out.splitlines():
+            if line.startswith("[report]"):
+                print(line)
     print("[test] %s: %d passed, %d failed, %d skipped in %.0f s"
           % (title, passed, failed, skipped, time.monotonic() - t0), flush=True)
     return passed, failed, skipped

@@ -17,7 +17,7 @@ def make_hal():
     from hal.clock import SystemClock
     from hal.emu_mps2 import CmsdkUart, FpgaLeds, HostLines
     from hal.radio import NullRadio
-    from hal.adc_sim import SimADCBlock
+    from hal.adc_sim import Scenario, ScenarioADC
     from hal.sim import RamBlockDevice
 
     lines = HostLines(CmsdkUart(LINES_UART))
@@ -29,7 +29,7 @@ def make_hal():
         leds=FpgaLeds(),
         # No ADC and no flash are modelled by QEMU for this board: the simulated front end
         # and a RAM block device stand in (persistent flash comes with the registers issue).
-        adc=SimADCBlock(),
+        adc=ScenarioADC(Scenario()),
         flash=RamBlockDevice(block_count=16),
         radio=NullRadio(),
     )

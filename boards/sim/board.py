@@ -11,7 +11,7 @@ def make_hal():
     from hal import Hal
     from hal.clock import SystemClock
     from hal.radio import NullRadio
-    from hal.adc_sim import SimADCBlock
+    from hal.adc_sim import Scenario, ScenarioADC
     from hal.sim import RamBlockDevice, SimLeds, SimPin, SimUART
 
     return Hal(
@@ -21,7 +21,7 @@ def make_hal():
         p1_uart=SimUART(115200, invert_tx=True),
         data_request=SimPin(1),
         leds=SimLeds(2),
-        adc=SimADCBlock(),
+        adc=ScenarioADC(Scenario()),
         flash=RamBlockDevice(block_count=32),
         radio=NullRadio(),
     )

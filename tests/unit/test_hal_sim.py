@@ -1,7 +1,7 @@
 # Simulated HAL backends (firmware/hal/sim.py, clock.py, radio.py).
 from hal import IOCTL_BLOCK_COUNT, IOCTL_BLOCK_ERASE, IOCTL_BLOCK_SIZE, radio
 from hal.clock import FakeClock, SystemClock
-from hal.adc_sim import SimADCBlock
+from hal.adc_sim import PhaseScenario, Scenario, ScenarioADC
 from hal.sim import PowerCut, RamBlockDevice, SimLeds, SimPin, SimUART
 from support import IS_MICROPYTHON, NoAllocation, raises
 
@@ -122,22 +122,44 @@ def test_littlefs_on_ram_block_device():
         vfs.umount("/t_lfs")
 
 
-def test_adc_block_is_deterministic_and_interleaved():
-    a = SimADCBlock(channels=2, rate_hz=4000, freq_hz=50, amplitude=(1000, 500),
-                    phase_deg=(90.0, 0.0))
+def test_scenario_adc_codes():
+    # 230 V rms at 0.25 V/LSB is 1301.08 LSB peak; 10 A at 0.05 A/LSB is 282.84 LSB peak,
+    # lagging 90 degrees. 8 kHz at 50 Hz: 160 frames per cycle; no noise, no errors.
+    import array
+    import math
+
+    sc = Scenario(phases=[PhaseScenario(230.0, 10.0, 90.0)], rate_hz=8000, v_scale=0.25,
+                  i_scale=0.05, noise_lsb=0.0)
+    adc = ScenarioADC(sc)
+    samples = array.array("h", [0] * 320)
+    assert adc.read_block(samples) == 160
+    v_peak = 230.0 * math.sqrt(2) / 0.25
+    i_peak = 10.0 * math.sqrt(2) / 0.05
+    assert samples[0] == 2048 and samples[1] == 2048 - round(i_peak)
+    assert samples[2 * 40] == 2048 + round(v_peak)  # a quarter cycle in
+    assert samples[2 * 40 + 1] == 2048
+    again = ScenarioADC(sc)
+    other = array.array("h", [0] * 320)
+    again.read_block(other)
+    assert other == samples
+
+
+def test_scenario_adc_clips_at_the_rails_and_noise_is_seeded():
     import array
 
-    samples = array.array("h", [0] * 160)  # one 50 Hz period at 4 kHz, two channels
-    assert a.read_block(samples) == 80
-    assert samples[0] == 1000 and samples[1] == 0  # cos and sin at t=0
-    v = [samples[i] for i in range(0, 160, 2)]
-    i = [samples[i] for i in range(1, 160, 2)]
-    assert max(v) == 1000 and min(v) == -1000
-    assert max(i) == 500 and min(i) == -500
-    again = array.array("h", [0] * 160)
-    a.read_block(again)
-    assert again == samples  # exactly periodic
-    raises(ValueError, SimADCBlock, 2, 4000, 50, (5000, 1), (0.0, 0.0))
+    loud = ScenarioADC(Scenario(phases=[PhaseScenario(230.0, 200.0, 0.0)], rate_hz=8000,
+                                i_scale=0.05))
+    samples = array.array("h", [0] * 320)
+    loud.read_block(samples)
+    currents = [samples[k] for k in range(1, 320, 2)]
+    assert max(currents) == 4095 and min(currents) == 0
+    a = array.array("h", [0] * 64)
+    b = array.array("h", [0] * 64)
+    ScenarioADC(Scenario(noise_lsb=2.0, seed=5)).read_block(a)
+    ScenarioADC(Scenario(noise_lsb=2.0, seed=5)).read_block(b)
+    assert a == b
+    ScenarioADC(Scenario(noise_lsb=2.0, seed=6)).read_block(b)
+    assert a != b
 
 
 def test_null_radio():

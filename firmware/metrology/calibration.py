@@ -1,0 +1,86 @@
+# Calibration: per phase, the gains of the voltage and current channels, the current
+# channel's RMS noise floor (subtracted in quadrature), and the phase by which the voltage
+# must be delayed to line up with the current (sensor phase error and sampling skew that the
+# configuration does not already account for).
+#
+# Procedure (docs/metrology.md): with the meter uncalibrated (unity gains, zero phase),
+#   1. apply a reference of known Vref, Iref at PF 1 for a few periods: gain_points() gives
+#      the voltage and current gains from the measured Vrms, Irms;
+#   2. apply the same at PF 0.5 inductive (current lagging 60 degrees): phase_point() gives
+#      the phase correction from the measured P and S;
+#   3. with the current input open, noise_point() gives the current noise floor.
+# The record is stored with a CRC-32 (encode/decode); writing it is reserved to the
+# authenticated configuration path (registers.config), never H1 or the HAN.
+import math
+import struct
+
+from native.crc32 import crc32
+
+_MAGIC = b"CAL1"
+_PHASE_FMT = "<ffff"  # v_gain, i_gain, phase_deg, i_noise_a
+_PHASE_SIZE = struct.calcsize(_PHASE_FMT)
+
+
+class PhaseCalibration:
+    def __init__(self, v_gain=1.0, i_gain=1.0, phase_deg=0.0, i_noise_a=0.0):
+        self.v_gain = v_gain
+        self.i_gain = i_gain
+        self.phase_deg = phase_deg
+        self.i_noise_a = i_noise_a
+
+
+class Calibration:
+    def __init__(self, phases=1):
+        self.phases = [PhaseCalibration() for _ in range(phases)]
+
+    def encode(self):
+        """Bytes: magic, phase count, per phase four float32, CRC-32 of all before it."""
+        body = bytearray(_MAGIC)
+        body.append(len(self.phases))
+        for p in self.phases:
+            body.extend(struct.pack(_PHASE_FMT, p.v_gain, p.i_gain, p.phase_deg, p.i_noise_a))
+        body.extend(struct.pack("<I", crc32(body)))
+        return bytes(body)
+
+    @staticmethod
+    def decode(data):
+        """The calibration in data; ValueError if it is not a whole, intact record."""
+        if len(data) < 9 or bytes(data[:4]) != _MAGIC:
+            raise ValueError("not a calibration record")
+        count = data[4]
+        size = 5 + count * _PHASE_SIZE
+        if count < 1 or len(data) != size + 4:
+            raise ValueError("calibration record has the wrong length")
+        if struct.unpack("<I", bytes(data[size:size + 4]))[0] != crc32(data[:size]):
+            raise ValueError("calibration record fails its CRC")
+        cal = Calibration(count)
+        for k in range(count):
+            v, i, ph, noise = struct.unpack(_PHASE_FMT,
+                                            bytes(data[5 + k * _PHASE_SIZE:5 + (k + 1) * _PHASE_SIZE]))
+            cal.phases[k] = PhaseCalibration(v, i, ph, noise)
+        return cal
+
+
+def gain_point(phase_cal, measured_vrms, measured_irms, v_ref, i_ref):
+    """Step 1: scale the gains so that the measured RMS values become the reference's."""
+    if measured_vrms <= 0 or measured_irms <= 0:
+        raise ValueError("no signal measured: check the reference source")
+    phase_cal.v_gain *= v_ref / measured_vrms
+    phase_cal.i_gain *= i_ref / measured_irms
+
+
+def phase_point(phase_cal, measured_p, measured_s, ref_angle_deg=60.0):
+    """Step 2: at a reference current lag of ref_angle_deg (PF 0.5 inductive), the measured
+    angle acos(P/S) differs from it by the uncorrected phase error; add that to phase_deg."""
+    if measured_s <= 0:
+        raise ValueError("no signal measured: check the reference source")
+    pf = max(-1.0, min(1.0, measured_p / measured_s))
+    measured_angle = math.degrees(math.acos(pf))
+    # The voltage is delayed by phase_deg: a measured lag larger than the reference means the
+    # current arrives late relative to the voltage, so delay the voltage more.
+    phase_cal.phase_deg += measured_angle - ref_angle_deg
+
+
+def noise_point(phase_cal, measured_irms_open):
+    """Step 3: the RMS reading with no current is the noise floor (in calibrated amps)."""
+    phase_cal.i_noise_a = measured_irms_open

@@ -1,0 +1,60 @@
+# Metrology configuration: how the front end samples, its scales, and event thresholds.
+# Set by the board (boards/<b>/board.py) and the authenticated configuration path.
+
+
+def block_frames_for(rate_hz, limit):
+    """The largest block length <= limit that divides the sample rate, so that every
+    period (1 s) is a whole number of blocks and no block straddles two periods."""
+    for frames in range(limit, 0, -1):
+        if rate_hz % frames == 0:
+            return frames
+    return 1
+
+
+class MetrologyConfig:
+    """phases: 1 (V1, I1) or 3 (V1, I1, V2, I2, V3, I3 interleaved).
+    v_scale / i_scale: volts / amps per ADC LSB at the front end's nominal gain.
+    skew_us: how long after its voltage each current is sampled (sequential ADC).
+    adc_bits / adc_signed: codes 0 .. 2**bits - 1, or centred on 0 (WAV replay).
+    Thresholds are fractions of nominal_v; reverse_w is the reverse-flow threshold."""
+
+    def __init__(self, phases=1, rate_hz=8000, v_scale=0.25, i_scale=0.05, nominal_v=230.0,
+                 nominal_hz=50.0, skew_us=0.0, adc_bits=12, adc_signed=False, block_limit=240,
+                 sag_fraction=0.9, swell_fraction=1.1, loss_fraction=0.4, reverse_w=10.0,
+                 saturation_check_every=4, stuck_lsb2=0.01):
+        if phases not in (1, 3):
+            raise ValueError("phases must be 1 or 3")
+        if not 1000 <= rate_hz <= 48000:
+            raise ValueError("rate_hz out of range (1000..48000)")
+        if not 40.0 <= nominal_hz <= 70.0:
+            raise ValueError("nominal_hz out of range")
+        if not 8 <= adc_bits <= 12:
+            raise ValueError("the kernel's 32-bit block sums hold up to 12-bit samples")
+        self.phases = phases
+        self.rate_hz = rate_hz
+        self.v_scale = v_scale
+        self.i_scale = i_scale
+        self.nominal_v = nominal_v
+        self.nominal_hz = nominal_hz
+        self.skew_us = skew_us
+        self.adc_bits = adc_bits
+        self.adc_signed = adc_signed
+        self.block_frames = block_frames_for(rate_hz, block_limit)
+        self.sag_fraction = sag_fraction
+        self.swell_fraction = swell_fraction
+        self.loss_fraction = loss_fraction
+        self.reverse_w = reverse_w
+        self.saturation_check_every = saturation_check_every
+        self.stuck_lsb2 = stuck_lsb2
+
+    @property
+    def channels(self):
+        return 2 * self.phases
+
+    @property
+    def rails(self):
+        """(lowest, highest) code: a sample at or beyond either is saturated."""
+        if self.adc_signed:
+            half = 1 << (self.adc_bits - 1)
+            return -half, half - 1
+        return 0, (1 << self.adc_bits) - 1

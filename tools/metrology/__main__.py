@@ -1,0 +1,183 @@
+"""Metrology host tools, running the firmware's own metrology code.
+
+  python -m tools.metrology synth OUT.wav [--phases 1|3] [--seconds S] [--rate HZ]
+        [--vrms V] [--irms A] [--angle DEG | --pf PF] [--freq HZ] [--harmonics SPEC]
+        [--noise LSB] [--v-scale V_PER_ADC_LSB] [--i-scale A_PER_ADC_LSB] [--bits N] [--seed N]
+      writes a capture (RIFF PCM int16, channels V1, I1 (, V2, I2, V3, I3)) of a scenario and
+      prints the per-WAV-LSB scales to give `analyse`. SPEC: "order:vfrac:ifrac[:vdeg:ideg],..."
+      e.g. "3:0.03:0.3,5:0.06:0.2". --pf < 0 means capacitive (current leading).
+
+  python -m tools.metrology analyse FILE.wav --v-scale VOLTS_PER_LSB --i-scale AMPS_PER_LSB
+        [--phases 1|3] [--bits 12] [--json]
+      measures the capture as the meter would: samples are requantized to the meter's ADC
+      resolution (--bits), whole seconds are measured (a trailing part second is ignored).
+      Per-phase values are means over the periods after the first (in which the meter
+      settles: DC offsets from mid-scale, taps at the nominal frequency), or the first alone
+      for a one-second capture; energy counts every period. P > 0 is import.
+
+  python -m tools.metrology accuracy [--plot OUT.png] [--json]
+      the IEC 62053-21 class 1 test table on the simulated 12-bit front end.
+"""
+import argparse
+import json
+import math
+import sys
+
+from tools import fwpath
+
+fwpath.setup()
+
+from hal.adc_replay import WavADC  # noqa: E402
+from hal.adc_sim import PhaseScenario, Scenario  # noqa: E402
+from metrology.config import MetrologyConfig  # noqa: E402
+from metrology.energy import EXPORT, IMPORT, Q1, Q2, Q3, Q4  # noqa: E402
+from metrology.frontend import Metrology  # noqa: E402
+
+FIELDS = ("vrms", "irms", "p_w", "q_var", "s_va", "pf", "freq_hz")
+
+
+def parse_harmonics(spec):
+    out = []
+    for item in filter(None, (spec or "").split(",")):
+        parts = [float(x) for x in item.split(":")]
+        if len(parts) not in (3, 5):
+            raise ValueError("harmonic %r: order:vfrac:ifrac[:vdeg:ideg]" % item)
+        order, vf, i_f = int(parts[0]), parts[1], parts[2]
+        vdeg, ideg = (parts[3], parts[4]) if len(parts) == 5 else (0.0, 0.0)
+        out.append((order, vf, i_f, vdeg, ideg))
+    return out
+
+
+def cmd_synth(args):
+    from tools.metrology.wav import write_scenario
+
+    angle = args.angle
+    if args.pf is not None:
+        if not -1.0 <= args.pf <= 1.0 or args.pf == 0:
+            raise ValueError("--pf must be in [-1, 1], not 0")
+        angle = math.degrees(math.acos(abs(args.pf))) * (1 if args.pf > 0 else -1)
+    harmonics = parse_harmonics(args.harmonics)
+    phases = [PhaseScenario(args.vrms, args.irms, angle, harmonics)] * args.phases
+    sc = Scenario(phases=phases, freq_hz=args.freq, rate_hz=args.rate, bits=args.bits,
+                  v_scale=args.v_scale, i_scale=args.i_scale, noise_lsb=args.noise,
+                  seed=args.seed)
+    v_lsb, i_lsb = write_scenario(args.out, sc, args.seconds)
+    print("wrote %s: %d phase(s), %g s at %d Hz; analyse with --v-scale %.10g --i-scale %.10g"
+          % (args.out, args.phases, args.seconds, args.rate, v_lsb, i_lsb))
+    return 0
+
+
+def analyse(path, v_scale, i_scale, phases, bits=12):
+    """Run the firmware's metrology over a capture; returns the result dict of --json."""
+    with open(path, "rb") as f:
+        adc = WavADC(f, bits)
+        if adc.channels != 2 * phases:
+            raise ValueError("%s has %d channels; %d phase(s) need %d"
+                             % (path, adc.channels, phases, 2 * phases))
+        shift = 1 << (16 - bits)
+        cfg = MetrologyConfig(phases=phases, rate_hz=adc.rate_hz, v_scale=v_scale * shift,
+                              i_scale=i_scale * shift, adc_bits=bits, adc_signed=True)
+        m = Metrology(cfg)
+        sums = [[0.0] * len(FIELDS) for _ in range(phases)]
+        periods = 0
+        while True:
+            frames = adc.read_block(m.block)
+            if frames < cfg.block_frames:
+                break  # the end: a part block (part second) is not measured
+            before = m.periods
+            m.process(m.block, frames)
+            if m.periods != before:
+                periods += 1
+                if periods == 2:  # drop the settling period from the means
+                    sums = [[0.0] * len(FIELDS) for _ in range(phases)]
+                for k, r in enumerate(m.results):
+                    for j, name in enumerate(FIELDS):
+                        sums[k][j] += getattr(r, name)
+    if not periods:
+        raise ValueError("%s holds less than one second of samples" % path)
+    e = m.energy
+    averaged = periods - 1 if periods > 1 else 1
+    return {
+        "phases": [{name: sums[k][j] / averaged for j, name in enumerate(FIELDS)}
+                   for k in range(phases)],
+        "energy": {"import_wh": e.wh(IMPORT), "export_wh": e.wh(EXPORT), "q1_varh": e.wh(Q1),
+                   "q2_varh": e.wh(Q2), "q3_varh": e.wh(Q3), "q4_varh": e.wh(Q4)},
+        "seconds": periods,
+    }
+
+
+def cmd_analyse(args):
+    result = analyse(args.file, args.v_scale, args.i_scale, args.phases, args.bits)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print("%d s measured" % result["seconds"])
+    for k, ph in enumerate(result["phases"]):
+        print("L%d  %8.3f V %8.4f A %10.3f W %10.3f var %10.3f VA  PF %+.4f  %.4f Hz" % (
+            k + 1, ph["vrms"], ph["irms"], ph["p_w"], ph["q_var"], ph["s_va"], ph["pf"],
+            ph["freq_hz"]))
+    e = result["energy"]
+    print("energy: +A %.6f Wh  -A %.6f Wh  QI %.6f  QII %.6f  QIII %.6f  QIV %.6f varh" % (
+        e["import_wh"], e["export_wh"], e["q1_varh"], e["q2_varh"], e["q3_varh"],
+        e["q4_varh"]))
+    return 0
+
+
+def cmd_accuracy(args):
+    from tools.metrology import accuracy
+
+    calibration, rows = accuracy.run_table()
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        p = calibration.phases[0]
+        print("calibration at Ib: v_gain %.5f  i_gain %.5f  phase %.3f deg  noise %.4f A"
+              % (p.v_gain, p.i_gain, p.phase_deg, p.i_noise_a))
+        print("\n".join(accuracy.format_table(rows)))
+    if args.plot:
+        accuracy.plot(rows, args.plot)
+        print("plot written to %s" % args.plot, file=sys.stderr)
+    return 0 if all(r["class1"] for r in rows) else 1
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m tools.metrology", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("synth", help="write a scenario capture")
+    s.add_argument("out")
+    s.add_argument("--phases", type=int, choices=(1, 3), default=1)
+    s.add_argument("--seconds", type=float, default=5.0)
+    s.add_argument("--rate", type=int, default=8000)
+    s.add_argument("--vrms", type=float, default=230.0)
+    s.add_argument("--irms", type=float, default=5.0)
+    s.add_argument("--angle", type=float, default=0.0, help="current lag in degrees")
+    s.add_argument("--pf", type=float, default=None)
+    s.add_argument("--freq", type=float, default=50.0)
+    s.add_argument("--harmonics", default="")
+    s.add_argument("--noise", type=float, default=0.5, help="ADC noise, LSB rms")
+    s.add_argument("--v-scale", type=float, default=0.2, help="volts per ADC LSB")
+    s.add_argument("--i-scale", type=float, default=0.05, help="amps per ADC LSB")
+    s.add_argument("--bits", type=int, default=12)
+    s.add_argument("--seed", type=int, default=1)
+    a = sub.add_parser("analyse", help="measure a capture")
+    a.add_argument("file")
+    a.add_argument("--v-scale", type=float, required=True, help="volts per WAV LSB")
+    a.add_argument("--i-scale", type=float, required=True, help="amps per WAV LSB")
+    a.add_argument("--phases", type=int, choices=(1, 3), default=1)
+    a.add_argument("--bits", type=int, default=12, help="the meter's ADC resolution")
+    a.add_argument("--json", action="store_true")
+    c = sub.add_parser("accuracy", help="the IEC 62053-21 test table")
+    c.add_argument("--plot", metavar="OUT.png")
+    c.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        return {"synth": cmd_synth, "analyse": cmd_analyse, "accuracy": cmd_accuracy}[
+            args.command](args)
+    except (ValueError, OSError) as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
