@@ -1,6 +1,6 @@
 # Entry point: wire the subsystems for one board from its config and run them on asyncio.
 # On a real board MicroPython runs this file at boot (__name__ == "__main__"); on the
-# emulated board tools/emu.py types `import main; main.run()` at the REPL.
+# emulated board tools/emu.py types `import main; main.run(...)` at the REPL.
 import sys
 
 import asyncio
@@ -22,8 +22,17 @@ def banner(hal):
         FIRMWARE_NAME, FIRMWARE_VERSION, hal.name, runtime, heap_free())
 
 
-async def status_task(hal, indicator, seconds=None, out=print):
-    """Once a second: advance the LED pattern and print the status line."""
+def metering_line(metrology):
+    """Per-phase Vrms, Irms, P, PF and the frequency of the last period."""
+    parts = []
+    for k, r in enumerate(metrology.results):
+        parts.append("L{} {:.1f}V {:.3f}A {:.0f}W PF{:+.3f}".format(
+            k + 1, r.vrms, r.irms, r.p_w, r.pf))
+    return "meter {} f={:.2f}Hz".format(" | ".join(parts), metrology.results[0].freq_hz)
+
+
+async def status_task(hal, indicator, seconds=None, out=print, metrology=None):
+    """Once a second: advance the LED pattern and print the status (and metering) line."""
     clock = hal.clock
     start = clock.ticks_ms()
     uptime = 0
@@ -35,19 +44,63 @@ async def status_task(hal, indicator, seconds=None, out=print):
         uptime += 1
         indicator.tick()
         out(status_line(uptime, clock, hal.data_request, indicator))
+        if metrology is not None and metrology.periods:
+            out(metering_line(metrology))
 
 
-async def main_task(hal, seconds=None, out=print):
+def make_metrology(hal, board, source):
+    """The metrology for the board's ADC (None on boards without an ADC sampler yet)."""
+    if hal.adc is None or not hasattr(board, "metrology_config"):
+        return None
+    from metrology.frontend import Metrology
+
+    return Metrology(board.metrology_config(), sink=source, clock=hal.clock)
+
+
+def make_p1(hal, source, profile_name="nl", key=None, system_title=b"MPY00001"):
+    """The P1 push for the board's UART and Data Request line, profile chosen by name."""
+    from h1 import profiles
+    from h1.push import P1Push
+
+    profile = profiles.by_name(profile_name)
+    encryptor = None
+    if profile.encrypted and key:
+        from h1.builder import max_telegram_length
+        from h1.crypt import FrameEncryptor, RamCounterStore
+
+        encryptor = FrameEncryptor(key, system_title, RamCounterStore(),
+                                   max_telegram_length(profile, profile.header))
+    return P1Push(hal.p1_uart, hal.data_request, hal.clock, profile, source,
+                  encryptor=encryptor)
+
+
+async def main_task(hal, board, seconds=None, out=print, profile="nl"):
+    from app.source import MeterSource
+    from h1.push import run as p1_run
+
     indicator = StatusIndicator(hal.leds)
-    await status_task(hal, indicator, seconds, out)
+    source = MeterSource(hal.clock)
+    metrology = make_metrology(hal, board, source)
+    source.metrology = metrology
+    if metrology is not None:
+        from metrology.task import run as metrology_run
+
+        asyncio.create_task(metrology_run(metrology, hal.adc, hal.clock, seconds))
+    if hal.p1_uart is not None and hal.data_request is not None:
+        asyncio.create_task(p1_run(make_p1(hal, source, profile), seconds))
+    await status_task(hal, indicator, seconds, out, metrology)
 
 
-def run(seconds=None, board_module=None, out=print):
+def run(seconds=None, board_module=None, out=print, profile="nl", utc=None):
+    """Run the meter. utc: set the wall clock first (boards without an RTC; the emulated
+    board's runner passes the host's time)."""
     if board_module is None:
         import board as board_module
     hal = board_module.make_hal()
+    if utc is not None:
+        hal.clock.set_time(utc)
     out(banner(hal))
-    asyncio.run(main_task(hal, seconds, out))
+    asyncio.run(main_task(hal, board_module, seconds, out, profile))
     return hal
 
 

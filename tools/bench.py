@@ -89,11 +89,43 @@ measure('metro.python', lambda f: metro.process_python(block, f, 6, 3, *py), 40,
 assert list(nat[2]) == list(py[2])
 """
 
+# One whole P1 telegram (NL DSMR 5.0.2, 3 phases, gas), built 1 and 3 times: with the CRC
+# natmod and with the Python CRC fallback. Smarty's AES-128-GCM framing has only its Python
+# implementation so far (the natmod row stays empty).
+H1 = """
+import h1.builder as hb
+from h1 import profiles
+from h1.builder import TelegramBuilder
+from h1.simsource import SimSource
+from h1.crypt import FrameEncryptor, RamCounterStore
+from native.crc16 import crc16_python
+import _crc16
+snap = SimSource(1735682330).update(1735682340)
+b = TelegramBuilder(profiles.by_name('nl'))
+def build(k):
+    for _ in range(k):
+        b.build(snap)
+hb.crc16 = _crc16.crc16
+build(1)
+measure('h1.natmod', build, 1, 3)
+hb.crc16 = crc16_python
+measure('h1.python', build, 1, 3)
+lu = TelegramBuilder(profiles.by_name('lu'))
+n = lu.build(snap)
+enc = FrameEncryptor(bytes(16), b'MPYH1SIM', RamCounterStore(), len(lu.buf))
+def crypt(k):
+    for _ in range(k):
+        enc.encrypt(lu.buf, n)
+measure('gcm.python', crypt, 1, 3)
+"""
+
 # Each benchmark: (title, unit, small input, large input, units per input step, device code,
 # result key). Per-unit cost = tick difference * 40 / ((large - small) * units per step).
 BENCHMARKS = [
     ("CRC-16/ARC (P1 checksum)", "byte", 64, 1088, 1, CRC16, "crc16"),
     ("metrology kernel, 3 phases", "V/I pair", 40, 240, 3, METRO, "metro"),
+    ("P1 telegram, NL 3-phase + gas", "telegram", 1, 3, 1, H1, "h1"),
+    ("Smarty AES-128-GCM framing", "telegram", 1, 3, 1, H1, "gcm"),
 ]
 
 
@@ -120,28 +152,40 @@ def main(argv=None):
     rows = []
     print("[bench] emulated board, qemu -icount shift=0: instructions = TIMER0 ticks x %d"
           % INSTR_PER_TICK, flush=True)
+    results = {}
     with EmulatedBoard(icount=True) as board:
         for title, unit, small, large, per_step, code, key in BENCHMARKS:
-            results = run_on_board(board, natmods, code)
+            if "%s.python" % key not in results:
+                results.update(run_on_board(board, natmods, code))
             row = {"benchmark": title, "unit": unit}
             for impl in ("natmod", "python"):
+                if "%s.%s" % (key, impl) not in results:
+                    row[impl] = None
+                    continue
                 t_small, t_large = results["%s.%s" % (key, impl)]
                 per_unit = (t_large - t_small) * INSTR_PER_TICK / ((large - small) * per_step)
                 fixed = t_small * INSTR_PER_TICK - per_unit * small * per_step
                 row[impl] = {"instructions_per_unit": round(per_unit, 1),
                              "fixed_instructions_per_call": round(fixed)}
             row["ratio_python_over_natmod"] = round(
-                row["python"]["instructions_per_unit"] / row["natmod"]["instructions_per_unit"], 1)
+                row["python"]["instructions_per_unit"] / row["natmod"]["instructions_per_unit"],
+                1) if row["natmod"] else None
             rows.append(row)
     print()
+    def cell(r, impl, field, fmt):
+        return fmt % r[impl][field] if r[impl] else "-"
+
     print("%-30s %-9s %12s %12s %8s" % ("benchmark", "unit", "natmod", "python", "ratio"))
     for r in rows:
-        print("%-30s %-9s %12.1f %12.1f %7.1fx" % (
-            r["benchmark"], r["unit"], r["natmod"]["instructions_per_unit"],
-            r["python"]["instructions_per_unit"], r["ratio_python_over_natmod"]))
-        print("%-30s %-9s %12d %12d" % ("  fixed cost per call", "instr",
-                                        r["natmod"]["fixed_instructions_per_call"],
-                                        r["python"]["fixed_instructions_per_call"]))
+        ratio = "%7.1fx" % r["ratio_python_over_natmod"] if r["natmod"] else "       -"
+        print("%-30s %-9s %12s %12s %s" % (
+            r["benchmark"], r["unit"], cell(r, "natmod", "instructions_per_unit", "%.1f"),
+            cell(r, "python", "instructions_per_unit", "%.1f"), ratio))
+        if r["unit"] != "telegram":
+            print("%-30s %-9s %12s %12s" % (
+                "  fixed cost per call", "instr",
+                cell(r, "natmod", "fixed_instructions_per_call", "%d"),
+                cell(r, "python", "fixed_instructions_per_call", "%d")))
     for r in rows:
         if r["unit"] == "V/I pair":
             # 3 phases x 8 kHz per channel = 24 000 pairs/s on a 168 MHz core (STM32F405),

@@ -1,6 +1,7 @@
 """Run the firmware on the emulated board (QEMU, ARM MPS2-AN385) and talk to its UARTs.
 
-    python -m tools.emu run [--seconds N] [--uart1 FILE] [--data-request 0|1] [--icount]
+    python -m tools.emu run [--seconds N] [--uart1 FILE] [--data-request 0|1]
+                            [--profile nl|nl4|be|lu|se|lt] [--icount]
 
 UART wiring (QEMU maps its n-th -serial option to UARTn; see docs/emulated-board.md):
     UART0  console / REPL     a pty (mpremote can connect to it) or read by this tool
@@ -12,6 +13,7 @@ EmulatedBoard is also what the tier-3 tests and the benchmarks use.
 """
 
 import argparse
+import glob
 import os
 import re
 import select
@@ -32,6 +34,37 @@ LINE_DATA_REQUEST = 0
 
 class EmulatorError(RuntimeError):
     pass
+
+
+# A read-only VFS over a dict of file contents, mounted on the board to serve natmods.
+RAM_VFS = """
+import binascii, io, sys, vfs
+class _RamVFS:
+    def __init__(self, files):
+        self.files = files
+    def mount(self, readonly, mkfs):
+        pass
+    def umount(self):
+        pass
+    def chdir(self, path):
+        pass
+    def stat(self, path):
+        if path in self.files:
+            return (0x8000, 0, 0, 0, 0, 0, len(self.files[path]), 0, 0, 0)
+        if path in ('', '/'):
+            return (0x4000, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        raise OSError(2)
+    def ilistdir(self, path):
+        for name in self.files:
+            yield (name[1:], 0x8000, 0, len(self.files[name]))
+    def open(self, path, mode):
+        if path not in self.files or 'w' in mode:
+            raise OSError(2)
+        return io.BytesIO(self.files[path])
+def _install(mount, files):
+    vfs.mount(_RamVFS({k: binascii.a2b_base64(v) for k, v in files.items()}), mount)
+    sys.path.append(mount)
+"""
 
 
 def qemu_binary():
@@ -68,6 +101,7 @@ class EmulatedBoard:
         self._lines_lock = threading.Lock()
         self._stopping = threading.Event()
         self._refresher = None
+        self._uart1_reader = None
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self, timeout=20):
@@ -94,7 +128,27 @@ class EmulatedBoard:
         self.pty = self._read_pty_name(deadline)
         if self.uart1_file:
             self._uart1_out = open(self.uart1_file, "wb")
+        # UART1 is drained all the time: a host that stopped reading would stall the guest.
+        self._uart1.setblocking(True)
+        self._uart1.settimeout(0.2)
+        self._uart1_reader = threading.Thread(target=self._read_uart1, daemon=True)
+        self._uart1_reader.start()
         return self
+
+    def _read_uart1(self):
+        while not self._stopping.is_set():
+            try:
+                data = self._uart1.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            self.uart1_bytes += data
+            if self._uart1_out:
+                self._uart1_out.write(data)
+                self._uart1_out.flush()
 
     def _read_pty_name(self, deadline):
         out = b""
@@ -130,6 +184,9 @@ class EmulatedBoard:
         if self._refresher:
             self._refresher.join()
             self._refresher = None
+        if self._uart1_reader:
+            self._uart1_reader.join()
+            self._uart1_reader = None
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
@@ -182,28 +239,20 @@ class EmulatedBoard:
                 time.sleep(0.01)
 
     def pump(self, timeout=0.1, echo=None):
-        """Move whatever the UARTs have sent into console_log / uart1_bytes (and FILE)."""
-        fds = [self.console_fd, self._uart1]
-        fds = [f for f in fds if f is not None]
-        ready, _, _ = select.select(fds, [], [], timeout)
-        for f in ready:
-            if f is self._uart1:
-                try:
-                    data = self._uart1.recv(65536)
-                except BlockingIOError:
-                    continue
-                self.uart1_bytes += data
-                if self._uart1_out:
-                    self._uart1_out.write(data)
-                    self._uart1_out.flush()
-            else:
-                try:
-                    data = os.read(self.console_fd, 65536)
-                except (BlockingIOError, OSError):
-                    continue
-                self.console_log += data
-                if echo:
-                    echo(data)
+        """Move what the console has printed into console_log (UART1 is read by a thread
+        of its own into uart1_bytes); waits up to timeout when nothing is there."""
+        if self.console_fd is None:
+            time.sleep(timeout)
+            return
+        ready, _, _ = select.select([self.console_fd], [], [], timeout)
+        if ready:
+            try:
+                data = os.read(self.console_fd, 65536)
+            except (BlockingIOError, OSError):
+                return
+            self.console_log += data
+            if echo:
+                echo(data)
 
     def wait_console(self, pattern, timeout=20, echo=None, start=0):
         """Pump until `pattern` (bytes) appears in the console output after `start`."""
@@ -226,6 +275,38 @@ class EmulatedBoard:
         text = self.console_log[start:end - len(PROMPT)].decode(errors="replace")
         # The REPL echoes the line first.
         return text.split("\r\n", 1)[1] if "\r\n" in text else ""
+
+    def raw_exec(self, code, timeout=30):
+        """Run code through the raw REPL (no echo) and return its output; raises on error.
+        The console must be open and at the friendly prompt; it is left there again."""
+        self.write_console(b"\r\x01")
+        start = len(self.console_log)
+        self.wait_console(b"raw REPL; CTRL-B to exit\r\n>", timeout, start=start - 2)
+        start = len(self.console_log)
+        self.write_console(code.encode() + b"\x04")
+        end = self.wait_console(b"\x04>", timeout, start=start)
+        reply = bytes(self.console_log[start:end - 2])
+        self.write_console(b"\x02")  # back to the friendly REPL (prints its banner)
+        self.wait_console(PROMPT, timeout, start=end)
+        if not reply.startswith(b"OK"):
+            raise EmulatorError("raw REPL refused the code: %r" % reply[:200])
+        out, _, err = reply[2:].partition(b"\x04")
+        if err.strip(b"\x04"):
+            raise EmulatorError("code failed on the board:\n" + err.decode(errors="replace"))
+        return out.decode(errors="replace")
+
+    def provide_natmods(self, paths, mount="/natmod"):
+        """Serve native modules from a RAM filesystem on the board and put it on sys.path,
+        the way a real board keeps its natmods on flash. A tiny read-only VFS holds the
+        files' bytes (no flash filesystem: the image stays what it is)."""
+        import base64
+
+        files = {}
+        for path in paths:
+            with open(path, "rb") as f:
+                files["/" + os.path.basename(path)] = base64.b64encode(f.read()).decode()
+        code = RAM_VFS + "_install(%r, %r)\n" % (mount, files)
+        return self.raw_exec(code)
 
     # -- input lines ---------------------------------------------------------------------
     # A wire holds its level: the host repeats every line's level every 100 ms, so firmware
@@ -277,33 +358,74 @@ def decode_uart1(data, start, out):
         start = m.end()
 
 
+class LineEcho:
+    """Shows console output a whole line at a time, so decoded P1 telegrams (printed
+    between lines) never split a console line; a pending prompt is shown as it is."""
+
+    def __init__(self, out):
+        self.out = out
+        self._partial = b""
+
+    def __call__(self, data):
+        data = self._partial + data.replace(b"\r\n", b"\n")
+        head, sep, self._partial = data.rpartition(b"\n")
+        if sep:
+            self.out.write(head + sep)
+        if self._partial.endswith(PROMPT):
+            self.out.write(self._partial)
+            self._partial = b""
+        self.out.flush()
+
+    def text(self, line):
+        self.out.write(line.encode())
+        self.out.flush()
+
+
 def cmd_run(args):
     board = EmulatedBoard(icount=args.icount, uart1_file=args.uart1)
-    out = sys.stdout.buffer
-
-    def echo(data):
-        out.write(data.replace(b"\r\n", b"\n"))
-        out.flush()
-
+    echo = LineEcho(sys.stdout.buffer)
     board.start()
     try:
         board.open_console()
         board.set_data_request(args.data_request)
         board.wait_console(PROMPT, echo=echo)
-        board.write_console("import main; main.run()\r")
+        natmods = sorted(glob.glob(os.path.join(ROOT, "build", "natmod", "armv7m", "*.mpy")))
+        if natmods:
+            hidden_from = len(board.console_log)
+            board.provide_natmods(natmods)
+            echo.text("[emu] natmods served from RAM: %s\n" % ", ".join(
+                os.path.basename(p) for p in natmods))
+            del board.console_log[hidden_from:]  # the raw REPL exchange is not shown
+        # The emulated board has no RTC: its clock is set from the host's (a time sync).
+        board.write_console("import main; main.run(profile=%r, utc=%d)\r"
+                            % (args.profile, int(time.time())))
+        # --seconds counts from the meter's first second boundary (its first status line,
+        # when the first telegram also starts): the time the meter runs.
+        board.wait_console(b"status uptime=1s", echo=echo, start=len(board.console_log))
         deadline = time.monotonic() + args.seconds if args.seconds else None
         decoded = 0
         while deadline is None or time.monotonic() < deadline:
             board.pump(0.1, echo)
-            decoded = decode_uart1(board.uart1_bytes, decoded, sys.stdout.write)
+            decoded = decode_uart1(board.uart1_bytes, decoded, echo.text)
             if board.proc.poll() is not None:
-                print("\n[emu] QEMU exited with %s" % board.proc.returncode)
+                echo.text("\n[emu] QEMU exited with %s\n" % board.proc.returncode)
                 return 1
+        # Stop the way a reader does: lower Data Request; the meter finishes the telegram
+        # it has started and sends no other, so the capture ends on a whole telegram.
+        board.set_data_request(0)
+        quiet_since = time.monotonic()
+        seen = len(board.uart1_bytes)
+        while time.monotonic() - quiet_since < 1.5:
+            board.pump(0.1, echo)
+            decoded = decode_uart1(board.uart1_bytes, decoded, echo.text)
+            if len(board.uart1_bytes) != seen:
+                seen = len(board.uart1_bytes)
+                quiet_since = time.monotonic()
     except KeyboardInterrupt:
         pass
     finally:
         board.stop()
-    sys.stdout.write("\n[emu] stopped; UART1 sent %d bytes%s\n" % (
+    echo.text("\n[emu] stopped; UART1 sent %d bytes%s\n" % (
         len(board.uart1_bytes), " (written to %s)" % args.uart1 if args.uart1 else ""))
     return 0
 
@@ -314,10 +436,14 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="boot the firmware and run the meter")
     run.add_argument("--seconds", type=float, default=None,
-                     help="stop after this many (host) seconds; default: until Ctrl-C")
+                     help="stop after the meter has run this many (host) seconds, counted "
+                          "from its first second boundary; default: until Ctrl-C")
     run.add_argument("--uart1", metavar="FILE", help="write UART1's raw bytes to FILE")
     run.add_argument("--data-request", type=int, choices=(0, 1), default=1,
                      help="level of the P1 Data Request line (default 1: a reader is asking)")
+    run.add_argument("--profile", default="nl", choices=("nl", "nl4", "be", "lu", "se", "lt"),
+                     help="P1 profile: NL DSMR 5.0.2 (default), NL 4.2.2, BE Fluvius, "
+                          "LU Smarty, SE, LT")
     run.add_argument("--icount", action="store_true",
                      help="deterministic virtual time (1 instruction = 1 ns)")
     args = parser.parse_args(argv)

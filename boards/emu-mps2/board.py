@@ -10,6 +10,16 @@ LINES_UART = 3
 LINE_DATA_REQUEST = 0  # host line 0: P1 Data Request (RTS of the reader)
 LED_POWER = 0
 LED_ALERT = 1
+# The simulated front end: three phases at 2 kHz per channel, replayed from a table (the
+# emulated core synthesizes nothing per sample in real time).
+PHASES = 3
+RATE_HZ = 2000
+
+
+def metrology_config():
+    from metrology.config import MetrologyConfig
+
+    return MetrologyConfig(phases=PHASES, rate_hz=RATE_HZ, v_scale=0.25, i_scale=0.05)
 
 
 def make_hal():
@@ -17,7 +27,7 @@ def make_hal():
     from hal.clock import SystemClock
     from hal.emu_mps2 import CmsdkUart, FpgaLeds, HostLines
     from hal.radio import NullRadio
-    from hal.adc_sim import Scenario, ScenarioADC
+    from hal.adc_sim import TableADC, household
     from hal.sim import RamBlockDevice
 
     lines = HostLines(CmsdkUart(LINES_UART))
@@ -29,7 +39,7 @@ def make_hal():
         leds=FpgaLeds(),
         # No ADC and no flash are modelled by QEMU for this board: the simulated front end
         # and a RAM block device stand in (persistent flash comes with the registers issue).
-        adc=ScenarioADC(Scenario()),
-        flash=RamBlockDevice(block_count=16),
+        adc=TableADC(household(RATE_HZ), cycles=4),
+        flash=RamBlockDevice(block_count=8),
         radio=NullRadio(),
     )

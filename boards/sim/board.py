@@ -5,23 +5,33 @@ MPY_ARCH = "x64"
 
 LED_POWER = 0
 LED_ALERT = 1
+PHASES = 3
+RATE_HZ = 4000
+
+
+def metrology_config():
+    from metrology.config import MetrologyConfig
+
+    return MetrologyConfig(phases=PHASES, rate_hz=RATE_HZ, v_scale=0.25, i_scale=0.05)
 
 
 def make_hal():
+    import time
+
     from hal import Hal
+    from hal.adc_sim import ScenarioADC, household
     from hal.clock import SystemClock
     from hal.radio import NullRadio
-    from hal.adc_sim import Scenario, ScenarioADC
     from hal.sim import RamBlockDevice, SimLeds, SimPin, SimUART
 
     return Hal(
         NAME,
-        clock=SystemClock(),
+        clock=SystemClock(utc_at_boot=int(time.time())),  # the host's clock is the RTC
         console=None,
         p1_uart=SimUART(115200, invert_tx=True),
         data_request=SimPin(1),
         leds=SimLeds(2),
-        adc=ScenarioADC(Scenario()),
+        adc=ScenarioADC(household(RATE_HZ)),
         flash=RamBlockDevice(block_count=32),
         radio=NullRadio(),
     )

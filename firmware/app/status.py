@@ -41,14 +41,19 @@ class StatusIndicator:
                 self._leds.set(self._alert, bool(self._alerts) and self._phase == 0)
 
 
-def heap_free():
-    """Free heap in bytes where the runtime reports it (MicroPython), else -1."""
+def heap_free(collect=False):
+    """Free heap in bytes where the runtime reports it (MicroPython), else -1. collect:
+    collect garbage first, so the figure is what live data leaves free."""
     mem_free = getattr(gc, "mem_free", None)
-    return mem_free() if mem_free else -1
+    if mem_free is None:
+        return -1
+    if collect:
+        gc.collect()
+    return mem_free()
 
 
 def status_line(uptime_s, clock, data_request, indicator):
     return "status uptime={}s utc={} heap_free={} data_request={} alerts={}".format(
-        uptime_s, clock.time(), heap_free(),
+        uptime_s, clock.time(), heap_free(collect=True),
         data_request.value() if data_request else "-",
         ",".join(indicator.alerts) or "none")

@@ -52,6 +52,14 @@ class Scenario:
         return 2 * len(self.phases)
 
 
+def household(rate_hz, v_scale=0.25, i_scale=0.05):
+    """The simulated boards' default: three phases of a household, a resistive load on L1, a
+    motor on L2, a rectifier-heavy load (strong third harmonic) on L3."""
+    return Scenario(phases=[PhaseScenario(231.0, 6.5, 0.0), PhaseScenario(229.0, 3.2, 35.0),
+                            PhaseScenario(232.5, 1.8, -20.0, ((3, 0.02, 0.35, 0.0, 0.0),))],
+                    rate_hz=rate_hz, v_scale=v_scale, i_scale=i_scale)
+
+
 class ScenarioADC:
     """ADC block sampler (hal interface ADCBlock) over a Scenario."""
 
@@ -116,3 +124,38 @@ class ScenarioADC:
                 i += 1
             self._phase = (self._phase + self._step) & (_PHASE_ONE - 1)
         return frames
+
+
+class TableADC:
+    """A Scenario sampled once into a table and replayed cyclically: the same waveform at
+    a small fraction of the cost per sample, for boards that synthesize in real time (the
+    emulated board). The scenario must have a whole number of samples per cycle; the table
+    holds `cycles` cycles, so its noise repeats every `cycles` cycles."""
+
+    def __init__(self, scenario, cycles=10):
+        from array import array
+
+        per_cycle = scenario.rate_hz / scenario.freq_hz
+        if per_cycle != int(per_cycle):
+            raise ValueError("rate_hz must be a whole multiple of freq_hz")
+        source = ScenarioADC(scenario)
+        self.channels = source.channels
+        self.rate_hz = source.rate_hz
+        self.bits = source.bits
+        self.mid = source.mid
+        self.table = array("h", [0] * (int(per_cycle) * cycles * self.channels))
+        source.read_block(self.table)
+        self._pos = 0
+
+    def read_block(self, samples):
+        table = self.table
+        size = len(table)
+        n = len(samples) - len(samples) % self.channels
+        pos = self._pos
+        for i in range(n):
+            samples[i] = table[pos]
+            pos += 1
+            if pos == size:
+                pos = 0
+        self._pos = pos
+        return n // self.channels

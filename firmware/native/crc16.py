@@ -12,21 +12,12 @@
 
 from micropython import const
 
+from native.crctable import reflected_table
+
 _POLY_REFLECTED = const(0xA001)  # 0x8005 bit-reversed: the register shifts right (LSB first)
 
 
-def _make_table():
-    table = []
-    for byte in range(256):
-        reg = byte
-        for _ in range(8):
-            reg = (reg >> 1) ^ _POLY_REFLECTED if reg & 1 else reg >> 1
-        table.append(reg)
-    # A tuple: immutable, and indexing it allocates nothing.
-    return tuple(table)
-
-
-_TABLE = _make_table()
+_TABLE = reflected_table(_POLY_REFLECTED)
 
 
 def crc16_python(data, crc=0, length=-1):

@@ -57,5 +57,9 @@ def test_main_runs_on_sim_board():
     hal = main.run(seconds=2, board_module=board, out=lines.append)
     assert lines[0].startswith("meter-fw ")
     assert "board=sim" in lines[0]
-    assert [ln.split()[1] for ln in lines[1:]] == ["uptime=1s", "uptime=2s"]
+    status = [ln for ln in lines if ln.startswith("status ")]
+    assert [ln.split()[1] for ln in status] == ["uptime=1s", "uptime=2s"]
+    metering = [ln for ln in lines if ln.startswith("meter ")]
+    assert len(metering) >= 1 and " | L3 " in metering[-1]  # the sim board has 3 phases
+    assert len(hal.p1_uart.written()) > 900  # at least one telegram went out
     assert hal.leds.state[0] is True  # power indication
