@@ -12,17 +12,9 @@
 
 from micropython import const
 
+from native.crctable import reflected_table
+
 _POLY_REFLECTED = const(0xEDB88320)  # 0x04C11DB7 bit-reversed: the register shifts right
-
-
-def _make_table():
-    table = []
-    for byte in range(256):
-        reg = byte
-        for _ in range(8):
-            reg = (reg >> 1) ^ _POLY_REFLECTED if reg & 1 else reg >> 1
-        table.append(reg)
-    return tuple(table)
 
 
 _TABLE = None
@@ -31,7 +23,7 @@ _TABLE = None
 def crc32_python(data, crc=0):
     global _TABLE
     if _TABLE is None:  # built on first use: boards with binascii.crc32 never pay for it
-        _TABLE = _make_table()
+        _TABLE = reflected_table(_POLY_REFLECTED)
     if crc < 0 or crc > 0xFFFFFFFF:
         raise ValueError("crc must be 0..0xFFFFFFFF")
     table = _TABLE
