@@ -78,8 +78,12 @@ class RamBlockDevice:
 
     cut_after: number of further program/erase operations that succeed before the power
     fails (None: never). The failing operation leaves its target partly written, as real
-    flash does. Reads and writes copy with index loops: littlefs calls these with the heap
-    locked, so they must not allocate.
+    flash does; after it the supply stays off: every later program or erase raises PowerCut
+    and changes nothing (the code still running above the device, e.g. a file close in a
+    `finally`, cannot reach the chip). Assigning cut_after again powers the device back on.
+    Reads keep working so tests can inspect the chip. Reads, writes and erases work with
+    the heap locked (littlefs runs them from a file's GC finaliser then): programming copies
+    with an index loop; reads take a slice copy and fall back to the loop on MemoryError.
     """
 
     def __init__(self, block_size=4096, block_count=64, cut_after=None):
@@ -90,21 +94,38 @@ class RamBlockDevice:
         erased = b"\xff" * 256
         for start in range(0, size, 256):  # fill without a second full-size temporary
             self.data[start:start + 256] = erased
-        self.cut_after = cut_after
+        self._view = memoryview(self.data)
+        self._cut_after = cut_after
+        self.powered = True
         self.writes = 0
         self.erases = 0
 
+    @property
+    def cut_after(self):
+        return self._cut_after
+
+    @cut_after.setter
+    def cut_after(self, value):
+        self._cut_after = value
+        self.powered = True
+
     def _operation(self):
-        if self.cut_after is not None:
-            if self.cut_after == 0:
+        if self._cut_after is not None:
+            if self._cut_after == 0:
+                self.powered = False
                 raise PowerCut(5)  # EIO
-            self.cut_after -= 1
+            self._cut_after -= 1
 
     def readblocks(self, block, buf, offset=0):
         start = block * self.block_size + offset
-        data = self.data
-        for i in range(len(buf)):
-            buf[i] = data[start + i]
+        try:
+            # Fast path: one copy (the slice objects are small heap allocations).
+            buf[:] = self._view[start:start + len(buf)]
+        except MemoryError:
+            # Heap locked (littlefs closing a file from a GC finaliser): byte loop.
+            data = self.data
+            for i in range(len(buf)):
+                buf[i] = data[start + i]
 
     def writeblocks(self, block, buf, offset=None):
         if offset is None:
@@ -115,8 +136,8 @@ class RamBlockDevice:
         start = block * self.block_size + offset
         data = self.data
         n = len(buf)
-        if self.cut_after == 0:
-            n //= 2  # the page program stops half way
+        if self._cut_after == 0:
+            n = n // 2 if self.powered else 0  # the page program stops half way
         for i in range(n):
             data[start + i] &= buf[i]  # programming only clears bits, like NOR flash
         self._operation()
