@@ -48,13 +48,48 @@ async def status_task(hal, indicator, seconds=None, out=print, metrology=None):
             out(metering_line(metrology))
 
 
-def make_metrology(hal, board, source):
+def tariff_calendar(profile_name):
+    """The factory tariff calendar for a P1 profile's market: BE numbers day 1 and night 2
+    (07:00-22:00 day), NL low 1 and normal 2 (07:00-23:00 normal), elsewhere one tariff."""
+    from registers import tou
+
+    if profile_name == "be":
+        return tou.day_night(1, 2, 420, 1320)
+    if profile_name in ("nl", "nl4"):
+        return tou.day_night(2, 1)
+    return tou.single_tariff(1)
+
+
+def make_registers(hal, calendar):
+    """The registers on the board's flash (littlefs), restored from it; None without flash."""
+    if hal.flash is None:
+        return None
+    from registers.meter import MeterRegisters
+    from registers.storage import open_filesystem
+
+    fs, _ = open_filesystem(hal.flash)
+    registers = MeterRegisters(hal.clock, fs, calendar=calendar)
+    registers.boot()
+    return registers
+
+
+def make_metrology(hal, board, sink):
     """The metrology for the board's ADC (None on boards without an ADC sampler yet)."""
     if hal.adc is None or not hasattr(board, "metrology_config"):
         return None
     from metrology.frontend import Metrology
 
-    return Metrology(board.metrology_config(), sink=source, clock=hal.clock)
+    return Metrology(board.metrology_config(), sink=sink, clock=hal.clock)
+
+
+async def registers_task(registers, clock, seconds=None):
+    """The registers' polled state machine, once a second (tariff switches, demand, load
+    profile, billing, persistence)."""
+    done = 0
+    while seconds is None or done < seconds:
+        registers.step(clock.time())
+        done += 1
+        await sleep_ms(1000 - clock.time_ms() % 1000)
 
 
 def make_p1(hal, source, profile_name="nl", key=None, system_title=b"MPY00001"):
@@ -74,14 +109,35 @@ def make_p1(hal, source, profile_name="nl", key=None, system_title=b"MPY00001"):
                   encryptor=encryptor)
 
 
+async def supply_monitor_task(pin, registers, out=print, poll_ms=20):
+    """On the supply monitor's early warning, persist the registers at once (one small
+    record: the hold-up time of the supply is short). Once per warning."""
+    warned = False
+    while True:
+        if pin.value():
+            if not warned:
+                registers.power_fail_warning()
+                out("power-fail warning: registers saved")
+                warned = True
+        else:
+            warned = False
+        await sleep_ms(poll_ms)
+
+
 async def main_task(hal, board, seconds=None, out=print, profile="nl"):
     from app.source import MeterSource
     from h1.push import run as p1_run
+    from registers.view import RegistersView
 
     indicator = StatusIndicator(hal.leds)
-    source = MeterSource(hal.clock)
-    metrology = make_metrology(hal, board, source)
-    source.metrology = metrology
+    registers = make_registers(hal, tariff_calendar(profile))
+    metrology = make_metrology(hal, board, registers)
+    view = RegistersView(registers) if registers is not None else None
+    source = MeterSource(hal.clock, view, metrology)
+    if registers is not None:
+        asyncio.create_task(registers_task(registers, hal.clock, seconds))
+        if hal.power_warning is not None:
+            asyncio.create_task(supply_monitor_task(hal.power_warning, registers, out))
     if metrology is not None:
         from metrology.task import run as metrology_run
 

@@ -1,7 +1,8 @@
 """Run the firmware on the emulated board (QEMU, ARM MPS2-AN385) and talk to its UARTs.
 
     python -m tools.emu run [--seconds N] [--uart1 FILE] [--data-request 0|1]
-                            [--profile nl|nl4|be|lu|se|lt] [--icount]
+                            [--profile nl|nl4|be|lu|se|lt] [--flash FILE] [--fresh-flash]
+                            [--icount]
 
 UART wiring (QEMU maps its n-th -serial option to UARTn; see docs/emulated-board.md):
     UART0  console / REPL     a pty (mpremote can connect to it) or read by this tool
@@ -30,6 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "build", "emu-mps2", "firmware.elf")
 PROMPT = b">>> "
 LINE_DATA_REQUEST = 0
+LINE_POWER_WARNING = 1
 
 
 class EmulatorError(RuntimeError):
@@ -82,12 +84,15 @@ class EmulatedBoard:
     TIMER0-based tick deltas deterministic instruction counts (TIMER0 tick = 40 instr).
     """
 
-    def __init__(self, firmware=FIRMWARE, icount=False, uart1_file=None):
+    def __init__(self, firmware=FIRMWARE, icount=False, uart1_file=None, flash_dir=None):
         if not os.path.exists(firmware):
             raise EmulatorError("firmware image missing: %s (run `make build`)" % firmware)
         self.firmware = firmware
         self.icount = icount
         self.uart1_file = uart1_file
+        # QEMU's working directory: the board's flash is the file meter-flash.bin there
+        # (semihosting). None: a fresh directory for this run, removed at stop.
+        self.flash_dir = flash_dir
         self.proc = None
         self.pty = None
         self.console_fd = None
@@ -119,8 +124,10 @@ class EmulatedBoard:
                 "-kernel", self.firmware]
         if self.icount:
             args[1:1] = ["-icount", "shift=0"]
+        cwd = self.flash_dir or self._tmp
+        os.makedirs(cwd, exist_ok=True)
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd)
         deadline = time.monotonic() + timeout
         # QEMU opens the -chardev sockets first (waiting for each), then the pty.
         self._uart1 = self._connect(u1, deadline)
@@ -334,6 +341,13 @@ class EmulatedBoard:
     def set_data_request(self, level):
         self.set_line(LINE_DATA_REQUEST, level)
 
+    def power_fail_warning(self, console_timeout=5, echo=None):
+        """Raise the supply monitor's warning and wait until the firmware says it saved."""
+        start = len(self.console_log)
+        self.set_line(LINE_POWER_WARNING, 1)
+        self.wait_console(b"power-fail warning: registers saved", console_timeout, echo=echo,
+                          start=start)
+
 
 TELEGRAM = re.compile(rb"/[^/!]*!([0-9A-Fa-f]{3,4})\r\n")
 
@@ -382,7 +396,14 @@ class LineEcho:
 
 
 def cmd_run(args):
-    board = EmulatedBoard(icount=args.icount, uart1_file=args.uart1)
+    flash = os.path.abspath(args.flash)
+    if args.fresh_flash and os.path.exists(flash):
+        os.remove(flash)
+    if os.path.basename(flash) != "meter-flash.bin":
+        raise EmulatorError("--flash must name a file called meter-flash.bin (the board "
+                            "opens that name in QEMU's working directory)")
+    board = EmulatedBoard(icount=args.icount, uart1_file=args.uart1,
+                          flash_dir=os.path.dirname(flash))
     echo = LineEcho(sys.stdout.buffer)
     board.start()
     try:
@@ -411,7 +432,8 @@ def cmd_run(args):
                 echo.text("\n[emu] QEMU exited with %s\n" % board.proc.returncode)
                 return 1
         # Stop the way a reader does: lower Data Request; the meter finishes the telegram
-        # it has started and sends no other, so the capture ends on a whole telegram.
+        # it has started and sends no other, so the capture ends on a whole telegram. Then
+        # the supply fails as a real one does: early warning first, the registers persist.
         board.set_data_request(0)
         quiet_since = time.monotonic()
         seen = len(board.uart1_bytes)
@@ -421,8 +443,12 @@ def cmd_run(args):
             if len(board.uart1_bytes) != seen:
                 seen = len(board.uart1_bytes)
                 quiet_since = time.monotonic()
+        board.power_fail_warning(echo=echo)
     except KeyboardInterrupt:
-        pass
+        try:  # Ctrl-C is a power cut too: warn first, so the registers are saved
+            board.power_fail_warning(echo=echo)
+        except (EmulatorError, OSError):
+            pass
     finally:
         board.stop()
     echo.text("\n[emu] stopped; UART1 sent %d bytes%s\n" % (
@@ -444,6 +470,12 @@ def main(argv=None):
     run.add_argument("--profile", default="nl", choices=("nl", "nl4", "be", "lu", "se", "lt"),
                      help="P1 profile: NL DSMR 5.0.2 (default), NL 4.2.2, BE Fluvius, "
                           "LU Smarty, SE, LT")
+    run.add_argument("--flash", default=os.path.join(ROOT, "build", "emu-flash",
+                                                     "meter-flash.bin"),
+                     help="host file holding the board's flash (kept between runs: the "
+                          "registers survive an emulated power cycle)")
+    run.add_argument("--fresh-flash", action="store_true",
+                     help="start from erased flash (a new meter)")
     run.add_argument("--icount", action="store_true",
                      help="deterministic virtual time (1 instruction = 1 ns)")
     args = parser.parse_args(argv)

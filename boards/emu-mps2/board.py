@@ -8,6 +8,7 @@ P1_UART = 1
 HAN_UART = 2
 LINES_UART = 3
 LINE_DATA_REQUEST = 0  # host line 0: P1 Data Request (RTS of the reader)
+LINE_POWER_WARNING = 1  # host line 1: the supply monitor's power-fail early warning
 LED_POWER = 0
 LED_ALERT = 1
 # The simulated front end: three phases at 2 kHz per channel, replayed from a table (the
@@ -22,10 +23,19 @@ def metrology_config():
     return MetrologyConfig(phases=PHASES, rate_hz=RATE_HZ, v_scale=0.25, i_scale=0.05)
 
 
+def _flash(host_file_flash, ram_block_device):
+    # The host file through semihosting (QEMU -semihosting, as tools/emu.py starts it);
+    # RAM that forgets at power-off where the emulator offers no semihosting.
+    try:
+        return host_file_flash("meter-flash.bin", block_size=4096, block_count=128)
+    except OSError:
+        return ram_block_device(block_size=4096, block_count=128)
+
+
 def make_hal():
     from hal import Hal
     from hal.clock import SystemClock
-    from hal.emu_mps2 import CmsdkUart, FpgaLeds, HostLines
+    from hal.emu_mps2 import CmsdkUart, FpgaLeds, HostFileFlash, HostLines
     from hal.radio import NullRadio
     from hal.adc_sim import TableADC, household
     from hal.sim import RamBlockDevice
@@ -36,10 +46,11 @@ def make_hal():
         clock=SystemClock(),
         p1_uart=CmsdkUart(P1_UART, 115200),
         data_request=lines.pin(LINE_DATA_REQUEST),
+        power_warning=lines.pin(LINE_POWER_WARNING),
         leds=FpgaLeds(),
-        # No ADC and no flash are modelled by QEMU for this board: the simulated front end
-        # and a RAM block device stand in (persistent flash comes with the registers issue).
+        # QEMU models no ADC for this board: the simulated front end stands in. The flash is
+        # a file on the host (see _flash).
         adc=TableADC(household(RATE_HZ), cycles=4),
-        flash=RamBlockDevice(block_count=8),
+        flash=_flash(HostFileFlash, RamBlockDevice),
         radio=NullRadio(),
     )

@@ -32,6 +32,6 @@ def make_hal():
         data_request=SimPin(1),
         leds=SimLeds(2),
         adc=ScenarioADC(household(RATE_HZ)),
-        flash=RamBlockDevice(block_count=32),
+        flash=RamBlockDevice(block_count=128),  # 512 KiB, room for the load profile
         radio=NullRadio(),
     )

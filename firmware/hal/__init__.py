@@ -32,7 +32,7 @@ class Hal:
     """The hardware one board hands to the firmware; absent parts are None."""
 
     def __init__(self, name, clock, console=None, p1_uart=None, data_request=None,
-                 leds=None, adc=None, flash=None, spi=None, radio=None):
+                 leds=None, adc=None, flash=None, spi=None, radio=None, power_warning=None):
         self.name = name
         self.clock = clock
         self.console = console
@@ -43,3 +43,6 @@ class Hal:
         self.flash = flash
         self.spi = spi
         self.radio = radio
+        # Supply monitor's early warning (high: the supply is failing, a few tens of ms of
+        # hold-up remain): the registers persist at once.
+        self.power_warning = power_warning

@@ -11,6 +11,8 @@
 import machine
 from micropython import const
 
+from hal import IOCTL_BLOCK_COUNT, IOCTL_BLOCK_ERASE, IOCTL_BLOCK_SIZE
+
 _UART_BASE = const(0x40004000)
 _UART_STRIDE = const(0x1000)
 _DATA = const(0x00)
@@ -111,3 +113,37 @@ class FpgaLeds:
         bit = 1 << index
         value = machine.mem32[_FPGAIO_LED]
         machine.mem32[_FPGAIO_LED] = (value | bit) if on else (value & ~bit)
+
+
+class HostFileFlash:
+    """The board's flash as a file on the host (the board C module emuflash, over ARM
+    semihosting): MicroPython's extended block protocol for vfs.VfsLfs2. The file outlives
+    QEMU, so what the firmware stored survives an emulated power cycle. tools/emu.py
+    chooses the file (QEMU's working directory holds it). Erased flash reads 0xFF; a new
+    file is erased flash."""
+
+    def __init__(self, path="meter-flash.bin", block_size=4096, block_count=128):
+        import emuflash
+
+        self._flash = emuflash
+        self._handle = emuflash.open(path)
+        self.block_size = block_size
+        self.block_count = block_count
+        self._erased = bytearray(b"\xff" * block_size)
+
+    def readblocks(self, block, buf, offset=0):
+        self._flash.read(self._handle, block * self.block_size + offset, buf)
+
+    def writeblocks(self, block, buf, offset=None):
+        if offset is None:  # simple protocol: whole blocks, erase implied
+            offset = 0
+        self._flash.write(self._handle, block * self.block_size + offset, buf)
+
+    def ioctl(self, op, arg):
+        if op == IOCTL_BLOCK_COUNT:
+            return self.block_count
+        if op == IOCTL_BLOCK_SIZE:
+            return self.block_size
+        if op == IOCTL_BLOCK_ERASE:
+            self._flash.write(self._handle, arg * self.block_size, self._erased)
+        return 0

@@ -1,9 +1,19 @@
-# IEEE 802.15.4 radio driver interface (placeholder until the HAN issue builds the MAC).
+# IEEE 802.15.4 radio driver interface.
 #
 # The shape follows Contiki-NG's os/dev/radio.h: a frame is prepared into the driver, then
-# transmitted; received frames are read out by the caller into its own buffer. Return codes
-# are the constants below. Drivers: NullRadio here; the simulated medium, the SPI
-# transceiver and the UART bridge come with the HAN issue.
+# transmitted; received frames are read out by the caller into its own buffer. Frames cross
+# this interface without their FCS: the radio appends it on transmit and checks (and drops
+# bad) frames on receive, as 802.15.4 transceivers do. Return codes are the constants below.
+#
+# Transmission is asynchronous so that the MAC can be a polled state machine: transmit()
+# starts sending the prepared frame and returns TX_OK at once; tx_busy() stays True until
+# the last symbol is on air. A radio that acknowledges by itself (auto_ack() True) sends the
+# acknowledgement aTurnaroundTime after a frame addressed to it with the AR bit set, with
+# the frame pending bit taken from its pending-source table (set_ack_pending), the way
+# transceivers with source address matching do; the MAC waits for and reads ACK frames.
+#
+# Drivers: NullRadio here; han.radio_sim.SimRadio (simulated medium, host); the SPI
+# transceiver and the UART bridge come later.
 
 TX_OK = 0
 TX_ERR = 1
@@ -53,6 +63,24 @@ class Radio:
         """True when the radio sends acknowledgements by itself."""
         raise NotImplementedError
 
+    def tx_busy(self):
+        """True from transmit() until the frame has left the antenna."""
+        raise NotImplementedError
+
+    def last_rssi(self):
+        """RSSI of the last frame read(), dBm."""
+        raise NotImplementedError
+
+    def last_lqi(self):
+        """Link quality of the last frame read(), 0..255 (IEEE 802.15.4-2020 10.2.7)."""
+        raise NotImplementedError
+
+    def set_ack_pending(self, addr, on):
+        """Mark whether auto-ACKs to source `addr` (short address int, or 8-byte extended
+        address, most significant byte first) carry frame pending = 1 (indirect data
+        queued for it). A radio without a source table sets one global bit."""
+        raise NotImplementedError
+
 
 class NullRadio(Radio):
     """A radio with nothing on the air: accepts frames, never receives, channel always clear."""
@@ -100,3 +128,15 @@ class NullRadio(Radio):
 
     def auto_ack(self):
         return False
+
+    def tx_busy(self):
+        return False
+
+    def last_rssi(self):
+        return -127
+
+    def last_lqi(self):
+        return 0
+
+    def set_ack_pending(self, addr, on):
+        pass

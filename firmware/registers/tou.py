@@ -209,3 +209,22 @@ class TariffSchedule:
         self.passive = Calendar(buf[8 + la:8 + la + lp], self.max_tariff) if lp else None
         self.activation_utc = activation
         return True
+
+
+# Fixed-date public holidays kept as special days (every year): 1 January, 25 and 26
+# December. Moveable feasts (Easter, Ascension, Whit Monday) are configured per year.
+_FIXED_HOLIDAYS = ((0, 1, 1), (0, 12, 25), (0, 12, 26))
+
+
+def day_night(day_tariff, night_tariff, day_start_min=420, day_end_min=1380,
+              calendar_id=1):
+    """The two-rate calendar of the Benelux: `day_tariff` on weekdays from day_start_min to
+    day_end_min (local minutes; 07:00-23:00 by default), `night_tariff` otherwise, all day at
+    weekends and on the fixed public holidays. NL numbers them 1 = low (night), 2 = normal
+    (DSMR 5.0.2 7.1: day_night(2, 1)); BE 1 = day, 2 = night (e-MUCS H: day_night(1, 2,
+    420, 1320), day 07:00-22:00)."""
+    weekday = [(0, night_tariff), (day_start_min, day_tariff), (day_end_min, night_tariff)]
+    weekend = [(0, night_tariff)]
+    special = [(year, month, day, 1) for year, month, day in _FIXED_HOLIDAYS]
+    return build([(1, 1, 0)], [(0, 0, 0, 0, 0, 1, 1)], [weekday, weekend], special,
+                 calendar_id)

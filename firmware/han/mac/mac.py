@@ -1,0 +1,378 @@
+# IEEE 802.15.4 MAC data service for a non-beacon-enabled PAN (2006 7.5.6): a transmit
+# queue served by unslotted CSMA-CA with ACK wait and retries (csma.py), sequence numbers
+# (macDSN), duplicate rejection, frame security (security.py), and indirect transmission
+# for devices that sleep (7.5.6.3): the coordinator keeps their frames until they poll
+# with a data request; a sleepy device polls and keeps its receiver on only as long as the
+# standard's macMaxFrameTotalWaitTime when the ACK says data is pending.
+#
+# Polled: step(now) does what is due and returns the microseconds until it next has
+# something to do (-1: only a received frame can wake it). Nothing is allocated per frame:
+# payloads are copied into preallocated slots, frames built in one buffer.
+from micropython import const
+
+from han.mac import commands as cmd
+from han.mac import csma
+from han.mac import frame as fr
+
+# 2006 Table 86: macTransactionPersistenceTime 0x01F4 x aBaseSuperframeDuration
+# (960 symbols = 15.36 ms) = 7.68 s.
+MAC_TRANSACTION_PERSISTENCE_US = const(7680000)
+# 2006 Table 86, macMaxFrameTotalWaitTime for a non-beacon PAN with the defaults:
+# (sum_{k<m} 2^(macMinBE+k) + (2^macMaxBE - 1)(macMaxCSMABackoffs - m)) aUnitBackoffPeriod
+# + phyMaxFrameDuration, m = min(macMaxBE - macMinBE, macMaxCSMABackoffs) = 2:
+# (8 + 16 + 31 x 2) x 20 + 266 = 1986 symbols = 31 776 us.
+MAC_MAX_FRAME_TOTAL_WAIT_US = const(31776)
+
+# on_sent statuses (MCPS-DATA.confirm, 2006 Table 42).
+SUCCESS = const(0)
+NO_ACK = const(1)
+CHANNEL_ACCESS_FAILURE = const(2)
+TRANSACTION_EXPIRED = const(3)
+FRAME_TOO_LONG = const(4)
+COUNTER_ERROR = const(5)
+
+_FREE = const(0)
+_QUEUED = const(1)  # waiting in the transmit FIFO
+_INDIRECT = const(2)  # waiting for the destination's data request
+_KIND_DATA = const(0)
+_KIND_DATA_REQUEST = const(1)
+_DUP_ENTRIES = const(16)
+
+
+class Mac:
+    def __init__(self, radio, clock, ext_addr, pan_id, short_addr, rand_bits,
+                 coordinator_short=0x0000, rx_on_when_idle=True, security=None,
+                 sec_level=5, key_index=1, poll_interval_us=0, slots=8, max_payload=100,
+                 src_ext_when_secured=True, on_data=None, on_sent=None):
+        self.radio = radio
+        self.clock = clock
+        self.ext_addr = bytearray(ext_addr)
+        self.pan_id = pan_id
+        self.short_addr = short_addr
+        self.coordinator_short = coordinator_short
+        self.rx_on_when_idle = rx_on_when_idle
+        self.security = security
+        self.sec_level = sec_level
+        self.key_index = key_index
+        self.src_ext_when_secured = src_ext_when_secured
+        self.poll_interval_us = poll_interval_us
+        self.on_data = on_data
+        self.on_sent = on_sent
+        self.csma = csma.CsmaTx(radio, clock, rand_bits)
+        self._dsn = rand_bits(8)  # macDSN starts random (2006 7.2.1.2)
+        # Payload slots.
+        self._payload = [bytearray(max_payload) for _ in range(slots)]
+        self._plen = [0] * slots
+        self._dst = [0] * slots
+        self._kind = bytearray(slots)
+        self._secure = bytearray(slots)
+        self._state = bytearray(slots)
+        self._expiry = [0] * slots
+        self._handle = [0] * slots
+        self._fifo = bytearray(slots)
+        self._fifo_head = 0
+        self._fifo_count = 0
+        self._next_handle = 1
+        self._current = -1  # slot being transmitted
+        self._cur_seq = 0
+        self._cur_ack = False
+        self._txbuf = bytearray(fr.MAX_PHY_PACKET)
+        self._rxbuf = bytearray(fr.MAX_PHY_PACKET)
+        self._txf = fr.FrameFields()
+        self._rxf = fr.FrameFields()
+        # Duplicate rejection: last sequence number per source (short address, or the
+        # low 16 bits of the extended one tagged with bit 16).
+        self._dup_src = [-1] * _DUP_ENTRIES
+        self._dup_seq = bytearray(_DUP_ENTRIES)
+        self._dup_next = 0
+        self._poll_due = 0
+        self._rx_wait_until = 0
+        self._rx_waiting = False
+        # Statistics.
+        self.rx_errors = [0] * fr.ERR_COUNT
+        self.rx_frames = 0
+        self.rx_duplicates = 0
+        self.rx_unsecured = 0
+        self.rx_security_errors = 0
+        self.tx_ok = 0
+        self.tx_failed = 0
+        self.indirect_sent = 0
+        self.indirect_expired = 0
+        self.polls = 0
+        radio.set_addresses(pan_id, short_addr, self.ext_addr)
+        if rx_on_when_idle:
+            radio.on()
+
+    # --- requests ----------------------------------------------------------------------
+    def send(self, dst_short, payload, length, now, indirect=False, secure=True):
+        """Queue a data frame (MCPS-DATA.request); returns a handle (> 0) for on_sent, or
+        0 when no slot is free or the payload is too long."""
+        i = self._alloc(length)
+        if i < 0:
+            return 0
+        p = self._payload[i]
+        for j in range(length):
+            p[j] = payload[j]
+        self._plen[i] = length
+        self._dst[i] = dst_short
+        self._kind[i] = _KIND_DATA
+        self._secure[i] = 1 if secure and self.security else 0
+        if indirect:
+            self._state[i] = _INDIRECT
+            self._expiry[i] = self.clock.ticks_add(now, MAC_TRANSACTION_PERSISTENCE_US)
+            self.radio.set_ack_pending(dst_short, True)
+        else:
+            self._expiry[i] = 0
+            self._push(i, False)
+        return self._handle[i]
+
+    def _alloc(self, length):
+        if length > len(self._payload[0]):
+            return -1
+        for i in range(len(self._state)):
+            if self._state[i] == _FREE:
+                self._handle[i] = self._next_handle
+                self._next_handle = (self._next_handle + 1) & 0x3FFFFFFF or 1
+                return i
+        return -1
+
+    def _push(self, i, front):
+        n = len(self._fifo)
+        if front:
+            self._fifo_head = (self._fifo_head - 1) % n
+            self._fifo[self._fifo_head] = i
+        else:
+            self._fifo[(self._fifo_head + self._fifo_count) % n] = i
+        self._fifo_count += 1
+        self._state[i] = _QUEUED
+
+    def _pop(self):
+        i = self._fifo[self._fifo_head]
+        self._fifo_head = (self._fifo_head + 1) % len(self._fifo)
+        self._fifo_count -= 1
+        return i
+
+    def _pending_for(self, dst):
+        for i in range(len(self._state)):
+            if self._state[i] == _INDIRECT and self._dst[i] == dst:
+                return i
+        return -1
+
+    # --- transmit path -----------------------------------------------------------------
+    def _build(self, i, now):
+        """Build slot i's frame into the transmit buffer; length or -status."""
+        f = self._txf
+        f.clear()
+        f.version = fr.VERSION_2006
+        f.seq = self._dsn
+        self._dsn = (self._dsn + 1) & 0xFF
+        f.dst_mode = fr.ADDR_SHORT
+        f.dst_pan = self.pan_id
+        f.dst_addr = self._dst[i]
+        f.pan_id_compression = True
+        f.ack_request = self._dst[i] != fr.BROADCAST
+        f.src_mode = fr.ADDR_SHORT
+        f.src_addr = self.short_addr
+        if self._kind[i] == _KIND_DATA_REQUEST:
+            f.frame_type = fr.FT_CMD
+        else:
+            f.frame_type = fr.FT_DATA
+            # More indirect data for the same device: set frame pending (2006 7.2.1.1.3).
+            f.frame_pending = self._pending_for(self._dst[i]) >= 0
+        if self._secure[i]:
+            f.security = True
+            f.sec_level = self.sec_level
+            f.key_id_mode = 1
+            f.key_index = self.key_index
+            if self.src_ext_when_secured:
+                # Lets a sniffer (tshark) that never saw an association build the nonce.
+                f.src_mode = fr.ADDR_EXT
+                f.src_ext[:] = self.ext_addr
+            if self.security.prepare(f):
+                return -COUNTER_ERROR
+        buf = self._txbuf
+        n = fr.encode_header(f, buf)
+        if self._kind[i] == _KIND_DATA_REQUEST:
+            buf[n] = cmd.CMD_DATA_REQUEST
+            n += 1
+        else:
+            plen = self._plen[i]
+            if n + plen + 2 + 16 > fr.MAX_PHY_PACKET:
+                return -FRAME_TOO_LONG
+            p = self._payload[i]
+            for j in range(plen):
+                buf[n + j] = p[j]
+            n += plen
+        if self._secure[i]:
+            n = self.security.secure(f, buf, n)
+            if n < 0:
+                return -COUNTER_ERROR
+        self._cur_seq = f.seq
+        self._cur_ack = f.ack_request
+        return n
+
+    def _finish(self, status, now):
+        i = self._current
+        self._current = -1
+        kind = self._kind[i]
+        if status == SUCCESS:
+            self.tx_ok += 1
+        else:
+            self.tx_failed += 1
+        if kind == _KIND_DATA_REQUEST:
+            self._state[i] = _FREE
+            if status == SUCCESS and self.csma.ack_pending:
+                # Data is pending: stay in receive for macMaxFrameTotalWaitTime (7.5.6.3).
+                self._rx_waiting = True
+                self._rx_wait_until = self.clock.ticks_add(now, MAC_MAX_FRAME_TOTAL_WAIT_US)
+            return
+        if status == NO_ACK and self._expiry[i] and self.short_addr == self.coordinator_short:
+            # An indirect frame the device did not acknowledge stays pending until it polls
+            # again or the transaction expires.
+            if self.clock.ticks_diff(self._expiry[i], now) > 0:
+                self._state[i] = _INDIRECT
+                self.radio.set_ack_pending(self._dst[i], True)
+                return
+        if status == SUCCESS and self._expiry[i]:
+            self.indirect_sent += 1
+        self._state[i] = _FREE
+        self._expiry[i] = 0
+        if self.on_sent:
+            self.on_sent(self._handle[i], status)
+
+    def _queue_poll(self, now):
+        i = self._alloc(0)
+        if i < 0:
+            return
+        self._plen[i] = 0
+        self._dst[i] = self.coordinator_short
+        self._kind[i] = _KIND_DATA_REQUEST
+        self._secure[i] = 0
+        self._expiry[i] = 0
+        self._push(i, True)
+        self.polls += 1
+
+    # --- receive path ------------------------------------------------------------------
+    def _is_duplicate(self, f):
+        if f.src_mode == fr.ADDR_SHORT:
+            key = f.src_addr
+        elif f.src_mode == fr.ADDR_EXT:
+            key = 0x10000 | (f.src_ext[6] << 8) | f.src_ext[7]
+        else:
+            return False
+        for k in range(_DUP_ENTRIES):
+            if self._dup_src[k] == key:
+                if self._dup_seq[k] == f.seq:
+                    return True
+                self._dup_seq[k] = f.seq
+                return False
+        k = self._dup_next
+        self._dup_next = (k + 1) % _DUP_ENTRIES
+        self._dup_src[k] = key
+        self._dup_seq[k] = f.seq
+        return False
+
+    def _receive(self, now):
+        buf = self._rxbuf
+        f = self._rxf
+        while self.radio.pending_packet():
+            n = self.radio.read(buf)
+            err = fr.decode(buf, n, f, False)
+            if err:
+                self.rx_errors[err] += 1
+                continue
+            if f.frame_type == fr.FT_ACK:
+                self.csma.ack_received(f.seq, f.frame_pending)
+                continue
+            if self._is_duplicate(f):
+                self.rx_duplicates += 1  # the radio already acknowledged it again
+                continue
+            if f.security:
+                if self.security is None or self.security.unsecure(f, buf):
+                    self.rx_security_errors += 1
+                    continue
+            elif f.frame_type == fr.FT_DATA and self.security is not None:
+                self.rx_unsecured += 1
+                continue
+            self.rx_frames += 1
+            if f.frame_type == fr.FT_CMD:
+                self._command(f, buf, now)
+            elif f.frame_type == fr.FT_DATA:
+                if self._rx_waiting and f.src_mode and self._from_coordinator(f):
+                    self._rx_waiting = False
+                    if f.frame_pending:
+                        self._queue_poll(now)  # more is waiting: poll again at once
+                if self.on_data:
+                    self.on_data(f, buf, self.radio.last_lqi())
+
+    def _from_coordinator(self, f):
+        return f.src_mode == fr.ADDR_EXT or f.src_addr == self.coordinator_short
+
+    def _command(self, f, buf, now):
+        c = cmd.check_command(buf, f.header_len, f.length)
+        if c == cmd.CMD_DATA_REQUEST and f.src_mode == fr.ADDR_SHORT:
+            i = self._pending_for(f.src_addr)
+            if i >= 0:
+                self._push(i, True)  # indirect frame goes out now (7.5.6.3)
+                if self._pending_for(f.src_addr) < 0:
+                    self.radio.set_ack_pending(f.src_addr, False)
+
+    # --- the polled machine ------------------------------------------------------------
+    def step(self, now):
+        self._receive(now)
+        # Expire indirect transactions (macTransactionPersistenceTime).
+        for i in range(len(self._state)):
+            if self._state[i] == _INDIRECT and self.clock.ticks_diff(now, self._expiry[i]) >= 0:
+                self._state[i] = _FREE
+                self._expiry[i] = 0
+                self.indirect_expired += 1
+                if self._pending_for(self._dst[i]) < 0:
+                    self.radio.set_ack_pending(self._dst[i], False)
+                if self.on_sent:
+                    self.on_sent(self._handle[i], TRANSACTION_EXPIRED)
+        if self.poll_interval_us and self.clock.ticks_diff(now, self._poll_due) >= 0:
+            self._poll_due = self.clock.ticks_add(now, self.poll_interval_us)
+            self._queue_poll(now)
+        if self._current >= 0:
+            r = self.csma.step(now)
+            if r != csma.BUSY:
+                self._finish(SUCCESS if r == csma.SENT else
+                             NO_ACK if r == csma.NO_ACK else CHANNEL_ACCESS_FAILURE, now)
+        while self._current < 0 and self._fifo_count:
+            i = self._pop()
+            n = self._build(i, now)
+            self._current = i
+            if n < 0:
+                self._finish(-n, now)
+                continue
+            if not self.rx_on_when_idle:
+                self.radio.on()
+            self.csma.start(self._txbuf, n, self._cur_seq, self._cur_ack, now)
+            self.csma.step(now)  # a zero backoff transmits at once
+        if self._rx_waiting and self.clock.ticks_diff(now, self._rx_wait_until) >= 0:
+            self._rx_waiting = False
+        if not self.rx_on_when_idle:
+            if self._current < 0 and not self._rx_waiting:
+                self.radio.off()
+            else:
+                self.radio.on()
+        return self._wake_in(now)
+
+    def _wake_in(self, now):
+        best = -1
+        if self._current >= 0:
+            best = self.csma.wake_in(now)
+        if self._rx_waiting:
+            best = self._min(best, self.clock.ticks_diff(self._rx_wait_until, now))
+        if self.poll_interval_us:
+            best = self._min(best, self.clock.ticks_diff(self._poll_due, now))
+        for i in range(len(self._state)):
+            if self._state[i] == _INDIRECT:
+                best = self._min(best, self.clock.ticks_diff(self._expiry[i], now))
+        return best
+
+    @staticmethod
+    def _min(a, b):
+        if b < 0:
+            b = 0
+        return b if a < 0 or b < a else a
