@@ -20,7 +20,7 @@ EMU_FW := $(BUILD)/emu-mps2/firmware.elf
 # Native modules (firmware/native/<name>/) and the architectures built here.
 # xtensawin (classic ESP32) needs Espressif's toolchain, which no registry we use carries:
 # `make natmod-xtensawin` is kept for machines that have xtensa-esp32-elf-gcc on PATH.
-NATMODS := _crc16 _metro
+NATMODS := _crc16 _metro _aes
 # rv32imc (ESP32-C3/C6/H2) uses Debian's gcc-riscv64-unknown-elf with picolibc.
 NATMOD_ARCHS := x64 armv7m rv32imc
 NATMOD_FILES := $(foreach a,$(NATMOD_ARCHS),$(foreach m,$(NATMODS),$(BUILD)/natmod/$(a)/$(m).mpy))
@@ -88,6 +88,8 @@ run: build
 
 bench: build
 	@$(PY) -m tools.bench $(BENCH_ARGS)
+	@echo "[bench] power-cut campaign: 10 000 cuts over real littlefs on the unix port (about 7 min) ..."
+	@$(PY) -m tools.powercut --cuts 10000 --seed 1 --runtime micropython --json
 
 deploy: build
 	@$(PY) -m tools.deploy --board $(or $(BOARD),esp32c6) --port $(or $(PORT),/dev/ttyUSB0) $(DEPLOY_ARGS)

@@ -90,8 +90,8 @@ assert list(nat[2]) == list(py[2])
 """
 
 # One whole P1 telegram (NL DSMR 5.0.2, 3 phases, gas), built 1 and 3 times: with the CRC
-# natmod and with the Python CRC fallback. Smarty's AES-128-GCM framing has only its Python
-# implementation so far (the natmod row stays empty).
+# natmod and with the Python CRC fallback. Smarty's AES-128-GCM framing of a telegram: GHASH
+# in Python, the block cipher from the _aes natmod or its Python fallback. One AES block.
 H1 = """
 import h1.builder as hb
 from h1 import profiles
@@ -110,13 +110,29 @@ build(1)
 measure('h1.natmod', build, 1, 3)
 hb.crc16 = crc16_python
 measure('h1.python', build, 1, 3)
+import native.gcm as gcm
+from native import aes
 lu = TelegramBuilder(profiles.by_name('lu'))
 n = lu.build(snap)
 enc = FrameEncryptor(bytes(16), b'MPYH1SIM', RamCounterStore(), len(lu.buf))
 def crypt(k):
     for _ in range(k):
         enc.encrypt(lu.buf, n)
+gcm.aes128_encrypt_block = aes.aes128_encrypt_block_native
+measure('gcm.natmod', crypt, 1, 3)
+gcm.aes128_encrypt_block = aes.aes128_encrypt_block_python
 measure('gcm.python', crypt, 1, 3)
+ks = bytearray(176)
+aes.aes128_key_schedule(bytes(16), ks)
+blk = bytearray(16)
+def blocks(k):
+    for _ in range(k):
+        aes.aes128_encrypt_block_native(ks, blk, blk)
+measure('aes.natmod', blocks, 1, 11)
+def blocks_py(k):
+    for _ in range(k):
+        aes.aes128_encrypt_block_python(ks, blk, blk)
+measure('aes.python', blocks_py, 1, 11)
 """
 
 # Each benchmark: (title, unit, small input, large input, units per input step, device code,
@@ -126,6 +142,7 @@ BENCHMARKS = [
     ("metrology kernel, 3 phases", "V/I pair", 40, 240, 3, METRO, "metro"),
     ("P1 telegram, NL 3-phase + gas", "telegram", 1, 3, 1, H1, "h1"),
     ("Smarty AES-128-GCM framing", "telegram", 1, 3, 1, H1, "gcm"),
+    ("AES-128, one 16-byte block", "block", 1, 11, 1, H1, "aes"),
 ]
 
 
@@ -181,7 +198,7 @@ def main(argv=None):
         print("%-30s %-9s %12s %12s %s" % (
             r["benchmark"], r["unit"], cell(r, "natmod", "instructions_per_unit", "%.1f"),
             cell(r, "python", "instructions_per_unit", "%.1f"), ratio))
-        if r["unit"] != "telegram":
+        if r["unit"] not in ("telegram", "block"):
             print("%-30s %-9s %12s %12s" % (
                 "  fixed cost per call", "instr",
                 cell(r, "natmod", "fixed_instructions_per_call", "%d"),

@@ -125,3 +125,35 @@ def test_c_metro_kernel_bit_identical_to_python_fallback(metro_kernel):
         for c_arr, py_arr in zip(c_side, py_side):
             assert list(c_arr) == list(py_arr)
     assert py_side[2][metro.ZC_COUNT] > 10
+
+
+# --- AES-128 ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def aes_kernel(tmp_path_factory):
+    out = tmp_path_factory.mktemp("kernels") / "libaes.so"
+    subprocess.run(["cc", "-O2", "-Wall", "-Werror", "-std=c99", "-shared", "-fPIC", "-o",
+                    str(out), os.path.join(ROOT, "firmware", "native", "_aes", "aes128.c")],
+                   check=True)
+    return ctypes.CDLL(str(out))
+
+
+def test_c_aes_matches_cryptography_and_fallback(aes_kernel):
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    from native import aes
+
+    rng = random.Random(197)
+    for _ in range(200):
+        key = bytes(rng.randrange(256) for _ in range(16))
+        block = bytes(rng.randrange(256) for _ in range(16))
+        ks = ctypes.create_string_buffer(176)
+        out = ctypes.create_string_buffer(16)
+        aes_kernel.aes128_key_schedule(key, ks)
+        aes_kernel.aes128_encrypt_block(ks, block, out)
+        enc = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+        assert out.raw == enc.update(block) + enc.finalize()
+        ks_py = bytearray(176)
+        aes.aes128_key_schedule_python(key, ks_py)
+        assert bytes(ks_py) == ks.raw
