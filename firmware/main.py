@@ -92,8 +92,12 @@ async def registers_task(registers, clock, seconds=None):
         await sleep_ms(1000 - clock.time_ms() % 1000)
 
 
-def make_p1(hal, source, profile_name="nl", key=None, system_title=b"MPY00001"):
-    """The P1 push for the board's UART and Data Request line, profile chosen by name."""
+def make_p1(hal, source, profile_name="nl", key=None, system_title=b"MPY00001",
+            registers=None):
+    """The P1 push for the board's UART and Data Request line, profile chosen by name. An
+    encrypting profile (lu) with a key frames its telegrams in AES-128-GCM, the frame
+    counter persisted in the registers' store (never reused for a key); without a key it
+    sends plaintext."""
     from h1 import profiles
     from h1.push import P1Push
 
@@ -103,7 +107,13 @@ def make_p1(hal, source, profile_name="nl", key=None, system_title=b"MPY00001"):
         from h1.builder import max_telegram_length
         from h1.crypt import FrameEncryptor, RamCounterStore
 
-        encryptor = FrameEncryptor(key, system_title, RamCounterStore(),
+        if registers is not None:
+            from registers.counters import FlashCounterStore
+
+            counters = FlashCounterStore(registers.store)
+        else:
+            counters = RamCounterStore()
+        encryptor = FrameEncryptor(key, system_title, counters,
                                    max_telegram_length(profile, profile.header))
     return P1Push(hal.p1_uart, hal.data_request, hal.clock, profile, source,
                   encryptor=encryptor)
@@ -124,7 +134,7 @@ async def supply_monitor_task(pin, registers, out=print, poll_ms=20):
         await sleep_ms(poll_ms)
 
 
-async def main_task(hal, board, seconds=None, out=print, profile="nl"):
+async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None):
     from app.source import MeterSource
     from h1.push import run as p1_run
     from registers.view import RegistersView
@@ -143,20 +153,22 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl"):
 
         asyncio.create_task(metrology_run(metrology, hal.adc, hal.clock, seconds))
     if hal.p1_uart is not None and hal.data_request is not None:
-        asyncio.create_task(p1_run(make_p1(hal, source, profile), seconds))
+        asyncio.create_task(p1_run(make_p1(hal, source, profile, key, registers=registers),
+                                   seconds))
     await status_task(hal, indicator, seconds, out, metrology)
 
 
-def run(seconds=None, board_module=None, out=print, profile="nl", utc=None):
+def run(seconds=None, board_module=None, out=print, profile="nl", utc=None, key=None):
     """Run the meter. utc: set the wall clock first (boards without an RTC; the emulated
-    board's runner passes the host's time)."""
+    board's runner passes the host's time). key: the P1 encryption key (16 bytes) for an
+    encrypting profile."""
     if board_module is None:
         import board as board_module
     hal = board_module.make_hal()
     if utc is not None:
         hal.clock.set_time(utc)
     out(banner(hal))
-    asyncio.run(main_task(hal, board_module, seconds, out, profile))
+    asyncio.run(main_task(hal, board_module, seconds, out, profile, key))
     return hal
 
 

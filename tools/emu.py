@@ -349,27 +349,15 @@ class EmulatedBoard:
                           start=start)
 
 
-TELEGRAM = re.compile(rb"/[^/!]*!([0-9A-Fa-f]{3,4})\r\n")
+def uart1_session(key=None, out=None):
+    """The P1 reader (tools.p1) as make run's decoder of UART1: framing, CRC, decryption with
+    the key, values decoded by dsmr_parser."""
+    import argparse as _argparse
 
+    from tools import p1
 
-def decode_uart1(data, start, out):
-    """Print the complete P1 telegrams in data[start:] with their CRC verdict; return the
-    offset up to which data has been consumed. (The full reader is tools.p1.)"""
-    sys.path.insert(0, os.path.join(ROOT, "firmware"))
-    sys.path.insert(0, os.path.join(ROOT, "tools", "cpython_shims"))
-    from native.crc16 import crc16_python
-
-    while True:
-        m = TELEGRAM.search(data, start)
-        if not m:
-            return start
-        telegram = bytes(data[m.start():m.end()])
-        body_end = telegram.rindex(b"!") + 1
-        ok = crc16_python(telegram[:body_end]) == int(m.group(1), 16)
-        out("[p1] telegram %d bytes, CRC %s\n" % (len(telegram), "ok" if ok else "BAD"))
-        for line in telegram.decode(errors="replace").splitlines():
-            out("[p1]   %s\n" % line)
-        start = m.end()
+    args = _argparse.Namespace(key=key, ak=p1.SMARTY_AK, json=False, profile="auto")
+    return p1.Session(args, out=out)
 
 
 class LineEcho:
@@ -392,6 +380,11 @@ class LineEcho:
 
     def text(self, line):
         self.out.write(line.encode())
+        self.out.flush()
+
+    write = text  # a text stream to the P1 reader
+
+    def flush(self):
         self.out.flush()
 
 
@@ -418,16 +411,24 @@ def cmd_run(args):
                 os.path.basename(p) for p in natmods))
             del board.console_log[hidden_from:]  # the raw REPL exchange is not shown
         # The emulated board has no RTC: its clock is set from the host's (a time sync).
-        board.write_console("import main; main.run(profile=%r, utc=%d)\r"
-                            % (args.profile, int(time.time())))
+        key = "bytes.fromhex(%r)" % args.key if args.key else "None"
+        board.write_console("import main; main.run(profile=%r, utc=%d, key=%s)\r"
+                            % (args.profile, int(time.time()), key))
         # --seconds counts from the meter's first second boundary (its first status line,
         # when the first telegram also starts): the time the meter runs.
         board.wait_console(b"status uptime=1s", echo=echo, start=len(board.console_log))
         deadline = time.monotonic() + args.seconds if args.seconds else None
+        reader = uart1_session(args.key, echo)
         decoded = 0
+
+        def decode_new():
+            end = len(board.uart1_bytes)
+            reader.feed(bytes(board.uart1_bytes[decoded:end]))
+            return end
+
         while deadline is None or time.monotonic() < deadline:
             board.pump(0.1, echo)
-            decoded = decode_uart1(board.uart1_bytes, decoded, echo.text)
+            decoded = decode_new()
             if board.proc.poll() is not None:
                 echo.text("\n[emu] QEMU exited with %s\n" % board.proc.returncode)
                 return 1
@@ -439,7 +440,7 @@ def cmd_run(args):
         seen = len(board.uart1_bytes)
         while time.monotonic() - quiet_since < 1.5:
             board.pump(0.1, echo)
-            decoded = decode_uart1(board.uart1_bytes, decoded, echo.text)
+            decoded = decode_new()
             if len(board.uart1_bytes) != seen:
                 seen = len(board.uart1_bytes)
                 quiet_since = time.monotonic()
@@ -470,6 +471,8 @@ def main(argv=None):
     run.add_argument("--profile", default="nl", choices=("nl", "nl4", "be", "lu", "se", "lt"),
                      help="P1 profile: NL DSMR 5.0.2 (default), NL 4.2.2, BE Fluvius, "
                           "LU Smarty, SE, LT")
+    run.add_argument("--key", metavar="HEX",
+                     help="P1 encryption key, 32 hex digits (profile lu encrypts with it)")
     run.add_argument("--flash", default=os.path.join(ROOT, "build", "emu-flash",
                                                      "meter-flash.bin"),
                      help="host file holding the board's flash (kept between runs: the "

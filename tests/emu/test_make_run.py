@@ -49,10 +49,28 @@ def test_ten_seconds_leave_nine_telegrams_one_per_second(tmp_path):
     assert "[emu] stopped; UART1 sent %d bytes" % len(data) in out
 
 
-def test_profile_is_selectable():
-    out = emu_run("--seconds", "3", "--profile", "be")
-    assert "[p1]   0-0:96.1.4(50217)" in out  # Fluvius e-MUCS H version line
-    assert "CRC ok" in out and "CRC BAD" not in out
+def test_profile_is_selectable(tmp_path):
+    out = emu_run("--seconds", "3", "--profile", "be", "--flash",
+                  str(tmp_path / "meter-flash.bin"))
+    assert re.search(r"BELGIUM_VERSION_INFORMATION +50217", out)  # e-MUCS H 0-0:96.1.4
+    assert "header /MPY5\\2H1-BE" in out
+    assert "CRC ok" in out and "CRC bad" not in out
+
+
+def test_encrypted_profile_and_its_frame_counter_across_a_power_cycle(tmp_path):
+    # Luxembourg Smarty: AES-128-GCM frames (decrypted and authenticated by the host reader);
+    # the frame counter lives in the registers' store, so a new boot never reuses one.
+    flash = str(tmp_path / "meter-flash.bin")
+    key = "000102030405060708090A0B0C0D0E0F"
+    first = emu_run("--seconds", "3", "--profile", "lu", "--key", key, "--flash", flash)
+    second = emu_run("--seconds", "3", "--profile", "lu", "--key", key, "--flash", flash)
+    counters = []
+    for out in (first, second):
+        found = re.findall(r"encrypted frame, \d+ bytes, counter (\d+), tag ok", out)
+        assert found, out[-2000:]
+        counters.append([int(c) for c in found])
+        assert "header /MPY5\\2H1-LU" in out and "CRC ok" in out
+    assert min(counters[1]) > max(counters[0])
 
 
 def test_no_telegram_while_data_request_is_low(tmp_path):

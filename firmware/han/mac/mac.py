@@ -91,6 +91,7 @@ class Mac:
         # Statistics.
         self.rx_errors = [0] * fr.ERR_COUNT
         self.rx_frames = 0
+        self.rx_acks = 0
         self.rx_duplicates = 0
         self.rx_unsecured = 0
         self.rx_security_errors = 0
@@ -253,24 +254,38 @@ class Mac:
         self.polls += 1
 
     # --- receive path ------------------------------------------------------------------
-    def _is_duplicate(self, f):
+    def _dup_key(self, f):
+        if f.seq < 0:
+            return -1  # 2015 sequence number suppression: nothing to compare
         if f.src_mode == fr.ADDR_SHORT:
-            key = f.src_addr
-        elif f.src_mode == fr.ADDR_EXT:
-            key = 0x10000 | (f.src_ext[6] << 8) | f.src_ext[7]
-        else:
+            return f.src_addr
+        if f.src_mode == fr.ADDR_EXT:
+            return 0x10000 | (f.src_ext[6] << 8) | f.src_ext[7]
+        return -1
+
+    def _is_duplicate(self, f):
+        key = self._dup_key(f)
+        if key < 0:
             return False
         for k in range(_DUP_ENTRIES):
             if self._dup_src[k] == key:
-                if self._dup_seq[k] == f.seq:
-                    return True
+                return self._dup_seq[k] == f.seq
+        return False
+
+    def _remember(self, f):
+        # Recorded only once the frame has passed security: a forged frame cannot make
+        # the genuine one with the same sequence number look like a duplicate.
+        key = self._dup_key(f)
+        if key < 0:
+            return
+        for k in range(_DUP_ENTRIES):
+            if self._dup_src[k] == key:
                 self._dup_seq[k] = f.seq
-                return False
+                return
         k = self._dup_next
         self._dup_next = (k + 1) % _DUP_ENTRIES
         self._dup_src[k] = key
         self._dup_seq[k] = f.seq
-        return False
 
     def _receive(self, now):
         buf = self._rxbuf
@@ -282,10 +297,13 @@ class Mac:
                 self.rx_errors[err] += 1
                 continue
             if f.frame_type == fr.FT_ACK:
+                self.rx_acks += 1
                 self.csma.ack_received(f.seq, f.frame_pending)
                 continue
             if self._is_duplicate(f):
-                self.rx_duplicates += 1  # the radio already acknowledged it again
+                # A retransmission whose ACK was lost (the radio acknowledged it again);
+                # checked before CCM* so it is not mistaken for a replay attack.
+                self.rx_duplicates += 1
                 continue
             if f.security:
                 if self.security is None or self.security.unsecure(f, buf):
@@ -294,6 +312,7 @@ class Mac:
             elif f.frame_type == fr.FT_DATA and self.security is not None:
                 self.rx_unsecured += 1
                 continue
+            self._remember(f)
             self.rx_frames += 1
             if f.frame_type == fr.FT_CMD:
                 self._command(f, buf, now)
