@@ -345,8 +345,8 @@ class EmulatedBoard:
         """Raise the supply monitor's warning and wait until the firmware says it saved."""
         start = len(self.console_log)
         self.set_line(LINE_POWER_WARNING, 1)
-        self.wait_console(b"power-fail warning: registers saved", console_timeout, echo=echo,
-                          start=start)
+        self.wait_console(b"power-fail warning: registers saved\r\n", console_timeout,
+                          echo=echo, start=start)
 
 
 def uart1_session(key=None, out=None):
@@ -385,6 +385,13 @@ class LineEcho:
     write = text  # a text stream to the P1 reader
 
     def flush(self):
+        self.out.flush()
+
+    def close(self):
+        """Show a last line that never got its newline."""
+        if self._partial:
+            self.out.write(self._partial + b"\n")
+            self._partial = b""
         self.out.flush()
 
 
@@ -452,6 +459,7 @@ def cmd_run(args):
             pass
     finally:
         board.stop()
+        echo.close()
     echo.text("\n[emu] stopped; UART1 sent %d bytes%s\n" % (
         len(board.uart1_bytes), " (written to %s)" % args.uart1 if args.uart1 else ""))
     return 0

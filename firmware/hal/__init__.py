@@ -14,7 +14,7 @@
 #                MicroPython's extended block protocol (vfs.VfsLfs2 mounts it)
 #   SPI          write(buf), readinto(buf, write=0), write_readinto(wbuf, rbuf)
 #   Leds         set(index, on), count
-#   Radio        see hal.radio (placeholder until the HAN issue)
+#   Radio        see hal.radio (Contiki-NG shape; asynchronous transmit + tx_busy)
 #
 # Backends: hal.sim (deterministic, CPython and the unix port), hal.emu_mps2 (the emulated
 # MPS2-AN385 board), hal.esp32 and hal.stm32 (real boards). boards/<b>/board.py picks them.

@@ -118,18 +118,15 @@ def test_mutated_frames_never_raise(data):
     _feed(data)
 
 
-def test_some_mutated_frames_still_open():
-    # The accounting above is not vacuous: genuine secured frames are accepted (and their
-    # replays counted) by the same receive path.
-    mac, radio = _mac()
-    for v in VECTORS[1:]:
-        radio.frame = bytes.fromhex(v["secured_frame_no_fcs"])
-        radio.has = True
-        mac.step(0)
-    # Both come from ACDE480000000001 with sequence number 0x84: the command is taken for
-    # a retransmission of the data frame once that one has opened.
-    assert mac.rx_frames == 1 and mac.rx_duplicates == 1 and mac.rx_security_errors == 0
-    radio.frame = bytes.fromhex(VECTORS[0]["secured_frame_no_fcs"])  # beacon, MIC-64
-    radio.has = True
-    mac.step(0)
-    assert mac.rx_frames == 2
+def test_genuine_frames_open_on_the_same_path():
+    # The accounting above is not vacuous: each Annex C secured frame is accepted by the
+    # same receive path, and a second copy is dropped as a duplicate (same source and
+    # sequence number), before CCM*, so it is not counted as a replay attack.
+    for v in VECTORS:
+        mac, radio = _mac()
+        for _ in range(2):
+            radio.frame = bytes.fromhex(v["secured_frame_no_fcs"])
+            radio.has = True
+            mac.step(0)
+        assert mac.rx_frames == 1 and mac.rx_duplicates == 1, v["name"]
+        assert mac.rx_security_errors == 0

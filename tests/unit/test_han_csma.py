@@ -6,8 +6,7 @@ from hal.clock import FakeClock
 from hal.radio import TX_OK
 from han.mac import csma
 from han.mac import frame as fr
-from han.mac.fcs import append_fcs
-from han.mac.mac import Mac, SUCCESS, NO_ACK
+from han.mac.mac import Mac, SUCCESS
 from support import NoAllocation
 
 

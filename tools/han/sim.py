@@ -14,6 +14,7 @@ Payloads start with 0x3F: a 6LoWPAN "not a LoWPAN frame" dispatch (00xxxxxx, RFC
 whose bits are also invalid as a ZigBee NWK or LwMesh frame control, so Wireshark's
 heuristic dissectors leave it alone and shows the decrypted payload as data.
 """
+import math
 import random
 
 from tools import fwpath
@@ -21,7 +22,7 @@ from tools import fwpath
 fwpath.setup()
 from hal.clock import FakeClock  # noqa: E402
 from han import radio_sim  # noqa: E402
-from han.mac.mac import Mac, SUCCESS  # noqa: E402
+from han.mac.mac import Mac  # noqa: E402
 from han.mac.security import MacSecurity, RamCounterStore  # noqa: E402
 from han.pcap import PcapWriter  # noqa: E402
 
@@ -86,7 +87,6 @@ def run(devices=10, seconds=60.0, pcap=None, seed=1, period_s=DEVICE_PERIOD_S, s
         else:
             r = rng.uniform(3.0, 15.0)
             a = rng.uniform(0, 6.283)
-            import math
             pos = (r * math.cos(a), r * math.sin(a))
             ext, short = device_ext(i), 0x0100 + i
         is_sleepy = i > devices - sleepy
@@ -139,13 +139,10 @@ def run(devices=10, seconds=60.0, pcap=None, seed=1, period_s=DEVICE_PERIOD_S, s
                     coord_next[n.index] = t + int(5 * period_s * 1e6)
         # Step every MAC; each says when it next needs a step.
         now = clock.ticks_us()
-        busy = False
         for n in nodes:
             d = n.mac.step(now)
             n.wake = t + d if d >= 0 else -1
-            if n.mac._current >= 0 or n.mac._fifo_count:
-                busy = True
-        if t >= end or (t >= end_traffic and not busy and not _indirect_left(nodes)):
+        if t >= end or (t >= end_traffic and all(n.mac.idle for n in nodes)):
             break
         candidates = [w for w in (n.wake for n in nodes) if w >= 0]
         ev = medium.next_event()
@@ -183,6 +180,3 @@ def run(devices=10, seconds=60.0, pcap=None, seed=1, period_s=DEVICE_PERIOD_S, s
     }
     return result
 
-
-def _indirect_left(nodes):
-    return any(s == 2 for s in nodes[0].mac._state)

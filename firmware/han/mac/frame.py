@@ -232,8 +232,10 @@ def decode(buf, length, f, has_fcs=True):
         if p + 1 > end:
             return ERR_SHORT
         sc = buf[p]
-        if sc & _SC_RESERVED or (version < VERSION_2015 and sc & (_SC_FC_SUPPRESS | _SC_ASN_IN_NONCE)):
+        if sc & _SC_RESERVED:
             return ERR_SECURITY
+        if version < VERSION_2015 and sc & (_SC_FC_SUPPRESS | _SC_ASN_IN_NONCE):
+            return ERR_SECURITY  # reserved bits before 2015
         n = aux_header_len(sc)
         if p + n > end:
             return ERR_SHORT

@@ -104,6 +104,16 @@ class Mac:
         if rx_on_when_idle:
             radio.on()
 
+    @property
+    def idle(self):
+        """Nothing queued, in flight or pending for indirect transmission."""
+        if self._current >= 0 or self._fifo_count:
+            return False
+        for i in range(len(self._state)):
+            if self._state[i] != _FREE:
+                return False
+        return True
+
     # --- requests ----------------------------------------------------------------------
     def send(self, dst_short, payload, length, now, indirect=False, secure=True):
         """Queue a data frame (MCPS-DATA.request); returns a handle (> 0) for on_sent, or
