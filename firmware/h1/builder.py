@@ -5,6 +5,7 @@
 # tier-2 tests run it under micropython.heap_lock()). Values wider than their format are
 # clamped to all nines rather than wrapped: a reader then sees "full scale", never a small
 # wrong number. Division to a coarser resolution rounds half away from zero.
+import micropython
 from micropython import const
 
 from h1 import calendar
@@ -29,12 +30,14 @@ _PEAK_ID = b"1-0:1.6.0"
 _TST_LEN = const(13)
 
 
+@micropython.native
 def _put(buf, pos, src):
     for i in range(len(src)):
         buf[pos + i] = src[i]
     return pos + len(src)
 
 
+@micropython.native
 def _next_value(buf, pos):
     # ")(" between the values of one line
     buf[pos] = _CLOSE
@@ -42,6 +45,7 @@ def _next_value(buf, pos):
     return pos + 2
 
 
+@micropython.native
 def put_fixed(buf, pos, value, n, d, div=1):
     """Write value / div as Fn(x,y) with n digits, d of them decimals; return the end."""
     if div > 1:
@@ -65,6 +69,7 @@ def put_fixed(buf, pos, value, n, d, div=1):
     return end
 
 
+@micropython.native
 def put_tst(buf, pos, utc, offset_s, dst):
     """Write YYMMDDhhmmssX for utc in a zone offset_s east of UTC, + 1 h while dst."""
     local = utc + offset_s + (3600 if dst else 0)
@@ -84,6 +89,7 @@ def put_tst(buf, pos, utc, offset_s, dst):
     return pos + _TST_LEN
 
 
+@micropython.native
 def put_hex(buf, pos, octets, n):
     for i in range(n):
         b = octets[i]
@@ -136,6 +142,7 @@ class TelegramBuilder:
         dst = self._eu_dst and calendar.eu_summer_time(utc)
         return put_tst(buf, p, utc, offset, dst)
 
+    @micropython.native
     def build(self, snap):
         buf = self.buf
         buf[0] = 47  # '/'

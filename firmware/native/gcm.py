@@ -15,6 +15,7 @@
 # intermediate stays a small int on 32-bit ports.
 import array
 
+import micropython
 from micropython import const
 from native.aes import aes128_encrypt_block, aes128_key_schedule, KEY_SCHEDULE_SIZE
 
@@ -90,6 +91,7 @@ _stream = bytearray(16)
 _j0_block = bytearray(16)
 
 
+@micropython.native  # machine code where the port has an emitter: GHASH is the hot loop
 def _ghash_update(t, data, off, n):
     # Y = (Y xor X) * H for the block X = data[off:off+n] padded with zeros (n <= 16).
     y = _y
@@ -185,6 +187,7 @@ def _finish(gk, aad_len, length, out, n):
         out[i] = (word & 0xFF if i & 1 else word >> 8) ^ _j0_block[i]
 
 
+@micropython.native
 def _ctr_ghash(gk, src, src_off, dst, dst_off, length, encrypting):
     # CTR keystream over the data, GHASH over the ciphertext: after XOR when encrypting,
     # before it when decrypting (SP 800-38D 7.1, 7.2).

@@ -1,4 +1,4 @@
-"""python -m tools.han sim --devices N --seconds S --pcap FILE [--seed S] [--json]"""
+"""python -m tools.han sim --devices N --seconds S --pcap FILE [--seed S] [--json] [--associate]"""
 import argparse
 import json
 import sys
@@ -10,7 +10,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m tools.han")
     sub = ap.add_subparsers(dest="command", required=True)
     s = sub.add_parser("sim", help="coordinator + N devices on the simulated medium")
-    s.add_argument("--devices", type=int, default=10)
+    s.add_argument("--devices", type=int, default=None,
+                   help="end devices (default 10; 3 with --associate)")
     s.add_argument("--seconds", type=float, default=60.0)
     s.add_argument("--pcap", help="write every transmission to this pcap file")
     s.add_argument("--linktype", type=int, choices=(195, 283), default=195)
@@ -20,10 +21,20 @@ def main(argv=None):
     s.add_argument("--sleepy", type=int, default=1, help="how many devices sleep and poll")
     s.add_argument("--loss", type=float, default=0.0, help="base loss probability per frame")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--associate", action="store_true",
+                   help="start unassociated: scans, association, secured traffic, orphan "
+                        "rejoin, disassociation (tools/han/assoc_sim.py; --devices default 3)")
     a = ap.parse_args(argv)
-    result = sim.run(devices=a.devices, seconds=a.seconds, pcap=a.pcap, seed=a.seed,
-                     period_s=a.period, sleepy=a.sleepy, base_loss=a.loss,
-                     linktype=a.linktype)
+    if a.associate:
+        from tools.han import assoc_sim
+        devices = 3 if a.devices is None else a.devices
+        result = assoc_sim.run(devices=devices, sleepy=a.sleepy, pcap=a.pcap, seed=a.seed,
+                               linktype=a.linktype, seconds=a.seconds)
+    else:
+        devices = 10 if a.devices is None else a.devices
+        result = sim.run(devices=devices, seconds=a.seconds, pcap=a.pcap, seed=a.seed,
+                         period_s=a.period, sleepy=a.sleepy, base_loss=a.loss,
+                         linktype=a.linktype)
     if a.json:
         print(json.dumps(result))
     else:

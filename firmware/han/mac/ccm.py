@@ -7,6 +7,7 @@
 #   buf[a_len + m_len : ... + mic_len]   the MIC (encrypted tag U), written / checked
 #
 # Not reentrant: one CcmStar per MAC holds the scratch blocks; nothing is allocated.
+import micropython
 from micropython import const
 
 from native.aes import aes128_encrypt_block
@@ -20,6 +21,7 @@ class CcmStar:
         self._a = bytearray(16)  # counter block A_i (B.4.1.3)
         self._s = bytearray(16)  # key stream block S_i
 
+    @micropython.native  # byte loops: machine code where the port has an emitter
     def _absorb(self, ks, src, off, n, fill):
         # XOR bytes into the chaining value; encrypt at every full block (B.4.1.2).
         x = self._x
@@ -52,6 +54,7 @@ class CcmStar:
         if fill:
             aes128_encrypt_block(ks, x, x)
 
+    @micropython.native
     def _counter_block(self, nonce, i):
         a = self._a
         a[0] = _L - 1  # flags: reserved bits 0, L' = L - 1 (B.4.1.3)
@@ -61,6 +64,7 @@ class CcmStar:
         a[15] = i & 0xFF
         return a
 
+    @micropython.native
     def _ctr(self, ks, nonce, buf, off, n):
         # Encryption transformation, B.4.1.3: C = m XOR (S_1 || S_2 || ...).
         s = self._s

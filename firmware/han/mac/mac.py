@@ -5,6 +5,12 @@
 # with a data request; a sleepy device polls and keeps its receiver on only as long as the
 # standard's macMaxFrameTotalWaitTime when the ACK says data is pending.
 #
+# MAC command and beacon frames built by the roles (roles.py: association, scan, orphan
+# realignment) go through the same queue as prebuilt frames (send_frame); they may be held
+# for indirect transmission to a device known only by its extended address (the
+# association response, 2006 7.5.3.1). Received commands other than the data request go
+# to on_command, beacons to on_beacon.
+#
 # Polled: step(now) does what is due and returns the microseconds until it next has
 # something to do (-1: only a received frame can wake it). Nothing is allocated per frame:
 # payloads are copied into preallocated slots, frames built in one buffer.
@@ -36,6 +42,7 @@ _QUEUED = const(1)  # waiting in the transmit FIFO
 _INDIRECT = const(2)  # waiting for the destination's data request
 _KIND_DATA = const(0)
 _KIND_DATA_REQUEST = const(1)
+_KIND_FRAME = const(2)  # a prebuilt frame (MAC command, beacon): only the sequence number set
 _DUP_ENTRIES = const(16)
 
 
@@ -58,12 +65,19 @@ class Mac:
         self.poll_interval_us = poll_interval_us
         self.on_data = on_data
         self.on_sent = on_sent
+        self.on_command = None  # callable(f, buf, command_id, now): commands for the roles
+        self.on_beacon = None  # callable(f, buf, lqi): beacons (active scan)
+        self.on_frame_sent = None  # callable(handle, status) for send_frame() frames
+        self.hold_rx = False  # keep the receiver on although rx_on_when_idle is False (scan)
         self.csma = csma.CsmaTx(radio, clock, rand_bits)
         self._dsn = rand_bits(8)  # macDSN starts random (2006 7.2.1.2)
+        self._bsn = rand_bits(8)  # macBSN likewise (2006 7.2.1.2, Table 86)
         # Payload slots.
         self._payload = [bytearray(max_payload) for _ in range(slots)]
         self._plen = [0] * slots
         self._dst = [0] * slots
+        self._dst_ext = [bytearray(8) for _ in range(slots)]
+        self._dst_is_ext = bytearray(slots)
         self._kind = bytearray(slots)
         self._secure = bytearray(slots)
         self._state = bytearray(slots)
@@ -137,12 +151,68 @@ class Mac:
             self._push(i, False)
         return self._handle[i]
 
+    def send_frame(self, frame, length, now, indirect=False, dst_short=fr.BROADCAST,
+                   dst_ext=None):
+        """Queue a complete unsecured frame (a MAC command or beacon built by the caller
+        with sequence number 0; the MAC writes macDSN, or macBSN for a beacon). indirect:
+        hold it until the destination (dst_ext, or dst_short) polls. Returns a handle for
+        on_frame_sent, or 0."""
+        i = self._alloc(length)
+        if i < 0:
+            return 0
+        p = self._payload[i]
+        for j in range(length):
+            p[j] = frame[j]
+        self._plen[i] = length
+        self._kind[i] = _KIND_FRAME
+        self._secure[i] = 0
+        if dst_ext is not None:
+            self._dst_is_ext[i] = 1
+            self._dst[i] = -1  # matches no short address
+            e = self._dst_ext[i]
+            for j in range(8):
+                e[j] = dst_ext[j]
+        else:
+            self._dst[i] = dst_short
+        if indirect:
+            self._state[i] = _INDIRECT
+            self._expiry[i] = self.clock.ticks_add(now, MAC_TRANSACTION_PERSISTENCE_US)
+            self._set_pending(i, True)
+        else:
+            self._expiry[i] = 0
+            self._push(i, False)
+        return self._handle[i]
+
+    def _set_pending(self, i, on):
+        if self._dst_is_ext[i]:
+            self.radio.set_ack_pending(self._dst_ext[i], on)
+        else:
+            self.radio.set_ack_pending(self._dst[i], on)
+
+    def _pending_like(self, i):
+        """Another frame is still held for slot i's destination."""
+        if self._dst_is_ext[i]:
+            return self._pending_for_ext(self._dst_ext[i]) >= 0
+        return self._pending_for(self._dst[i]) >= 0
+
+    def _pending_for_ext(self, ext):
+        for i in range(len(self._state)):
+            if self._state[i] == _INDIRECT and self._dst_is_ext[i]:
+                e = self._dst_ext[i]
+                j = 0
+                while j < 8 and e[j] == ext[j]:
+                    j += 1
+                if j == 8:
+                    return i
+        return -1
+
     def _alloc(self, length):
         if length > len(self._payload[0]):
             return -1
         for i in range(len(self._state)):
             if self._state[i] == _FREE:
                 self._handle[i] = self._next_handle
+                self._dst_is_ext[i] = 0
                 self._next_handle = (self._next_handle + 1) & 0x3FFFFFFF or 1
                 return i
         return -1
@@ -172,6 +242,8 @@ class Mac:
     # --- transmit path -----------------------------------------------------------------
     def _build(self, i, now):
         """Build slot i's frame into the transmit buffer; length or -status."""
+        if self._kind[i] == _KIND_FRAME:
+            return self._build_prebuilt(i)
         f = self._txf
         f.clear()
         f.version = fr.VERSION_2006
@@ -184,6 +256,10 @@ class Mac:
         f.ack_request = self._dst[i] != fr.BROADCAST
         f.src_mode = fr.ADDR_SHORT
         f.src_addr = self.short_addr
+        if self.short_addr >= 0xFFFE:
+            # No short address yet (associating): the extended one (2006 7.3.4).
+            f.src_mode = fr.ADDR_EXT
+            f.src_ext[:] = self.ext_addr
         if self._kind[i] == _KIND_DATA_REQUEST:
             f.frame_type = fr.FT_CMD
         else:
@@ -222,6 +298,22 @@ class Mac:
         self._cur_ack = f.ack_request
         return n
 
+    def _build_prebuilt(self, i):
+        buf = self._txbuf
+        p = self._payload[i]
+        n = self._plen[i]
+        for j in range(n):
+            buf[j] = p[j]
+        if buf[0] & 7 == fr.FT_BEACON:
+            buf[2] = self._bsn
+            self._bsn = (self._bsn + 1) & 0xFF
+        else:
+            buf[2] = self._dsn
+            self._dsn = (self._dsn + 1) & 0xFF
+        self._cur_seq = buf[2]
+        self._cur_ack = bool(buf[0] & 0x20)  # acknowledgment request bit (7.2.1.1.4)
+        return n
+
     def _finish(self, status, now):
         i = self._current
         self._current = -1
@@ -242,14 +334,21 @@ class Mac:
             # again or the transaction expires.
             if self.clock.ticks_diff(self._expiry[i], now) > 0:
                 self._state[i] = _INDIRECT
-                self.radio.set_ack_pending(self._dst[i], True)
+                self._set_pending(i, True)
                 return
         if status == SUCCESS and self._expiry[i]:
             self.indirect_sent += 1
         self._state[i] = _FREE
         self._expiry[i] = 0
-        if self.on_sent:
+        if kind == _KIND_FRAME:
+            if self.on_frame_sent:
+                self.on_frame_sent(self._handle[i], status)
+        elif self.on_sent:
             self.on_sent(self._handle[i], status)
+
+    def poll(self, now):
+        """Send a data request to the coordinator now (MLME-POLL, 2006 7.1.16)."""
+        self._queue_poll(now)
 
     def _queue_poll(self, now):
         i = self._alloc(0)
@@ -310,6 +409,13 @@ class Mac:
                 self.rx_acks += 1
                 self.csma.ack_received(f.seq, f.frame_pending)
                 continue
+            if f.frame_type == fr.FT_BEACON and not f.security:
+                # Beacons carry macBSN, and every coordinator is 0x0000 in its own PAN:
+                # no duplicate rejection; they go to the scan (2006 7.5.2.1.2).
+                self.rx_frames += 1
+                if self.on_beacon:
+                    self.on_beacon(f, buf, self.radio.last_lqi())
+                continue
             if self._is_duplicate(f):
                 # A retransmission whose ACK was lost (the radio acknowledged it again);
                 # checked before CCM* so it is not mistaken for a replay attack.
@@ -325,6 +431,8 @@ class Mac:
             self._remember(f)
             self.rx_frames += 1
             if f.frame_type == fr.FT_CMD:
+                if self._rx_waiting and self._from_coordinator(f):
+                    self._rx_waiting = False  # e.g. the association response came
                 self._command(f, buf, now)
             elif f.frame_type == fr.FT_DATA:
                 if self._rx_waiting and f.src_mode and self._from_coordinator(f):
@@ -345,6 +453,15 @@ class Mac:
                 self._push(i, True)  # indirect frame goes out now (7.5.6.3)
                 if self._pending_for(f.src_addr) < 0:
                     self.radio.set_ack_pending(f.src_addr, False)
+        elif c == cmd.CMD_DATA_REQUEST and f.src_mode == fr.ADDR_EXT:
+            # A device without a short address polls for its association response.
+            i = self._pending_for_ext(f.src_ext)
+            if i >= 0:
+                self._push(i, True)
+                if self._pending_for_ext(f.src_ext) < 0:
+                    self.radio.set_ack_pending(f.src_ext, False)
+        elif c > 0 and self.on_command:
+            self.on_command(f, buf, c, now)
 
     # --- the polled machine ------------------------------------------------------------
     def step(self, now):
@@ -355,9 +472,12 @@ class Mac:
                 self._state[i] = _FREE
                 self._expiry[i] = 0
                 self.indirect_expired += 1
-                if self._pending_for(self._dst[i]) < 0:
-                    self.radio.set_ack_pending(self._dst[i], False)
-                if self.on_sent:
+                if not self._pending_like(i):
+                    self._set_pending(i, False)
+                if self._kind[i] == _KIND_FRAME:
+                    if self.on_frame_sent:
+                        self.on_frame_sent(self._handle[i], TRANSACTION_EXPIRED)
+                elif self.on_sent:
                     self.on_sent(self._handle[i], TRANSACTION_EXPIRED)
         if self.poll_interval_us and self.clock.ticks_diff(now, self._poll_due) >= 0:
             self._poll_due = self.clock.ticks_add(now, self.poll_interval_us)
@@ -381,7 +501,7 @@ class Mac:
         if self._rx_waiting and self.clock.ticks_diff(now, self._rx_wait_until) >= 0:
             self._rx_waiting = False
         if not self.rx_on_when_idle:
-            if self._current < 0 and not self._rx_waiting:
+            if self._current < 0 and not self._rx_waiting and not self.hold_rx:
                 self.radio.off()
             else:
                 self.radio.on()
