@@ -38,3 +38,38 @@ def clock():
     import time
 
     return SystemClock(utc_at_boot=time.time() + 946684800)  # stm32 epoch is 2000-01-01
+
+
+class TimedADCBlock:
+    """The front end sampled by pyb.ADC.read_timed_multi: every channel converted on one
+    timer's trigger into its own array (pyboard docs, ADC.read_timed_multi), then
+    interleaved into the caller's block (V1, I1, V2, I2, ...). read_timed_multi returns when
+    its arrays are full, and nothing is sampled while the firmware works on a block: the
+    sampler is gapped, so the metrology integrates energy over the clock's time, not the
+    samples' (MetrologyConfig(time_base="clock")). Cost: the interleaving copy, about 1200
+    element moves per 200-frame block of 6 channels."""
+
+    gapped = True
+
+    def __init__(self, pin_names, rate_hz, timer_id, frames=200):
+        from array import array
+
+        self.channels = len(pin_names)
+        self.rate_hz = rate_hz
+        self.bits = 12
+        self._adcs = tuple(pyb.ADC(pyb.Pin(name)) for name in pin_names)
+        self._bufs = tuple(array("H", bytes(2 * frames)) for _ in pin_names)
+        self._timer = pyb.Timer(timer_id, freq=rate_hz)
+        self._frames = frames
+
+    def read_block(self, samples):
+        frames = min(len(samples) // self.channels, self._frames)
+        pyb.ADC.read_timed_multi(self._adcs, self._bufs, self._timer)
+        ch = self.channels
+        for c in range(ch):
+            buf = self._bufs[c]
+            k = c
+            for n in range(frames):
+                samples[k] = buf[n]
+                k += ch
+        return frames

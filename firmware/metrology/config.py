@@ -16,18 +16,21 @@ class MetrologyConfig:
     v_scale / i_scale: volts / amps per ADC LSB at the front end's nominal gain.
     skew_us: how long after its voltage each current is sampled (sequential ADC).
     adc_bits / adc_signed: codes 0 .. 2**bits - 1, or centred on 0 (WAV replay).
-    Thresholds are fractions of nominal_v; reverse_w is the reverse-flow threshold."""
+    Thresholds are fractions of nominal_v; reverse_w is the reverse-flow threshold.
+    time_base: see below."""
 
     def __init__(self, phases=1, rate_hz=8000, v_scale=0.25, i_scale=0.05, nominal_v=230.0,
                  nominal_hz=50.0, skew_us=0.0, adc_bits=12, adc_signed=False, block_limit=240,
                  sag_fraction=0.9, swell_fraction=1.1, loss_fraction=0.4, reverse_w=10.0,
-                 saturation_check_every=4, stuck_lsb2=0.01):
+                 saturation_check_every=4, stuck_lsb2=0.01, time_base="samples"):
         if phases not in (1, 3):
             raise ValueError("phases must be 1 or 3")
         if not 1000 <= rate_hz <= 48000:
             raise ValueError("rate_hz out of range (1000..48000)")
         if not 40.0 <= nominal_hz <= 70.0:
             raise ValueError("nominal_hz out of range")
+        if time_base not in ("samples", "clock"):
+            raise ValueError("time_base is 'samples' or 'clock'")
         if not 8 <= adc_bits <= 12:
             raise ValueError("the kernel's 32-bit block sums hold up to 12-bit samples")
         self.phases = phases
@@ -46,6 +49,10 @@ class MetrologyConfig:
         self.reverse_w = reverse_w
         self.saturation_check_every = saturation_check_every
         self.stuck_lsb2 = stuck_lsb2
+        # Energy integration time: "samples" (a period is rate_hz samples: continuous
+        # samplers), or "clock" (the clock's time between period ends: gapped samplers that
+        # do not sample while the firmware processes, e.g. hal.stm32.TimedADCBlock).
+        self.time_base = time_base
 
     @property
     def channels(self):

@@ -40,6 +40,7 @@ class Metrology:
         self.results = [PhaseResult() for _ in range(n)]
         self.total = PhaseResult()
         self.periods = 0
+        self._period_start_us = clock.ticks_us() if clock else 0
         self.block = array("h", [0] * (config.block_frames * config.channels))
         self.state = array("i", [0] * (n * metro.STATE_STRIDE))
         self.hist = array("h", [0] * (n * metro.HIST_LEN))
@@ -128,8 +129,18 @@ class Metrology:
         tot.s_va = math.sqrt(tot.p_w * tot.p_w + tot.q_var * tot.q_var)
         tot.pf = tot.p_w / tot.s_va if tot.s_va else 0.0
         self.periods += 1
-        self.energy.add_period(tot.p_w, tot.q_var, self.results[0].frames / cfg.rate_hz)
+        self.energy.add_period(tot.p_w, tot.q_var, self._period_seconds())
         self.events.period(self.results, utc)
+
+    def _period_seconds(self):
+        """How long the period lasted: its samples' span, or the clock's for a gapped
+        sampler (config.time_base == "clock")."""
+        if self.config.time_base == "clock" and self.clock is not None:
+            now = self.clock.ticks_us()
+            seconds = self.clock.ticks_diff(now, self._period_start_us) / 1000000
+            self._period_start_us = now
+            return seconds
+        return self.results[0].frames / self.config.rate_hz
 
     def _phase_results(self, k, r, a):
         cfg = self.config

@@ -70,3 +70,13 @@ def test_pyboard(port_modules):
     assert hal.leds._leds[1].n == 1 and hal.leds._leds[1].lit
     assert hal.flash.start == 0
     assert board.MPY_ARCH == "armv7emsp"
+    # The ADC: six channels on one timer at 8 kHz, interleaved V1, I1, V2, I2, V3, I3.
+    import array
+
+    adc = hal.adc
+    assert adc.channels == 6 and adc.gapped and board.metrology_config().time_base == "clock"
+    assert [a.pin.name for a in adc._adcs] == list(board.ADC_PINS)
+    block = array.array("h", [0] * (6 * 200))
+    assert adc.read_block(block) == 200
+    assert list(block[:12]) == [0, 1000, 2000, 3000, 4000, 5000, 1, 1001, 2001, 3001, 4001, 5001]
+    assert block[6 * 199 + 5] == 5199

@@ -183,3 +183,30 @@ def test_reverse_flow_stuck_and_saturated():
                                   v_scale=0.25, i_scale=0.05)), 1)  # 127 A peak > 102 A
     assert (ADC_SATURATED, True) in seen
     assert m.results[0].saturated
+
+
+def test_gapped_sampler_integrates_over_the_clock():
+    # A sampler that stops while the firmware works (hal.stm32.TimedADCBlock): each period
+    # of RATE samples here spans 1.25 s of clock time, so the energy is P * 1.25 s.
+    from hal.clock import FakeClock
+
+    clock = FakeClock(utc=1700000000)
+
+    class GappedADC:
+        def __init__(self, adc):
+            self.adc = adc
+            self.channels = adc.channels
+
+        def read_block(self, samples):
+            clock.advance_us(1250000 * (len(samples) // self.channels) // RATE)
+            return self.adc.read_block(samples)
+
+    cfg = MetrologyConfig(phases=1, rate_hz=RATE, v_scale=0.25, i_scale=0.05,
+                          time_base="clock")
+    m = Metrology(cfg, clock=clock)
+    adc = GappedADC(ScenarioADC(Scenario(phases=[PhaseScenario(230.0, 10.0, 0.0)],
+                                         rate_hz=RATE, v_scale=0.25, i_scale=0.05)))
+    _feed(m, adc, 4)
+    expected = 2300.0 * 1.25 * 4 * 1000  # mWs
+    assert abs(m.energy.total_mws[IMPORT] / expected - 1) < 0.003
+    raises(ValueError, MetrologyConfig, time_base="wall")

@@ -13,7 +13,7 @@ class Pin:
     PULL_NONE = 0
     PULL_DOWN = 2
 
-    def __init__(self, name, mode, pull=0):
+    def __init__(self, name, mode=None, pull=0):  # pyb.Pin(name) alone is valid
         self.name, self.mode, self.pull = name, mode, pull
         created.append(self)
 
@@ -27,6 +27,31 @@ class LED:
 
     def off(self):
         self.lit = False
+
+
+class Timer:
+    def __init__(self, id, freq=0):
+        self.id, self.freq = id, freq
+
+
+class ADC:
+    """read_timed_multi fills each array with its channel's number * 1000 + sample index,
+    so interleaving can be checked exactly."""
+
+    calls = 0
+
+    def __init__(self, pin):
+        self.pin = pin
+
+    @staticmethod
+    def read_timed_multi(adcs, bufs, timer):
+        assert len(adcs) == len(bufs) and timer.freq > 0
+        assert len({len(b) for b in bufs}) == 1  # the port requires equal lengths
+        ADC.calls += 1
+        for c, buf in enumerate(bufs):
+            for n in range(len(buf)):
+                buf[n] = c * 1000 + n
+        return True
 
 
 class Flash:
