@@ -140,6 +140,7 @@ def run(devices=3, sleepy=1, pcap=None, seed=1, linktype=195, seconds=20.0):
     payload = bytearray(24)
     sent_reports = 0
     sent_messages = 0
+    shorts_at_traffic = []
     schedule = []  # (time, device index, report number or -1 for a message to it)
     while t < end:
         medium.advance(t)
@@ -152,6 +153,7 @@ def run(devices=3, sleepy=1, pcap=None, seed=1, linktype=195, seconds=20.0):
                 d.join(now)
         if (phase["traffic_at"] is None and devs and all(d.associated for d in devs)):
             phase["traffic_at"] = t
+            shorts_at_traffic[:] = [d.mac.short_addr for d in devs]
             for i in range(devices):
                 for k in range(REPORTS):
                     schedule.append((t + k * REPORT_GAP_US + i * 20000, i, k))
@@ -205,10 +207,11 @@ def run(devices=3, sleepy=1, pcap=None, seed=1, linktype=195, seconds=20.0):
     return {
         "channel": coord.channel,
         "pan_id": coord.pan_id,
-        "energy": {ch: coord.scanner.energy[ch] for ch in range(11, 27)
+        "energy": {str(ch): coord.scanner.energy[ch] for ch in range(11, 27)
                    if CHANNEL_MASK >> ch & 1},
         "pans_heard": coord.scanner.n_pans,
         "associated": sum(1 for d in devs if d.joins),
+        "shorts_at_traffic": shorts_at_traffic,
         "short_addresses": [d.mac.short_addr if d.associated else None for d in devs],
         "joined_shorts": [coord.first_short + i for i in range(len(coord.dev_used))
                           if coord.dev_used[i]],

@@ -7,6 +7,8 @@
 # 2**30 us wrap of the ticks is harmless.
 from micropython import const
 
+from hal.radio import TX_OK
+
 # MAC constants and PIB defaults (2006 Table 85 and Table 86; 2020 Table 8-94).
 A_UNIT_BACKOFF_US = const(320)  # aUnitBackoffPeriod = 20 symbols x 16 us
 MAC_MIN_BE = const(3)  # macMinBE default
@@ -108,7 +110,6 @@ class CsmaTx:
             if self._clock.ticks_diff(now, self._deadline) < 0:
                 return BUSY
             # Step (3): CCA; idle -> transmit (the radio turns around, then sends).
-            from hal.radio import TX_OK
             if self._radio.channel_clear():
                 self._radio.prepare(self._buf, self._len)
                 if self._radio.transmit() == TX_OK:

@@ -19,6 +19,7 @@ from micropython import const
 from han.mac import commands as cmd
 from han.mac import csma
 from han.mac import frame as fr
+from han.mac.security import same_ext
 
 # 2006 Table 86: macTransactionPersistenceTime 0x01F4 x aBaseSuperframeDuration
 # (960 symbols = 15.36 ms) = 7.68 s.
@@ -197,13 +198,9 @@ class Mac:
 
     def _pending_for_ext(self, ext):
         for i in range(len(self._state)):
-            if self._state[i] == _INDIRECT and self._dst_is_ext[i]:
-                e = self._dst_ext[i]
-                j = 0
-                while j < 8 and e[j] == ext[j]:
-                    j += 1
-                if j == 8:
-                    return i
+            if self._state[i] == _INDIRECT and self._dst_is_ext[i] and \
+                    same_ext(self._dst_ext[i], ext):
+                return i
         return -1
 
     def _alloc(self, length):

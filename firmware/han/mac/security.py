@@ -74,6 +74,14 @@ class OutgoingCounter:
         return c
 
 
+def same_ext(a, b):
+    """Whether two 8-byte extended addresses are equal (without slicing: no allocation)."""
+    for j in range(8):
+        if a[j] != b[j]:
+            return False
+    return True
+
+
 class KeyTable:
     """Keys by (key id mode, key source, key index) (2006 7.5.8.2.2, KeyDescriptor lookup,
     reduced to one lookup data per key). Key schedules are computed once at insertion."""
@@ -142,11 +150,7 @@ class DeviceTable:
 
     def find_ext(self, ext):
         for i in range(self.count):
-            e = self.ext[i]
-            j = 0
-            while j < 8 and e[j] == ext[j]:
-                j += 1
-            if j == 8:
+            if same_ext(self.ext[i], ext):
                 return i
         return -1
 
