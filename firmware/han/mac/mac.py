@@ -19,7 +19,7 @@ from micropython import const
 from han.mac import commands as cmd
 from han.mac import csma
 from han.mac import frame as fr
-from han.mac.security import same_ext
+from han.mac.security import SEC_ERR_UNKNOWN_KEY, same_ext
 
 # 2006 Table 86: macTransactionPersistenceTime 0x01F4 x aBaseSuperframeDuration
 # (960 symbols = 15.36 ms) = 7.68 s.
@@ -37,6 +37,12 @@ CHANNEL_ACCESS_FAILURE = const(2)
 TRANSACTION_EXPIRED = const(3)
 FRAME_TOO_LONG = const(4)
 COUNTER_ERROR = const(5)
+
+# Receive outcomes reported to Mac.monitor.rx_frame (besides these: the security layer's
+# SEC_ERR_* codes 1..7, security.py, for secured frames that failed the incoming procedure).
+RX_OK = const(0)
+RX_DUPLICATE = const(8)  # same source and sequence number as the last frame accepted
+RX_UNSECURED = const(9)  # an unsecured data frame while security is required
 
 _FREE = const(0)
 _QUEUED = const(1)  # waiting in the transmit FIFO
@@ -70,6 +76,12 @@ class Mac:
         self.on_beacon = None  # callable(f, buf, lqi): beacons (active scan)
         self.on_frame_sent = None  # callable(handle, status) for send_frame() frames
         self.hold_rx = False  # keep the receiver on although rx_on_when_idle is False (scan)
+        # Per-peer observer (han/inventory.py), None: nothing reported. Two methods:
+        # rx_frame(f, outcome, lqi, rssi, now) for every decoded frame other than an ACK
+        # (outcome RX_OK, RX_DUPLICATE, RX_UNSECURED or a SEC_ERR_* code), and
+        # tx_done(dst_short, dst_ext or None, status, now) for every transmission that
+        # ended (on_sent statuses; NO_ACK also when an indirect frame stays pending).
+        self.monitor = None
         self.csma = csma.CsmaTx(radio, clock, rand_bits)
         self._dsn = rand_bits(8)  # macDSN starts random (2006 7.2.1.2)
         self._bsn = rand_bits(8)  # macBSN likewise (2006 7.2.1.2, Table 86)
@@ -103,6 +115,8 @@ class Mac:
         self._poll_due = 0
         self._rx_wait_until = 0
         self._rx_waiting = False
+        self._early_ack = -1  # sequence number of an ACK read while still on air
+        self._early_pending = False
         # Statistics.
         self.rx_errors = [0] * fr.ERR_COUNT
         self.rx_frames = 0
@@ -319,6 +333,7 @@ class Mac:
             self.tx_ok += 1
         else:
             self.tx_failed += 1
+        self._report_tx(i, status, now)
         if kind == _KIND_DATA_REQUEST:
             self._state[i] = _FREE
             if status == SUCCESS and self.csma.ack_pending:
@@ -404,12 +419,17 @@ class Mac:
                 continue
             if f.frame_type == fr.FT_ACK:
                 self.rx_acks += 1
-                self.csma.ack_received(f.seq, f.frame_pending)
+                if not self.csma.ack_received(f.seq, f.frame_pending) and self._current >= 0:
+                    # Read before CSMA saw its transmission end (a step that came late,
+                    # e.g. under asyncio): kept for the ACK wait that follows.
+                    self._early_ack = f.seq
+                    self._early_pending = f.frame_pending
                 continue
             if f.frame_type == fr.FT_BEACON and not f.security:
                 # Beacons carry macBSN, and every coordinator is 0x0000 in its own PAN:
                 # no duplicate rejection; they go to the scan (2006 7.5.2.1.2).
                 self.rx_frames += 1
+                self._report(f, RX_OK, now)
                 if self.on_beacon:
                     self.on_beacon(f, buf, self.radio.last_lqi())
                 continue
@@ -417,16 +437,22 @@ class Mac:
                 # A retransmission whose ACK was lost (the radio acknowledged it again);
                 # checked before CCM* so it is not mistaken for a replay attack.
                 self.rx_duplicates += 1
+                self._report(f, RX_DUPLICATE, now)
                 continue
             if f.security:
-                if self.security is None or self.security.unsecure(f, buf):
+                err = self.security.unsecure(f, buf) if self.security is not None \
+                    else SEC_ERR_UNKNOWN_KEY
+                if err:
                     self.rx_security_errors += 1
+                    self._report(f, err, now)
                     continue
             elif f.frame_type == fr.FT_DATA and self.security is not None:
                 self.rx_unsecured += 1
+                self._report(f, RX_UNSECURED, now)
                 continue
             self._remember(f)
             self.rx_frames += 1
+            self._report(f, RX_OK, now)
             if f.frame_type == fr.FT_CMD:
                 if self._rx_waiting and self._from_coordinator(f):
                     self._rx_waiting = False  # e.g. the association response came
@@ -438,6 +464,20 @@ class Mac:
                         self._queue_poll(now)  # more is waiting: poll again at once
                 if self.on_data:
                     self.on_data(f, buf, self.radio.last_lqi())
+
+    def _report(self, f, outcome, now):
+        m = self.monitor
+        if m is not None:
+            r = self.radio
+            m.rx_frame(f, outcome, r.last_lqi(), r.last_rssi(), now)
+
+    def _report_tx(self, i, status, now):
+        m = self.monitor
+        if m is not None:
+            if self._dst_is_ext[i]:
+                m.tx_done(-1, self._dst_ext[i], status, now)
+            else:
+                m.tx_done(self._dst[i], None, status, now)
 
     def _from_coordinator(self, f):
         return f.src_mode == fr.ADDR_EXT or f.src_addr == self.coordinator_short
@@ -469,6 +509,7 @@ class Mac:
                 self._state[i] = _FREE
                 self._expiry[i] = 0
                 self.indirect_expired += 1
+                self._report_tx(i, TRANSACTION_EXPIRED, now)
                 if not self._pending_like(i):
                     self._set_pending(i, False)
                 if self._kind[i] == _KIND_FRAME:
@@ -481,6 +522,10 @@ class Mac:
             self._queue_poll(now)
         if self._current >= 0:
             r = self.csma.step(now)
+            if r == csma.BUSY and self._early_ack >= 0:
+                if self.csma.ack_received(self._early_ack, self._early_pending):
+                    r = self.csma.step(now)
+                    self._early_ack = -1
             if r != csma.BUSY:
                 self._finish(SUCCESS if r == csma.SENT else
                              NO_ACK if r == csma.NO_ACK else CHANNEL_ACCESS_FAILURE, now)
@@ -493,6 +538,7 @@ class Mac:
                 continue
             if not self.rx_on_when_idle:
                 self.radio.on()
+            self._early_ack = -1
             self.csma.start(self._txbuf, n, self._cur_seq, self._cur_ack, now)
             self.csma.step(now)  # a zero backoff transmits at once
         if self._rx_waiting and self.clock.ticks_diff(now, self._rx_wait_until) >= 0:

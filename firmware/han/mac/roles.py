@@ -70,6 +70,10 @@ class Coordinator:
         self.associations = 0
         self.disassociations = 0
         self.realignments = 0
+        # Observers (han/inventory.py): on_associated(ext, short, now) after a successful
+        # association, on_disassociated(ext, now) when a device leaves or is removed.
+        self.on_associated = None
+        self.on_disassociated = None
         self._f = fr.FrameFields()
         self._buf = bytearray(40)
         self._bf = cmd.BeaconFields()
@@ -140,7 +144,7 @@ class Coordinator:
         elif c == cmd.CMD_DISASSOC_NOTIFICATION and f.src_mode == fr.ADDR_EXT:
             i = self._find(f.src_ext)
             if i >= 0:
-                self._forget(i)
+                self._forget(i, now)
         elif c == cmd.CMD_ORPHAN_NOTIFICATION and f.src_mode == fr.ADDR_EXT:
             i = self._find(f.src_ext)
             if i >= 0:  # one of ours: tell it where it is (2006 7.5.2.1.4)
@@ -176,13 +180,17 @@ class Coordinator:
             if not capability & cmd.CAP_ALLOCATE_ADDRESS:
                 short = cf.NO_SHORT
             self.associations += 1
+            if self.on_associated is not None:
+                self.on_associated(e, short, now)
         n = cf.assoc_response(self._f, self._buf, self.mac.pan_id, ext, self.mac.ext_addr,
                               short, status)
         self.mac.send_frame(self._buf, n, now, indirect=True, dst_ext=ext)
 
-    def _forget(self, i):
+    def _forget(self, i, now):
         self.dev_used[i] = 0
         self.disassociations += 1
+        if self.on_disassociated is not None:
+            self.on_disassociated(self.dev_ext[i], now)
         sec = self.mac.security
         if sec is not None:
             sec.devices.add(self.dev_ext[i], cf.NO_SHORT)  # keeps its frame counter
@@ -197,7 +205,7 @@ class Coordinator:
                                      self.mac.ext_addr, cmd.DISASSOC_BY_COORDINATOR)
         sleepy = not self.dev_cap[i] & cmd.CAP_RX_ON_IDLE
         self.mac.send_frame(self._buf, n, now, indirect=sleepy, dst_ext=ext)
-        self._forget(i)
+        self._forget(i, now)
         return True
 
 
