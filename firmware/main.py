@@ -82,6 +82,26 @@ def make_metrology(hal, board, sink):
     return Metrology(board.metrology_config(), sink=sink, clock=hal.clock)
 
 
+def make_config_session(registers, metrology, key):
+    """The authenticated configuration path (registers/config.py) with the metrology's
+    calibration command; its stored calibration is applied now. Only a configuration
+    channel holding the key reaches it: neither H1 (push only) nor the HAN is given it."""
+    from metrology.calibration import Calibration, CalibrationStore
+    from registers.config import OP_SET_CALIBRATION, ConfigSession
+
+    store = CalibrationStore(registers.store, metrology.config.phases)
+    stored = store.load()
+    if stored is not None:
+        metrology.set_calibration(stored)
+
+    def set_calibration(payload):
+        cal = Calibration.decode(payload)  # ValueError: refused, nothing changed
+        metrology.set_calibration(cal)
+        store.save(cal)
+
+    return ConfigSession(registers, key, {OP_SET_CALIBRATION: set_calibration})
+
+
 async def registers_task(registers, clock, seconds=None):
     """The registers' polled state machine, once a second (tariff switches, demand, load
     profile, billing, persistence)."""
@@ -144,6 +164,8 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None)
     metrology = make_metrology(hal, board, registers)
     view = RegistersView(registers) if registers is not None else None
     source = MeterSource(hal.clock, view, metrology)
+    if registers is not None and metrology is not None and hasattr(board, "config_key"):
+        make_config_session(registers, metrology, board.config_key())
     if registers is not None:
         asyncio.create_task(registers_task(registers, hal.clock, seconds))
         if hal.power_warning is not None:

@@ -9,6 +9,12 @@ PHASES = 3
 RATE_HZ = 4000
 
 
+def config_key():
+    """The key of the authenticated configuration path. A simulated board's is fixed (tests
+    and tools know it); a real meter's is provisioned per device at manufacture."""
+    return b"meter-fw sim configuration key 0"
+
+
 def metrology_config():
     from metrology.config import MetrologyConfig
 

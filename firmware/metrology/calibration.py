@@ -61,6 +61,35 @@ class Calibration:
         return cal
 
 
+_KIND = 0x80  # record kind in the registers' record store
+
+
+class CalibrationStore:
+    """The calibration record kept in the registers' record store (two slots, sequence and
+    CRC-32, registers/store.py); written only through the configuration path."""
+
+    def __init__(self, record_store, phases):
+        self._slots = record_store.slots("calibration", _KIND, 5 + 4 * _PHASE_SIZE + 4)
+        self._phases = phases
+
+    def load(self):
+        """The stored calibration, or None (a meter never calibrated, or a record that does
+        not fit this meter's phases)."""
+        buf = bytearray(5 + 4 * _PHASE_SIZE + 4)
+        n = self._slots.load(buf)
+        if n < 0:
+            return None
+        try:
+            cal = Calibration.decode(buf[:n])
+        except ValueError:
+            return None
+        return cal if len(cal.phases) == self._phases else None
+
+    def save(self, cal):
+        data = cal.encode()
+        self._slots.save(data, len(data))
+
+
 def gain_point(phase_cal, measured_vrms, measured_irms, v_ref, i_ref):
     """Step 1: scale the gains so that the measured RMS values become the reference's."""
     if measured_vrms <= 0 or measured_irms <= 0:

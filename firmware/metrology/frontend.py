@@ -61,6 +61,14 @@ class Metrology:
             st[b + metro.ZC_HOLDOFF] = int(0.6 * config.rate_hz / config.nominal_hz)
             self._set_taps(k, config.nominal_hz)
 
+    def set_calibration(self, calibration):
+        """Take a new calibration (from the configuration path) from the next period on."""
+        if len(calibration.phases) != self.config.phases:
+            raise ValueError("calibration is for %d phases" % len(calibration.phases))
+        self.calibration = calibration
+        for k in range(self.config.phases):
+            self._set_taps(k, self.results[k].freq_hz or self.config.nominal_hz)
+
     # -- per block (hot path) ---------------------------------------------------------------
     def run_block(self, adc):
         """Read one block from an ADC block sampler and process it."""

@@ -18,6 +18,10 @@ OP_SET_CLOCK = const(1)  # payload: new UTC u32
 OP_SET_PASSIVE_CALENDAR = const(2)  # payload: activation UTC u32, calendar bytes (tou.py)
 OP_SET_ACTIVE_CALENDAR = const(3)  # payload: calendar bytes
 OP_RESET_LOG = const(4)  # payload: log id u8 (registers.logs)
+OP_SET_CALIBRATION = const(5)  # payload: metrology calibration record (metrology/calibration.py)
+# Ops of other subsystems (like OP_SET_CALIBRATION) are handled by the handler registered for
+# them (ConfigSession(..., handlers={op: handler(payload)})): the same authentication, the
+# same events; the registers never import those subsystems.
 _BLOCK = const(64)  # SHA-256 block size (RFC 2104 B)
 _TAG = const(32)
 _KIND = const(0x60)
@@ -60,10 +64,11 @@ def command(op, counter, payload=b""):
 
 
 class ConfigSession:
-    def __init__(self, registers, key):
+    def __init__(self, registers, key, handlers=None):
         if len(key) < 16:
             raise ValueError("key of at least 128 bits")
         self.registers = registers
+        self.handlers = handlers or {}
         self._key = bytes(key)
         self.counter = 0
         self._buf = bytearray(4)
@@ -109,6 +114,8 @@ class ConfigSession:
             self._accept(op, counter, utc)
             regs.reset_log(log_id, utc)
             return
+        elif op in self.handlers:
+            self.handlers[op](bytes(payload))  # raises ValueError: nothing applied
         else:
             raise ValueError("unknown command")
         self._accept(op, counter, utc)
