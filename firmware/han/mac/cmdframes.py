@@ -32,6 +32,19 @@ def _ext(dst, src):
         dst[i] = src[i]
 
 
+def _ext_to_ext_in_pan(f, pan, dst_ext, src_ext):
+    # A command between two extended addresses of one PAN, PAN ID compressed, ACK requested
+    # (association response 7.3.2, disassociation notification 7.3.3).
+    _start(f, fr.FT_CMD)
+    f.dst_mode = fr.ADDR_EXT
+    f.dst_pan = pan
+    _ext(f.dst_ext, dst_ext)
+    f.src_mode = fr.ADDR_EXT
+    _ext(f.src_ext, src_ext)
+    f.pan_id_compression = True
+    f.ack_request = True
+
+
 def _finish(f, buf, cmd_id):
     # The command's own fields are written by the caller at the returned offset.
     n = fr.encode_header(f, buf)
@@ -74,14 +87,7 @@ def assoc_request(f, buf, pan, coord_short, own_ext, capability):
 def assoc_response(f, buf, pan, dev_ext, coord_ext, short, status):
     """7.3.2: extended destination and source, PAN ID compression, ACK requested;
     payload short address (0xFFFF on failure) and association status."""
-    _start(f, fr.FT_CMD)
-    f.dst_mode = fr.ADDR_EXT
-    f.dst_pan = pan
-    _ext(f.dst_ext, dev_ext)
-    f.src_mode = fr.ADDR_EXT
-    _ext(f.src_ext, coord_ext)
-    f.pan_id_compression = True
-    f.ack_request = True
+    _ext_to_ext_in_pan(f, pan, dev_ext, coord_ext)
     n = _finish(f, buf, cmd.CMD_ASSOC_RESPONSE)
     buf[n] = short & 0xFF
     buf[n + 1] = (short >> 8) & 0xFF
@@ -91,14 +97,7 @@ def assoc_response(f, buf, pan, dev_ext, coord_ext, short, status):
 
 def disassoc_notification(f, buf, pan, dst_ext, own_ext, reason):
     """7.3.3: extended destination and source in the PAN, compression, ACK requested."""
-    _start(f, fr.FT_CMD)
-    f.dst_mode = fr.ADDR_EXT
-    f.dst_pan = pan
-    _ext(f.dst_ext, dst_ext)
-    f.src_mode = fr.ADDR_EXT
-    _ext(f.src_ext, own_ext)
-    f.pan_id_compression = True
-    f.ack_request = True
+    _ext_to_ext_in_pan(f, pan, dst_ext, own_ext)
     n = _finish(f, buf, cmd.CMD_DISASSOC_NOTIFICATION)
     buf[n] = reason
     return n + 1

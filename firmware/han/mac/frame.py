@@ -118,6 +118,23 @@ def _write_ext(buf, p, src):
         buf[p + i] = src[7 - i]
 
 
+def _write_addressing(buf, p, with_pan, pan, mode, short, ext):
+    # One side of the addressing fields (PAN ID if present, then the address), little
+    # endian on air; returns the position after them.
+    if with_pan:
+        buf[p] = pan & 0xFF
+        buf[p + 1] = (pan >> 8) & 0xFF
+        p += 2
+    if mode == ADDR_SHORT:
+        buf[p] = short & 0xFF
+        buf[p + 1] = (short >> 8) & 0xFF
+        p += 2
+    elif mode == ADDR_EXT:
+        _write_ext(buf, p, ext)
+        p += 8
+    return p
+
+
 def _pan_presence(version, dst_mode, src_mode, compressed):
     """Which PAN IDs are in the frame: bit 0 destination, bit 1 source (an int, so that
     nothing is allocated)."""
@@ -319,28 +336,8 @@ def encode_header(f, buf):
         buf[p] = f.seq & 0xFF
         p += 1
     pans = _pan_presence(f.version, f.dst_mode, f.src_mode, f.pan_id_compression)
-    if pans & 1:
-        buf[p] = f.dst_pan & 0xFF
-        buf[p + 1] = (f.dst_pan >> 8) & 0xFF
-        p += 2
-    if f.dst_mode == ADDR_SHORT:
-        buf[p] = f.dst_addr & 0xFF
-        buf[p + 1] = (f.dst_addr >> 8) & 0xFF
-        p += 2
-    elif f.dst_mode == ADDR_EXT:
-        _write_ext(buf, p, f.dst_ext)
-        p += 8
-    if pans & 2:
-        buf[p] = f.src_pan & 0xFF
-        buf[p + 1] = (f.src_pan >> 8) & 0xFF
-        p += 2
-    if f.src_mode == ADDR_SHORT:
-        buf[p] = f.src_addr & 0xFF
-        buf[p + 1] = (f.src_addr >> 8) & 0xFF
-        p += 2
-    elif f.src_mode == ADDR_EXT:
-        _write_ext(buf, p, f.src_ext)
-        p += 8
+    p = _write_addressing(buf, p, pans & 1, f.dst_pan, f.dst_mode, f.dst_addr, f.dst_ext)
+    p = _write_addressing(buf, p, pans & 2, f.src_pan, f.src_mode, f.src_addr, f.src_ext)
     f.aux_offset = p
     if f.security:
         sc = (f.sec_level & 7) | ((f.key_id_mode & 3) << 3)

@@ -147,13 +147,9 @@ class Mac:
     def send(self, dst_short, payload, length, now, indirect=False, secure=True):
         """Queue a data frame (MCPS-DATA.request); returns a handle (> 0) for on_sent, or
         0 when no slot is free or the payload is too long."""
-        i = self._alloc(length)
+        i = self._take(payload, length)
         if i < 0:
             return 0
-        p = self._payload[i]
-        for j in range(length):
-            p[j] = payload[j]
-        self._plen[i] = length
         self._dst[i] = dst_short
         self._kind[i] = _KIND_DATA
         self._secure[i] = 1 if secure and self.security else 0
@@ -172,13 +168,9 @@ class Mac:
         with sequence number 0; the MAC writes macDSN, or macBSN for a beacon). indirect:
         hold it until the destination (dst_ext, or dst_short) polls. Returns a handle for
         on_frame_sent, or 0."""
-        i = self._alloc(length)
+        i = self._take(frame, length)
         if i < 0:
             return 0
-        p = self._payload[i]
-        for j in range(length):
-            p[j] = frame[j]
-        self._plen[i] = length
         self._kind[i] = _KIND_FRAME
         self._secure[i] = 0
         if dst_ext is not None:
@@ -216,6 +208,17 @@ class Mac:
                     same_ext(self._dst_ext[i], ext):
                 return i
         return -1
+
+    def _take(self, data, length):
+        # A free slot holding a copy of data[:length]; -1 when none is free or it is too long.
+        i = self._alloc(length)
+        if i < 0:
+            return -1
+        p = self._payload[i]
+        for j in range(length):
+            p[j] = data[j]
+        self._plen[i] = length
+        return i
 
     def _alloc(self, length):
         if length > len(self._payload[0]):
