@@ -36,7 +36,8 @@ class CsmaTx:
     (allocation-free for small n), random.Random(seed).getrandbits on the host."""
 
     def __init__(self, radio, clock, rand_bits, min_be=MAC_MIN_BE, max_be=MAC_MAX_BE,
-                 max_backoffs=MAC_MAX_CSMA_BACKOFFS, max_retries=MAC_MAX_FRAME_RETRIES):
+                 max_backoffs=MAC_MAX_CSMA_BACKOFFS, max_retries=MAC_MAX_FRAME_RETRIES,
+                 extra_wait_us=0):
         self._radio = radio
         self._clock = clock
         self._rand_bits = rand_bits
@@ -44,6 +45,9 @@ class CsmaTx:
         self.max_be = max_be
         self.max_backoffs = max_backoffs
         self.max_retries = max_retries
+        # A bridged radio (han/radio_bridge.py) hands over frames some milliseconds late:
+        # the ACK wait grows by that latency (0 for a transceiver on the board).
+        self.ack_wait_us = MAC_ACK_WAIT_US + extra_wait_us
         self._state = _IDLE
         self._buf = None
         self._len = 0
@@ -132,7 +136,7 @@ class CsmaTx:
                 self._state = _IDLE
                 return SENT
             self._acked = False
-            self._deadline = self._clock.ticks_add(now, MAC_ACK_WAIT_US)
+            self._deadline = self._clock.ticks_add(now, self.ack_wait_us)
             self._state = _ACK_WAIT
             return BUSY
         if st == _ACK_WAIT:

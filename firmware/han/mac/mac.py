@@ -57,7 +57,7 @@ class Mac:
     def __init__(self, radio, clock, ext_addr, pan_id, short_addr, rand_bits,
                  coordinator_short=0x0000, rx_on_when_idle=True, security=None,
                  sec_level=5, key_index=1, poll_interval_us=0, slots=8, max_payload=100,
-                 src_ext_when_secured=True, on_data=None, on_sent=None):
+                 src_ext_when_secured=True, on_data=None, on_sent=None, extra_wait_us=0):
         self.radio = radio
         self.clock = clock
         self.ext_addr = bytearray(ext_addr)
@@ -82,7 +82,10 @@ class Mac:
         # tx_done(dst_short, dst_ext or None, status, now) for every transmission that
         # ended (on_sent statuses; NO_ACK also when an indirect frame stays pending).
         self.monitor = None
-        self.csma = csma.CsmaTx(radio, clock, rand_bits)
+        # extra_wait_us: the radio's hand-over latency (a bridged radio), added to the
+        # standard's ACK and frame waits, which assume a transceiver on the board.
+        self.csma = csma.CsmaTx(radio, clock, rand_bits, extra_wait_us=extra_wait_us)
+        self._frame_wait_us = MAC_MAX_FRAME_TOTAL_WAIT_US + extra_wait_us
         self._dsn = rand_bits(8)  # macDSN starts random (2006 7.2.1.2)
         self._bsn = rand_bits(8)  # macBSN likewise (2006 7.2.1.2, Table 86)
         # Payload slots.
@@ -342,7 +345,7 @@ class Mac:
             if status == SUCCESS and self.csma.ack_pending:
                 # Data is pending: stay in receive for macMaxFrameTotalWaitTime (7.5.6.3).
                 self._rx_waiting = True
-                self._rx_wait_until = self.clock.ticks_add(now, MAC_MAX_FRAME_TOTAL_WAIT_US)
+                self._rx_wait_until = self.clock.ticks_add(now, self._frame_wait_us)
             return
         if status == NO_ACK and self._expiry[i] and self.short_addr == self.coordinator_short:
             # An indirect frame the device did not acknowledge stays pending until it polls
