@@ -112,8 +112,37 @@ async def registers_task(registers, clock, seconds=None):
         await sleep_ms(1000 - clock.time_ms() % 1000)
 
 
+def make_counter_store(registers):
+    """The persisted frame counters (registers/counters.py) that P1's encryption and the
+    HAN's MAC security share: one store object, so their records never race."""
+    if registers is None:
+        return None
+    from registers.counters import FlashCounterStore
+
+    return FlashCounterStore(registers.store)
+
+
+def make_han(hal, board, role, ext=None, counters=None, registers=None, out=print):
+    """The HAN node (han/node.py) on the board's radio, or None when no role is asked."""
+    if role is None:
+        return None
+    if hal.radio is None or not hasattr(board, "han_key"):
+        raise ValueError("board %s has no HAN radio" % hal.name)
+    import random
+
+    from han.counters import HanCounterStore
+    from han.node import HanNode
+
+    ext = ext if ext is not None else board.han_ext()
+    # Backoffs and sequence numbers must differ between devices: seed from the address.
+    random.seed((ext[4] << 24 | ext[5] << 16 | ext[6] << 8 | ext[7]) & 0x3FFFFFFF)
+    store = HanCounterStore(counters) if counters is not None else None
+    return HanNode(hal.radio, hal.clock, role, ext, board.han_key(), random.getrandbits,
+                   counters=store, out=out, registers=registers)
+
+
 def make_p1(hal, source, profile_name="nl", key=None, system_title=b"MPY00001",
-            registers=None):
+            registers=None, counters=None):
     """The P1 push for the board's UART and Data Request line, profile chosen by name. An
     encrypting profile (lu) with a key frames its telegrams in AES-128-GCM, the frame
     counter persisted in the registers' store (never reused for a key); without a key it
@@ -127,12 +156,8 @@ def make_p1(hal, source, profile_name="nl", key=None, system_title=b"MPY00001",
         from h1.builder import max_telegram_length
         from h1.crypt import FrameEncryptor, RamCounterStore
 
-        if registers is not None:
-            from registers.counters import FlashCounterStore
-
-            counters = FlashCounterStore(registers.store)
-        else:
-            counters = RamCounterStore()
+        if counters is None:
+            counters = make_counter_store(registers) or RamCounterStore()
         encryptor = FrameEncryptor(key, system_title, counters,
                                    max_telegram_length(profile, profile.header))
     return P1Push(hal.p1_uart, hal.data_request, hal.clock, profile, source,
@@ -154,7 +179,8 @@ async def supply_monitor_task(pin, registers, out=print, poll_ms=20):
         await sleep_ms(poll_ms)
 
 
-async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None):
+async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None, han=None,
+                    han_ext=None):
     from app.source import MeterSource
     from h1.push import run as p1_run
     from registers.view import RegistersView
@@ -174,23 +200,29 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None)
         from metrology.task import run as metrology_run
 
         asyncio.create_task(metrology_run(metrology, hal.adc, hal.clock, seconds))
+    counters = make_counter_store(registers)
     if hal.p1_uart is not None and hal.data_request is not None:
-        asyncio.create_task(p1_run(make_p1(hal, source, profile, key, registers=registers),
-                                   seconds))
+        asyncio.create_task(p1_run(make_p1(hal, source, profile, key, registers=registers,
+                                           counters=counters), seconds))
+    node = make_han(hal, board, han, han_ext, counters, registers, out)
+    if node is not None:
+        asyncio.create_task(node.run(seconds))
     await status_task(hal, indicator, seconds, out, metrology)
 
 
-def run(seconds=None, board_module=None, out=print, profile="nl", utc=None, key=None):
+def run(seconds=None, board_module=None, out=print, profile="nl", utc=None, key=None,
+        han=None, han_ext=None):
     """Run the meter. utc: set the wall clock first (boards without an RTC; the emulated
     board's runner passes the host's time). key: the P1 encryption key (16 bytes) for an
-    encrypting profile."""
+    encrypting profile. han: None (no HAN), "coordinator" (the hub) or "device" (a HAN
+    device stand-in, han/node.py); han_ext: its 8-byte extended address."""
     if board_module is None:
         import board as board_module
     hal = board_module.make_hal()
     if utc is not None:
         hal.clock.set_time(utc)
     out(banner(hal))
-    asyncio.run(main_task(hal, board_module, seconds, out, profile, key))
+    asyncio.run(main_task(hal, board_module, seconds, out, profile, key, han, han_ext))
     return hal
 
 

@@ -5,7 +5,8 @@
 UART wiring (QEMU maps its n-th -serial option to UARTn; see docs/emulated-board.md):
     UART0  console / REPL     a pty (mpremote can connect to it) or read by this tool
     UART1  P1 (H1) output     a unix socket drained by a thread; raw bytes optionally to FILE
-    UART2  HAN bridge         not connected yet (HAN issue)
+    UART2  HAN radio bridge   a unix socket to a simulated medium server when asked
+                              (han_medium=PATH; tools/han/medium_server.py), else null
     UART3  host input lines   a unix socket: one byte per level, bit 7 level, bits 0-6 line
                               (line 0 P1 Data Request, line 1 power-fail warning)
 Its working directory holds meter-flash.bin, the board's flash (semihosting).
@@ -82,7 +83,8 @@ class EmulatedBoard:
     TIMER0-based tick deltas deterministic instruction counts (TIMER0 tick = 40 instr).
     """
 
-    def __init__(self, firmware=FIRMWARE, icount=False, uart1_file=None, flash_dir=None):
+    def __init__(self, firmware=FIRMWARE, icount=False, uart1_file=None, flash_dir=None,
+                 han_medium=None):
         if not os.path.exists(firmware):
             raise EmulatorError("firmware image missing: %s (run `make build`)" % firmware)
         self.firmware = firmware
@@ -91,6 +93,10 @@ class EmulatedBoard:
         # QEMU's working directory: the board's flash is the file meter-flash.bin there
         # (semihosting). None: a fresh directory for this run, removed at stop.
         self.flash_dir = flash_dir
+        # UART2, the HAN radio bridge: QEMU connects it to this simulated medium's socket
+        # (tools/han/medium_server.py, which must be listening and reads all the time);
+        # None: discarded.
+        self.han_medium = han_medium
         self.proc = None
         self.pty = None
         self.console_fd = None
@@ -116,10 +122,12 @@ class EmulatedBoard:
                 "-serial", "pty",
                 "-chardev", "socket,id=uart1,path=%s,server=on,wait=on" % u1,
                 "-serial", "chardev:uart1",
-                "-serial", "null",
+                "-serial", ("chardev:uart2" if self.han_medium else "null"),
                 "-chardev", "socket,id=uart3,path=%s,server=on,wait=on" % u3,
                 "-serial", "chardev:uart3",
                 "-kernel", self.firmware]
+        if self.han_medium:
+            args[1:1] = ["-chardev", "socket,id=uart2,path=%s" % self.han_medium]
         if self.icount:
             args[1:1] = ["-icount", "shift=0"]
         cwd = self.flash_dir or self._tmp
