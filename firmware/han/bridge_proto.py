@@ -26,6 +26,7 @@ from native.crc16 import crc16
 SYNC = const(0xA5)
 MAX_LEN = const(130)  # TYPE + RSSI + LQI + 127-byte PSDU without FCS, with margin
 MAX_MESSAGE = const(MAX_LEN + 4)
+BODY = const(3)  # where a message's body starts (after sync, length, type)
 
 HELLO = const(0x48)  # 'H'
 ON_OFF = const(0x4F)  # 'O'
@@ -103,5 +104,6 @@ class Deframer:
         return True
 
     def body(self):
-        """The last complete message's body (a view into the parser's buffer)."""
-        return self._mv[3:3 + self.length]
+        """The last complete message's body (a view into the parser's buffer; allocates:
+        allocation-free readers index buf from BODY)."""
+        return self._mv[BODY:BODY + self.length]

@@ -64,9 +64,11 @@ class BridgeRadio:
                 return
             for i in range(n):
                 if parser.push(buf[i]):
-                    self._message(parser.kind, parser.body(), parser.length)
+                    self._message(parser.kind, parser.buf, parser.length)
 
-    def _message(self, kind, body, length):
+    def _message(self, kind, m, length):
+        # The body starts at m[BODY] (the parser's buffer: no view, nothing allocated).
+        b = bp.BODY
         if kind == bp.RX:
             if length < 3:
                 return
@@ -77,18 +79,18 @@ class BridgeRadio:
             frame = self._rx[k]
             n = length - 2
             for i in range(n):
-                frame[i] = body[2 + i]
+                frame[i] = m[b + 2 + i]
             self._rx_len[k] = n
-            r = body[0]
+            r = m[b]
             self._rx_rssi[k] = r - 256 if r > 127 else r
-            self._rx_lqi[k] = body[1]
+            self._rx_lqi[k] = m[b + 1]
             self._rx_count += 1
         elif kind == bp.TX_DONE and length >= 1:
             self._tx_busy = False
-            self.tx_status = body[0]
+            self.tx_status = m[b]
         elif kind == bp.CCA and length >= 2:
-            self._busy = body[0] != 0
-            self._ed = body[1]
+            self._busy = m[b] != 0
+            self._ed = m[b + 1]
 
     # --- hal.radio interface -----------------------------------------------------------
     def on(self):

@@ -1,4 +1,5 @@
-"""python -m tools.han sim --devices N --seconds S --pcap FILE [--seed S] [--json] [--associate]"""
+"""python -m tools.han sim --devices N --seconds S --pcap FILE [--seed S] [--json] [--associate]
+python -m tools.han medium --listen PATH [--seconds S] [--pcap FILE] [--seed S] [--json]"""
 import argparse
 import json
 import sys
@@ -24,7 +25,18 @@ def main(argv=None):
     s.add_argument("--associate", action="store_true",
                    help="start unassociated: scans, association, secured traffic, orphan "
                         "rejoin, disassociation (tools/han/assoc_sim.py; --devices default 3)")
+    m = sub.add_parser("medium", help="the simulated medium as a server for nodes in other "
+                                      "processes (emulated boards' UART2, host nodes)")
+    m.add_argument("--listen", required=True, metavar="PATH", help="unix socket to listen on")
+    m.add_argument("--seconds", type=float, default=None, help="default: until Ctrl-C")
+    m.add_argument("--pcap", help="write every transmission to this pcap file")
+    m.add_argument("--linktype", type=int, choices=(195, 283), default=195)
+    m.add_argument("--seed", type=int, default=1)
+    m.add_argument("--spacing", type=float, default=3.0, help="metres between nodes")
+    m.add_argument("--json", action="store_true", help="print a JSON summary at the end")
     a = ap.parse_args(argv)
+    if a.command == "medium":
+        return _medium(a)
     if a.associate:
         from tools.han import assoc_sim
         devices = 3 if a.devices is None else a.devices
@@ -35,6 +47,28 @@ def main(argv=None):
         result = sim.run(devices=devices, seconds=a.seconds, pcap=a.pcap, seed=a.seed,
                          period_s=a.period, sleepy=a.sleepy, base_loss=a.loss,
                          linktype=a.linktype)
+    if a.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print("%-20s %s" % (k, v))
+    return 0
+
+
+def _medium(a):
+    from tools.han.medium_server import MediumServer
+
+    server = MediumServer(a.listen, seed=a.seed, pcap=a.pcap, linktype=a.linktype,
+                          spacing=a.spacing)
+    if not a.json:
+        print("medium listening on %s" % a.listen, flush=True)
+    try:
+        server.serve(a.seconds)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    result = server.summary()
     if a.json:
         print(json.dumps(result))
     else:

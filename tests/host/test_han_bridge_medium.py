@@ -1,0 +1,147 @@
+# The simulated medium across processes (tools/han/medium_server.py) with host nodes on
+# the bridged radio (firmware/han/radio_bridge.py over a socket), in real time: the same
+# path the emulated boards take through UART2 (tests/emu/test_han_two_boards.py), minus
+# QEMU. A coordinator and two devices run the firmware's HAN node (firmware/han/node.py);
+# the capture is checked with Debian's tshark. Tier 1.
+import json
+import random
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tools import fwpath
+
+fwpath.setup()
+from hal.clock import SystemClock  # noqa: E402
+from han.node import HanNode  # noqa: E402
+from han.radio_bridge import BridgeRadio  # noqa: E402
+from tools.han.medium_server import MediumServer, SocketStream  # noqa: E402
+
+KEY = bytes(range(0xC0, 0xD0))  # IEEE 802.15.4 Annex C's example key
+KEY_OPTION = 'uat:ieee802154_keys:"%s","1","No hash"' % KEY.hex().upper()
+COORD = bytes.fromhex("0004A30B00C0FFEE")
+DEVICES = [bytes.fromhex("0004A30B0000000%d" % i) for i in (2, 3)]
+
+
+def _run_nodes(nodes, seconds):
+    clock = nodes[0].clock
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        wait = min(n.step(clock.ticks_us()) for n in nodes)
+        time.sleep(min(max(wait, 0), 2000) / 1e6)
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("bridge")
+    path = str(tmp / "medium.sock")
+    pcap = str(tmp / "bridge.pcap")
+    server = MediumServer(path, pcap=pcap)
+    stop = threading.Event()
+    thread = threading.Thread(target=server.serve, kwargs={"stop": stop.is_set}, daemon=True)
+    thread.start()
+    clock = SystemClock()
+    lines = {}
+
+    def node(role, ext, seed):
+        out = lines.setdefault(ext.hex(), [])
+        return HanNode(BridgeRadio(SocketStream(path)), clock, role, ext, KEY,
+                       random.Random(seed).getrandbits, out=out.append, report_ms=1000)
+
+    nodes = [node("coordinator", COORD, 1)] + [node("device", e, 2 + i)
+                                                for i, e in enumerate(DEVICES)]
+    for n in nodes:
+        n.start()
+    _run_nodes(nodes, 7.0)
+    stop.set()
+    thread.join()
+    summary = server.summary()
+    server.close()
+    return nodes, lines, summary, pcap
+
+
+def _tshark(pcap, *args):
+    return subprocess.run(["tshark", "-r", pcap] + list(args), capture_output=True,
+                          text=True, check=True).stdout
+
+
+def test_devices_join_with_distinct_addresses(session):
+    nodes, lines, _, _ = session
+    joined = [ln for d in DEVICES for ln in lines[d.hex()] if ln.startswith("han joined")]
+    assert len(joined) == 2
+    shorts = {n.mac.short_addr for n in nodes[1:]}
+    assert len(shorts) == 2 and all(0 < s < 0xFFFE for s in shorts)
+    assoc = [ln for ln in lines[COORD.hex()] if ln.startswith("han associated")]
+    assert sorted(ln.split()[2] for ln in assoc) == sorted(d.hex() for d in DEVICES)
+
+
+def test_secured_reports_and_replies_cross_the_bridge(session):
+    nodes, lines, _, _ = session
+    coord_rx = [ln for ln in lines[COORD.hex()] if ln.startswith("han rx")]
+    for i, d in enumerate(DEVICES):
+        reports = [ln for ln in coord_rx if ("from %s" % d.hex()) in ln]
+        # A report a second for the time left after joining (a few seconds): at least 3.
+        assert len(reports) >= 3 and all("secured 1 kind 0x01" in ln for ln in reports)
+        replies = [ln for ln in lines[d.hex()] if ln.startswith("han rx")]
+        assert len(replies) >= 3
+        assert all(("from %s" % COORD.hex()) in ln and "secured 1 kind 0x80" in ln
+                   for ln in replies)
+        assert nodes[1 + i].reports_sent - len(reports) <= 1  # the last may be in flight
+    assert all(n.mac.rx_security_errors == 0 for n in nodes)
+
+
+def test_server_accounting(session):
+    nodes, _, summary, _ = session
+    assert summary["nodes"] == 3
+    links = summary["links"]
+    assert [lk["ext"] for lk in links] == [COORD.hex()] + [d.hex() for d in DEVICES]
+    assert all(lk["bad_messages"] == 0 and lk["dropped"] == 0 and lk["restarts"] == 1
+               for lk in links)
+    # Every frame a node transmitted went on air (plus the ACKs the links' transceivers
+    # sent for them).
+    assert summary["frames_on_air"] == sum(lk["frames_in"] + lk["acks_sent"] for lk in links)
+
+
+def test_tshark_dissects_and_decrypts_the_capture(session):
+    _, _, summary, pcap = session
+    verbose = _tshark(pcap, "-V", "-o", KEY_OPTION)
+    assert "Malformed" not in verbose and "Bad FCS" not in verbose
+    fcs = _tshark(pcap, "-T", "fields", "-e", "wpan.fcs_ok").split()
+    assert len(fcs) == summary["pcap_frames"] == summary["frames_on_air"]
+    assert set(fcs) == {"1"}
+    cmds = set(_tshark(pcap, "-T", "fields", "-e", "wpan.cmd").split())
+    assert {"0x01", "0x02", "0x04", "0x07"} <= cmds  # assoc req/resp, data req, beacon req
+    rows = _tshark(pcap, "-o", KEY_OPTION, "-Y", "wpan.security == 1", "-T", "fields",
+                   "-e", "wpan.src64", "-e", "data.data").splitlines()
+    assert len(rows) >= 12
+    for row in rows:
+        src, data = row.split("\t")
+        kind = "01" if src.replace(":", "") != COORD.hex() else "80"
+        assert data.startswith("3f" + kind)
+
+
+def test_cli_runs_a_medium(tmp_path):
+    path = str(tmp_path / "m.sock")
+    proc = subprocess.Popen([sys.executable, "-m", "tools.han", "medium", "--listen", path,
+                             "--seconds", "3", "--json"], stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 5
+    stream = None
+    while stream is None and time.monotonic() < deadline:
+        try:
+            stream = SocketStream(path)
+        except OSError:
+            time.sleep(0.05)
+    radio = BridgeRadio(stream)
+    radio.on()
+    radio.set_channel(15)
+    radio.prepare(b"\x03\x08\x01\xff\xff\xff\xff\x07", 8)  # a beacon request
+    assert radio.transmit() == 0
+    while radio.tx_busy() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert not radio.tx_busy() and radio.tx_status == 0
+    out, _ = proc.communicate(timeout=10)
+    r = json.loads(out)
+    assert r["nodes"] == 1 and r["frames_on_air"] == 1 and r["links"][0]["frames_in"] == 1
