@@ -3,6 +3,8 @@
     python -m tools.emu run [--seconds N] [--uart1 FILE] [--data-request 0|1]
                             [--profile nl|nl4|be|lu|se|lt] [--key HEX] [--flash FILE]
                             [--fresh-flash] [--icount]
+                            [--han coordinator|device] [--han-ext HEX] [--han-medium PATH]
+                            [--han-pcap FILE]
 
 (also reachable as python -m tools.emu_run). The board itself: tools/emu.py.
 """
@@ -62,6 +64,55 @@ class LineEcho:
         self.out.flush()
 
 
+class HostMedium:
+    """make run's own simulated 802.15.4 medium (tools/han/medium_server.py) in a thread,
+    and, when the board is the coordinator, a HAN device on the host joining it."""
+
+    def __init__(self, board_role, pcap=None):
+        import tempfile
+        import threading
+
+        from tools.han.medium_server import MediumServer
+
+        self._dir = tempfile.mkdtemp(prefix="han-")
+        self.path = os.path.join(self._dir, "medium.sock")
+        self.server = MediumServer(self.path, pcap=pcap)
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self.server.serve,
+                                          kwargs={"stop": self._stop.is_set}, daemon=True)]
+        if board_role == "coordinator":
+            self._threads.append(threading.Thread(target=self._device, daemon=True))
+        for t in self._threads:
+            t.start()
+
+    def _device(self):
+        import random
+
+        from hal.clock import SystemClock
+        from han.node import HanNode
+        from han.radio_bridge import BridgeRadio
+        from tools.han.medium_server import SocketStream
+
+        time.sleep(0.2)  # the server is listening
+        clock = SystemClock()
+        node = HanNode(BridgeRadio(SocketStream(self.path)), clock, "device",
+                       bytes.fromhex("0004A30B0000D001"), bytes(range(0xC0, 0xD0)),
+                       random.Random(7).getrandbits, out=lambda s: None, report_ms=5000)
+        node.start()
+        while not self._stop.is_set():
+            time.sleep(min(node.step(clock.ticks_us()), 2000) / 1e6)
+
+    def stop(self, echo):
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=2)
+        self.server.close()
+        s = self.server.summary()
+        echo.text("[emu] HAN medium: %d nodes, %d frames on air%s\n" % (
+            s["nodes"], s["frames_on_air"],
+            " (capture: %s)" % self.server.pcap_path if self.server.pcap_path else ""))
+
+
 def cmd_run(args):
     flash = os.path.abspath(args.flash)
     if args.fresh_flash and os.path.exists(flash):
@@ -69,8 +120,15 @@ def cmd_run(args):
     if os.path.basename(flash) != "meter-flash.bin":
         raise EmulatorError("--flash must name a file called meter-flash.bin (the board "
                             "opens that name in QEMU's working directory)")
+    medium = None
+    han_medium = args.han_medium
+    if args.han and not han_medium:
+        # No medium given: one of our own in this process, with a host end device
+        # (firmware/han/node.py over a socket) when the board is the coordinator.
+        medium = HostMedium(args.han, args.han_pcap)
+        han_medium = medium.path
     board = EmulatedBoard(icount=args.icount, uart1_file=args.uart1,
-                          flash_dir=os.path.dirname(flash))
+                          flash_dir=os.path.dirname(flash), han_medium=han_medium)
     echo = LineEcho(sys.stdout.buffer)
     board.start()
     try:
@@ -86,8 +144,13 @@ def cmd_run(args):
             del board.console_log[hidden_from:]  # the raw REPL exchange is not shown
         # The emulated board has no RTC: its clock is set from the host's (a time sync).
         key = "bytes.fromhex(%r)" % args.key if args.key else "None"
-        board.write_console("import main; main.run(profile=%r, utc=%d, key=%s)\r"
-                            % (args.profile, int(time.time()), key))
+        han = ""
+        if args.han:
+            han = ", han=%r" % args.han
+            if args.han_ext:
+                han += ", han_ext=bytes.fromhex(%r)" % args.han_ext
+        board.write_console("import main; main.run(profile=%r, utc=%d, key=%s%s)\r"
+                            % (args.profile, int(time.time()), key, han))
         # --seconds counts from the meter's first second boundary (its first status line,
         # when the first telegram also starts): the time the meter runs.
         board.wait_console(b"status uptime=1s", echo=echo, start=len(board.console_log))
@@ -126,6 +189,8 @@ def cmd_run(args):
             pass
     finally:
         board.stop()
+        if medium is not None:
+            medium.stop(echo)
         echo.close()
     echo.text("\n[emu] stopped; UART1 sent %d bytes%s\n" % (
         len(board.uart1_bytes), " (written to %s)" % args.uart1 if args.uart1 else ""))
@@ -156,6 +221,17 @@ def main(argv=None):
                      help="start from erased flash (a new meter)")
     run.add_argument("--icount", action="store_true",
                      help="deterministic virtual time (1 instruction = 1 ns)")
+    run.add_argument("--han", choices=("coordinator", "device"),
+                     help="run the HAN too (UART2 radio bridge): as the PAN coordinator "
+                          "(with a host HAN device joining it, unless --han-medium) or as "
+                          "a device")
+    run.add_argument("--han-ext", metavar="HEX", help="the board's extended address, 16 hex "
+                                                      "digits")
+    run.add_argument("--han-medium", metavar="PATH",
+                     help="join the simulated medium served at PATH (python -m tools.han "
+                          "medium --listen PATH), e.g. with another board")
+    run.add_argument("--han-pcap", metavar="FILE",
+                     help="capture of make run's own medium (without --han-medium)")
     args = parser.parse_args(argv)
     try:
         return cmd_run(args)

@@ -70,6 +70,7 @@ class MediumServer:
         self.links = []
         self.closed_links = []
         self._t0 = time.monotonic_ns()
+        self.pcap_path = pcap
         self._pcap_file = open(pcap, "wb") if pcap else None
         self.pcap = PcapWriter(self._pcap_file, linktype) if self._pcap_file else None
         self._wall0_us = int(time.time() * 1e6)
