@@ -12,8 +12,8 @@
 # the frame pending bit taken from its pending-source table (set_ack_pending), the way
 # transceivers with source address matching do; the MAC waits for and reads ACK frames.
 #
-# Drivers: NullRadio here; han.radio_sim.SimRadio (simulated medium, host); the SPI
-# transceiver and the UART bridge come later.
+# Drivers: NullRadio here; han.radio_sim.SimRadio (simulated medium, host);
+# han.radio_bridge.BridgeRadio (UART bridge to the medium's server); the SPI transceiver.
 
 TX_OK = 0
 TX_ERR = 1
@@ -73,6 +73,11 @@ class Radio:
 
     def last_lqi(self):
         """Link quality of the last frame read(), 0..255 (IEEE 802.15.4-2020 10.2.7)."""
+        raise NotImplementedError
+
+    def set_promiscuous(self, on):
+        """Sniffer mode (Contiki-NG: address filter and auto-ACK off): every frame with a
+        good FCS is received, whatever its addressing, and nothing is acknowledged."""
         raise NotImplementedError
 
     def set_ack_pending(self, addr, on):
@@ -139,4 +144,7 @@ class NullRadio(Radio):
         return 0
 
     def set_ack_pending(self, addr, on):
+        pass
+
+    def set_promiscuous(self, on):
         pass

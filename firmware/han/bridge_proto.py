@@ -15,6 +15,7 @@
 #   ADDRS    pan(2) short(2) ext(8)       frame filtering (big endian pan/short)
 #   PENDING  on(1) addr(2 or 8)           auto-ACK frame-pending table entry
 #   TX       psdu(n)                      transmit (no FCS: the medium appends it)
+#   PROMISC  on(1)                        sniffer mode: no filtering, no auto-ACK
 # Medium -> node:
 #   RX       rssi(1, signed dBm) lqi(1) psdu(n)   a received frame (FCS checked, removed)
 #   TX_DONE  status(1)                    the transmission ended (hal.radio TX_* code)
@@ -34,6 +35,7 @@ CHANNEL = const(0x43)  # 'C'
 ADDRS = const(0x41)  # 'A'
 PENDING = const(0x50)  # 'P'
 TX = const(0x54)  # 'T'
+PROMISC = const(0x4D)  # 'M'
 RX = const(0x52)  # 'R'
 TX_DONE = const(0x44)  # 'D'
 CCA = const(0x45)  # 'E'

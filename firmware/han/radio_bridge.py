@@ -179,6 +179,10 @@ class BridgeRadio:
     def last_lqi(self):
         return self._lqi
 
+    def set_promiscuous(self, on):
+        self._small[0] = 1 if on else 0
+        self._send(bp.PROMISC, self._small, 1)
+
     def set_ack_pending(self, addr, on):
         s = self._small
         s[0] = 1 if on else 0

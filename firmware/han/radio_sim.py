@@ -197,6 +197,7 @@ class SimRadio:
         self._lqi = 0
         self.rx_overflow = 0
         self.acks_sent = 0
+        self.promiscuous = False
         medium.add(self)
 
     # --- hal.radio interface -----------------------------------------------------------
@@ -262,6 +263,9 @@ class SimRadio:
     def last_lqi(self):
         return self._lqi
 
+    def set_promiscuous(self, on):
+        self.promiscuous = bool(on)
+
     def set_ack_pending(self, addr, on):
         key = addr if isinstance(addr, int) else bytes(addr)
         if on:
@@ -301,6 +305,9 @@ class SimRadio:
         return self.short_addr == 0x0000 and f.src_pan == self.pan_id
 
     def deliver(self, frame, rssi, lqi, end):
+        if self.promiscuous:  # everything with a good FCS, nothing acknowledged
+            self._queue(frame, rssi, lqi)
+            return
         f = self._f
         if fr.decode(frame, len(frame), f, True) != fr.OK or not self._accept(f):
             return
@@ -312,6 +319,9 @@ class SimRadio:
             # The ACK goes out aTurnaroundTime after the frame's last symbol (2006 7.5.6.4.2).
             self._send(bytes(ack), end + TURNAROUND_US - self.medium.now)
             self.acks_sent += 1
+        self._queue(frame, rssi, lqi)
+
+    def _queue(self, frame, rssi, lqi):
         if len(self._rxq) >= _RX_QUEUE:
             self.rx_overflow += 1
             return

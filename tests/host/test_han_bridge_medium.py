@@ -18,6 +18,7 @@ fwpath.setup()
 from hal.clock import SystemClock  # noqa: E402
 from han.node import HanNode  # noqa: E402
 from han.radio_bridge import BridgeRadio  # noqa: E402
+from han.sniffer import Sniffer  # noqa: E402
 from tools.han.medium_server import MediumServer, SocketStream  # noqa: E402
 
 KEY = bytes(range(0xC0, 0xD0))  # IEEE 802.15.4 Annex C's example key
@@ -26,11 +27,16 @@ COORD = bytes.fromhex("0004A30B00C0FFEE")
 DEVICES = [bytes.fromhex("0004A30B0000000%d" % i) for i in (2, 3)]
 
 
-def _run_nodes(nodes, seconds):
+def _run_nodes(nodes, seconds, sniffer):
     clock = nodes[0].clock
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         wait = min(n.step(clock.ticks_us()) for n in nodes)
+        if sniffer.channel == 0 and nodes[0].role_sm.state == 3:  # the PAN has started
+            sniffer.channel = nodes[0].role_sm.channel
+            sniffer.start()
+        if sniffer.channel:
+            sniffer.step()
         time.sleep(min(max(wait, 0), 2000) / 1e6)
 
 
@@ -55,12 +61,17 @@ def session(tmp_path_factory):
                                                 for i, e in enumerate(DEVICES)]
     for n in nodes:
         n.start()
-    _run_nodes(nodes, 7.0)
+    sniffed = str(tmp / "sniffer.pcap")
+    with open(sniffed, "wb") as f:
+        # A sniffer node (firmware/han/sniffer.py, promiscuous) on the PAN's channel.
+        sniffer = Sniffer(BridgeRadio(SocketStream(path)), f, clock, 11)
+        sniffer.channel = 0  # tuned once the coordinator has chosen
+        _run_nodes(nodes, 7.0, sniffer)
     stop.set()
     thread.join()
     summary = server.summary()
     server.close()
-    return nodes, lines, summary, pcap
+    return nodes, lines, summary, pcap, sniffed
 
 
 def _tshark(pcap, *args):
@@ -69,7 +80,7 @@ def _tshark(pcap, *args):
 
 
 def test_devices_join_with_distinct_addresses(session):
-    nodes, lines, _, _ = session
+    nodes, lines = session[:2]
     joined = [ln for d in DEVICES for ln in lines[d.hex()] if ln.startswith("han joined")]
     assert len(joined) == 2
     shorts = {n.mac.short_addr for n in nodes[1:]}
@@ -79,7 +90,7 @@ def test_devices_join_with_distinct_addresses(session):
 
 
 def test_secured_reports_and_replies_cross_the_bridge(session):
-    nodes, lines, _, _ = session
+    nodes, lines = session[:2]
     coord_rx = [ln for ln in lines[COORD.hex()] if ln.startswith("han rx")]
     for i, d in enumerate(DEVICES):
         reports = [ln for ln in coord_rx if ("from %s" % d.hex()) in ln]
@@ -94,9 +105,11 @@ def test_secured_reports_and_replies_cross_the_bridge(session):
 
 
 def test_server_accounting(session):
-    nodes, _, summary, _ = session
-    assert summary["nodes"] == 3
+    summary = session[2]
+    assert summary["nodes"] == 4
     links = summary["links"]
+    sniffer = links.pop()  # connected last; it never set addresses, sent or acknowledged
+    assert sniffer["ext"] is None and sniffer["frames_in"] == sniffer["acks_sent"] == 0
     assert [lk["ext"] for lk in links] == [COORD.hex()] + [d.hex() for d in DEVICES]
     assert all(lk["bad_messages"] == 0 and lk["dropped"] == 0 and lk["restarts"] == 1
                for lk in links)
@@ -106,7 +119,7 @@ def test_server_accounting(session):
 
 
 def test_tshark_dissects_and_decrypts_the_capture(session):
-    _, _, summary, pcap = session
+    summary, pcap = session[2:4]
     verbose = _tshark(pcap, "-V", "-o", KEY_OPTION)
     assert "Malformed" not in verbose and "Bad FCS" not in verbose
     fcs = _tshark(pcap, "-T", "fields", "-e", "wpan.fcs_ok").split()
@@ -145,3 +158,23 @@ def test_cli_runs_a_medium(tmp_path):
     out, _ = proc.communicate(timeout=10)
     r = json.loads(out)
     assert r["nodes"] == 1 and r["frames_on_air"] == 1 and r["links"][0]["frames_in"] == 1
+
+
+def test_sniffer_hears_everything_on_its_channel(session):
+    nodes, _, summary, pcap, sniffed = session
+    fields = ["-T", "fields", "-e", "wpan.frame_type", "-e", "wpan.fcs_ok", "-e", "wpan.seq_no",
+              "-e", "wpan-tap.ch_num", "-e", "wpan-tap.lqi"]
+    heard = [row.split("\t") for row in _tshark(sniffed, *fields).splitlines()]
+    assert "Malformed" not in _tshark(sniffed, "-V")
+    assert len(heard) >= 20
+    assert {row[1] for row in heard} == {"1"}  # FCS recomputed right
+    assert {row[3] for row in heard} == {str(nodes[0].role_sm.channel)}  # TAP header
+    assert all(0 < int(row[4]) <= 255 for row in heard)
+    # Promiscuous: the ACKs (no address at all) and data frames addressed to other nodes.
+    types = [row[0] for row in heard]
+    assert types.count("0x0002") >= 8 and types.count("0x0001") >= 8
+    # Everything the sniffer heard was on the air (the medium's own capture has it).
+    on_air = {tuple(r.split("\t")) for r in _tshark(pcap, "-T", "fields", "-e",
+                                                   "wpan.frame_type", "-e", "wpan.seq_no"
+                                                   ).splitlines()}
+    assert {(row[0], row[2]) for row in heard} <= on_air

@@ -1,5 +1,6 @@
 """python -m tools.han sim --devices N --seconds S --pcap FILE [--seed S] [--json] [--associate]
-python -m tools.han medium --listen PATH [--seconds S] [--pcap FILE] [--seed S] [--json]"""
+python -m tools.han medium --listen PATH [--seconds S] [--pcap FILE] [--seed S] [--json]
+python -m tools.han sniff --medium PATH --channel N --pcap FILE [--seconds S] [--json]"""
 import argparse
 import json
 import sys
@@ -34,9 +35,19 @@ def main(argv=None):
     m.add_argument("--seed", type=int, default=1)
     m.add_argument("--spacing", type=float, default=3.0, help="metres between nodes")
     m.add_argument("--json", action="store_true", help="print a JSON summary at the end")
+    n = sub.add_parser("sniff", help="a sniffer node on a medium server: every frame heard on "
+                                     "a channel, to a pcap (firmware/han/sniffer.py)")
+    n.add_argument("--medium", required=True, metavar="PATH", help="the medium's socket")
+    n.add_argument("--channel", type=int, required=True)
+    n.add_argument("--pcap", required=True)
+    n.add_argument("--linktype", type=int, choices=(195, 283), default=283)
+    n.add_argument("--seconds", type=float, default=None, help="default: until Ctrl-C")
+    n.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     if a.command == "medium":
         return _medium(a)
+    if a.command == "sniff":
+        return _sniff(a)
     if a.associate:
         from tools.han import assoc_sim
         devices = 3 if a.devices is None else a.devices
@@ -74,6 +85,33 @@ def _medium(a):
     else:
         for k, v in result.items():
             print("%-20s %s" % (k, v))
+    return 0
+
+
+def _sniff(a):
+    import time
+
+    from tools.han.medium_server import SocketStream  # sets up the firmware path
+    from hal.clock import SystemClock
+    from han.radio_bridge import BridgeRadio
+    from han.sniffer import Sniffer
+
+    clock = SystemClock(utc_at_boot=int(time.time()))
+    with open(a.pcap, "wb") as f:
+        sniffer = Sniffer(BridgeRadio(SocketStream(a.medium)), f, clock, a.channel,
+                          a.linktype)
+        sniffer.start()
+        end = None if a.seconds is None else time.monotonic() + a.seconds
+        try:
+            while end is None or time.monotonic() < end:
+                sniffer.step()
+                time.sleep(0.002)
+        except KeyboardInterrupt:
+            pass
+        sniffer.stop()
+    result = {"frames": sniffer.frames, "channel": a.channel, "pcap": a.pcap}
+    print(json.dumps(result) if a.json else "sniffed %d frames on channel %d into %s" % (
+        sniffer.frames, a.channel, a.pcap))
     return 0
 
 

@@ -131,6 +131,7 @@ class MediumServer:
             r.off()
             r._rxq.clear()
             r._pending.clear()
+            r.set_promiscuous(False)
             link.tx_pending = False
             link.cca = None
             link.hello += 1
@@ -146,6 +147,8 @@ class MediumServer:
         elif kind == bp.PENDING and len(body) in (3, 9):
             addr = struct.unpack(">H", body[1:3])[0] if len(body) == 3 else body[1:9]
             r.set_ack_pending(addr, body[0] != 0)
+        elif kind == bp.PROMISC and body:
+            r.set_promiscuous(body[0] != 0)
         elif kind == bp.TX and 0 < len(body) <= 125:
             r.prepare(body, len(body))
             if r.transmit() == 0:
