@@ -1,9 +1,10 @@
 # IEEE 802.15.4 MAC data service for a non-beacon-enabled PAN (2006 7.5.6): a transmit
 # queue served by unslotted CSMA-CA with ACK wait and retries (csma.py), sequence numbers
-# (macDSN), duplicate rejection, frame security (security.py), and indirect transmission
-# for devices that sleep (7.5.6.3): the coordinator keeps their frames until they poll
-# with a data request; a sleepy device polls and keeps its receiver on only as long as the
-# standard's macMaxFrameTotalWaitTime when the ACK says data is pending.
+# (macDSN), duplicate rejection (duplicates.py), frame security (security.py), and indirect
+# transmission for devices that sleep (7.5.6.3, indirect.py, which also keeps the transmit
+# slots): the coordinator keeps their frames until they poll with a data request; a sleepy
+# device polls and keeps its receiver on only as long as the standard's
+# macMaxFrameTotalWaitTime when the ACK says data is pending.
 #
 # MAC command and beacon frames built by the roles (roles.py: association, scan, orphan
 # realignment) go through the same queue as prebuilt frames (send_frame); they may be held
@@ -19,16 +20,10 @@ from micropython import const
 from han.mac import commands as cmd
 from han.mac import csma
 from han.mac import frame as fr
-from han.mac.security import SEC_ERR_UNKNOWN_KEY, same_ext
-
-# 2006 Table 86: macTransactionPersistenceTime 0x01F4 x aBaseSuperframeDuration
-# (960 symbols = 15.36 ms) = 7.68 s.
-MAC_TRANSACTION_PERSISTENCE_US = const(7680000)
-# 2006 Table 86, macMaxFrameTotalWaitTime for a non-beacon PAN with the defaults:
-# (sum_{k<m} 2^(macMinBE+k) + (2^macMaxBE - 1)(macMaxCSMABackoffs - m)) aUnitBackoffPeriod
-# + phyMaxFrameDuration, m = min(macMaxBE - macMinBE, macMaxCSMABackoffs) = 2:
-# (8 + 16 + 31 x 2) x 20 + 266 = 1986 symbols = 31 776 us.
-MAC_MAX_FRAME_TOTAL_WAIT_US = const(31776)
+from han.mac.duplicates import DuplicateFilter
+from han.mac.indirect import (MAC_MAX_FRAME_TOTAL_WAIT_US,  # noqa: F401 (re-exported)
+                              MAC_TRANSACTION_PERSISTENCE_US, PollWait, TxSlots)
+from han.mac.security import SEC_ERR_UNKNOWN_KEY
 
 # on_sent statuses (MCPS-DATA.confirm, 2006 Table 42).
 SUCCESS = const(0)
@@ -44,13 +39,10 @@ RX_OK = const(0)
 RX_DUPLICATE = const(8)  # same source and sequence number as the last frame accepted
 RX_UNSECURED = const(9)  # an unsecured data frame while security is required
 
-_FREE = const(0)
-_QUEUED = const(1)  # waiting in the transmit FIFO
-_INDIRECT = const(2)  # waiting for the destination's data request
+# Slot kinds (TxSlots.kind).
 _KIND_DATA = const(0)
 _KIND_DATA_REQUEST = const(1)
 _KIND_FRAME = const(2)  # a prebuilt frame (MAC command, beacon): only the sequence number set
-_DUP_ENTRIES = const(16)
 
 
 class Mac:
@@ -85,24 +77,11 @@ class Mac:
         # extra_wait_us: the radio's hand-over latency (a bridged radio), added to the
         # standard's ACK and frame waits, which assume a transceiver on the board.
         self.csma = csma.CsmaTx(radio, clock, rand_bits, extra_wait_us=extra_wait_us)
-        self._frame_wait_us = MAC_MAX_FRAME_TOTAL_WAIT_US + extra_wait_us
+        self._poll = PollWait(clock, extra_wait_us)
         self._dsn = rand_bits(8)  # macDSN starts random (2006 7.2.1.2)
         self._bsn = rand_bits(8)  # macBSN likewise (2006 7.2.1.2, Table 86)
-        # Payload slots.
-        self._payload = [bytearray(max_payload) for _ in range(slots)]
-        self._plen = [0] * slots
-        self._dst = [0] * slots
-        self._dst_ext = [bytearray(8) for _ in range(slots)]
-        self._dst_is_ext = bytearray(slots)
-        self._kind = bytearray(slots)
-        self._secure = bytearray(slots)
-        self._state = bytearray(slots)
-        self._expiry = [0] * slots
-        self._handle = [0] * slots
-        self._fifo = bytearray(slots)
-        self._fifo_head = 0
-        self._fifo_count = 0
-        self._next_handle = 1
+        # Frames waiting to be sent, or held for indirect transmission (indirect.py).
+        self._slots = TxSlots(radio, clock, slots, max_payload)
         self._current = -1  # slot being transmitted
         self._cur_seq = 0
         self._cur_ack = False
@@ -110,14 +89,7 @@ class Mac:
         self._rxbuf = bytearray(fr.MAX_PHY_PACKET)
         self._txf = fr.FrameFields()
         self._rxf = fr.FrameFields()
-        # Duplicate rejection: last sequence number per source (short address, or the
-        # low 16 bits of the extended one tagged with bit 16).
-        self._dup_src = [-1] * _DUP_ENTRIES
-        self._dup_seq = bytearray(_DUP_ENTRIES)
-        self._dup_next = 0
-        self._poll_due = 0
-        self._rx_wait_until = 0
-        self._rx_waiting = False
+        self._dups = DuplicateFilter()
         self._early_ack = -1  # sequence number of an ACK read while still on air
         self._early_pending = False
         # Statistics.
@@ -139,31 +111,15 @@ class Mac:
     @property
     def idle(self):
         """Nothing queued, in flight or pending for indirect transmission."""
-        if self._current >= 0 or self._fifo_count:
-            return False
-        for i in range(len(self._state)):
-            if self._state[i] != _FREE:
-                return False
-        return True
+        return self._current < 0 and not self._slots.queued and not self._slots.busy()
 
     # --- requests ----------------------------------------------------------------------
     def send(self, dst_short, payload, length, now, indirect=False, secure=True):
         """Queue a data frame (MCPS-DATA.request); returns a handle (> 0) for on_sent, or
         0 when no slot is free or the payload is too long."""
-        i = self._take(payload, length)
-        if i < 0:
-            return 0
-        self._dst[i] = dst_short
-        self._kind[i] = _KIND_DATA
-        self._secure[i] = 1 if secure and self.security else 0
-        if indirect:
-            self._state[i] = _INDIRECT
-            self._expiry[i] = self.clock.ticks_add(now, MAC_TRANSACTION_PERSISTENCE_US)
-            self.radio.set_ack_pending(dst_short, True)
-        else:
-            self._expiry[i] = 0
-            self._push(i, False)
-        return self._handle[i]
+        i = self._slots.add(payload, length, _KIND_DATA, 1 if secure and self.security else 0,
+                            dst_short, None)
+        return self._queue(i, indirect, now)
 
     def send_frame(self, frame, length, now, indirect=False, dst_short=fr.BROADCAST,
                    dst_ext=None):
@@ -171,95 +127,24 @@ class Mac:
         with sequence number 0; the MAC writes macDSN, or macBSN for a beacon). indirect:
         hold it until the destination (dst_ext, or dst_short) polls. Returns a handle for
         on_frame_sent, or 0."""
-        i = self._take(frame, length)
+        return self._queue(self._slots.add(frame, length, _KIND_FRAME, 0, dst_short, dst_ext),
+                           indirect, now)
+
+    def _queue(self, i, indirect, now):
+        # Slot i (-1: none) into the FIFO, or held until its destination polls.
         if i < 0:
             return 0
-        self._kind[i] = _KIND_FRAME
-        self._secure[i] = 0
-        if dst_ext is not None:
-            self._dst_is_ext[i] = 1
-            self._dst[i] = -1  # matches no short address
-            e = self._dst_ext[i]
-            for j in range(8):
-                e[j] = dst_ext[j]
-        else:
-            self._dst[i] = dst_short
         if indirect:
-            self._state[i] = _INDIRECT
-            self._expiry[i] = self.clock.ticks_add(now, MAC_TRANSACTION_PERSISTENCE_US)
-            self._set_pending(i, True)
+            self._slots.hold(i, now)
         else:
-            self._expiry[i] = 0
-            self._push(i, False)
-        return self._handle[i]
-
-    def _set_pending(self, i, on):
-        if self._dst_is_ext[i]:
-            self.radio.set_ack_pending(self._dst_ext[i], on)
-        else:
-            self.radio.set_ack_pending(self._dst[i], on)
-
-    def _pending_like(self, i):
-        """Another frame is still held for slot i's destination."""
-        if self._dst_is_ext[i]:
-            return self._pending_for_ext(self._dst_ext[i]) >= 0
-        return self._pending_for(self._dst[i]) >= 0
-
-    def _pending_for_ext(self, ext):
-        for i in range(len(self._state)):
-            if self._state[i] == _INDIRECT and self._dst_is_ext[i] and \
-                    same_ext(self._dst_ext[i], ext):
-                return i
-        return -1
-
-    def _take(self, data, length):
-        # A free slot holding a copy of data[:length]; -1 when none is free or it is too long.
-        i = self._alloc(length)
-        if i < 0:
-            return -1
-        p = self._payload[i]
-        for j in range(length):
-            p[j] = data[j]
-        self._plen[i] = length
-        return i
-
-    def _alloc(self, length):
-        if length > len(self._payload[0]):
-            return -1
-        for i in range(len(self._state)):
-            if self._state[i] == _FREE:
-                self._handle[i] = self._next_handle
-                self._dst_is_ext[i] = 0
-                self._next_handle = (self._next_handle + 1) & 0x3FFFFFFF or 1
-                return i
-        return -1
-
-    def _push(self, i, front):
-        n = len(self._fifo)
-        if front:
-            self._fifo_head = (self._fifo_head - 1) % n
-            self._fifo[self._fifo_head] = i
-        else:
-            self._fifo[(self._fifo_head + self._fifo_count) % n] = i
-        self._fifo_count += 1
-        self._state[i] = _QUEUED
-
-    def _pop(self):
-        i = self._fifo[self._fifo_head]
-        self._fifo_head = (self._fifo_head + 1) % len(self._fifo)
-        self._fifo_count -= 1
-        return i
-
-    def _pending_for(self, dst):
-        for i in range(len(self._state)):
-            if self._state[i] == _INDIRECT and self._dst[i] == dst:
-                return i
-        return -1
+            self._slots.push(i, False)
+        return self._slots.handle[i]
 
     # --- transmit path -----------------------------------------------------------------
     def _build(self, i, now):
         """Build slot i's frame into the transmit buffer; length or -status."""
-        if self._kind[i] == _KIND_FRAME:
+        s = self._slots
+        if s.kind[i] == _KIND_FRAME:
             return self._build_prebuilt(i)
         f = self._txf
         f.clear()
@@ -268,22 +153,22 @@ class Mac:
         self._dsn = (self._dsn + 1) & 0xFF
         f.dst_mode = fr.ADDR_SHORT
         f.dst_pan = self.pan_id
-        f.dst_addr = self._dst[i]
+        f.dst_addr = s.dst[i]
         f.pan_id_compression = True
-        f.ack_request = self._dst[i] != fr.BROADCAST
+        f.ack_request = s.dst[i] != fr.BROADCAST
         f.src_mode = fr.ADDR_SHORT
         f.src_addr = self.short_addr
         if self.short_addr >= 0xFFFE:
             # No short address yet (associating): the extended one (2006 7.3.4).
             f.src_mode = fr.ADDR_EXT
             f.src_ext[:] = self.ext_addr
-        if self._kind[i] == _KIND_DATA_REQUEST:
+        if s.kind[i] == _KIND_DATA_REQUEST:
             f.frame_type = fr.FT_CMD
         else:
             f.frame_type = fr.FT_DATA
             # More indirect data for the same device: set frame pending (2006 7.2.1.1.3).
-            f.frame_pending = self._pending_for(self._dst[i]) >= 0
-        if self._secure[i]:
+            f.frame_pending = s.pending_for(s.dst[i]) >= 0
+        if s.secure[i]:
             f.security = True
             f.sec_level = self.sec_level
             f.key_id_mode = 1
@@ -296,18 +181,18 @@ class Mac:
                 return -COUNTER_ERROR
         buf = self._txbuf
         n = fr.encode_header(f, buf)
-        if self._kind[i] == _KIND_DATA_REQUEST:
+        if s.kind[i] == _KIND_DATA_REQUEST:
             buf[n] = cmd.CMD_DATA_REQUEST
             n += 1
         else:
-            plen = self._plen[i]
+            plen = s.plen[i]
             if n + plen + 2 + 16 > fr.MAX_PHY_PACKET:
                 return -FRAME_TOO_LONG
-            p = self._payload[i]
+            p = s.payload[i]
             for j in range(plen):
                 buf[n + j] = p[j]
             n += plen
-        if self._secure[i]:
+        if s.secure[i]:
             n = self.security.secure(f, buf, n)
             if n < 0:
                 return -COUNTER_ERROR
@@ -317,8 +202,8 @@ class Mac:
 
     def _build_prebuilt(self, i):
         buf = self._txbuf
-        p = self._payload[i]
-        n = self._plen[i]
+        p = self._slots.payload[i]
+        n = self._slots.plen[i]
         for j in range(n):
             buf[j] = p[j]
         if buf[0] & 7 == fr.FT_BEACON:
@@ -334,86 +219,43 @@ class Mac:
     def _finish(self, status, now):
         i = self._current
         self._current = -1
-        kind = self._kind[i]
+        s = self._slots
+        kind = s.kind[i]
         if status == SUCCESS:
             self.tx_ok += 1
         else:
             self.tx_failed += 1
         self._report_tx(i, status, now)
         if kind == _KIND_DATA_REQUEST:
-            self._state[i] = _FREE
+            s.free(i)
             if status == SUCCESS and self.csma.ack_pending:
-                # Data is pending: stay in receive for macMaxFrameTotalWaitTime (7.5.6.3).
-                self._rx_waiting = True
-                self._rx_wait_until = self.clock.ticks_add(now, self._frame_wait_us)
+                self._poll.acked_pending(now)  # data is pending: stay in receive (7.5.6.3)
             return
-        if status == NO_ACK and self._expiry[i] and self.short_addr == self.coordinator_short:
+        if status == NO_ACK and self.short_addr == self.coordinator_short and \
+                s.hold_again(i, now):
             # An indirect frame the device did not acknowledge stays pending until it polls
             # again or the transaction expires.
-            if self.clock.ticks_diff(self._expiry[i], now) > 0:
-                self._state[i] = _INDIRECT
-                self._set_pending(i, True)
-                return
-        if status == SUCCESS and self._expiry[i]:
+            return
+        if s.free(i) and status == SUCCESS:
             self.indirect_sent += 1
-        self._state[i] = _FREE
-        self._expiry[i] = 0
+        self._confirm(i, kind, status)
+
+    def _confirm(self, i, kind, status):
+        # MCPS-DATA.confirm (on_sent) for a data frame, on_frame_sent for a prebuilt one.
         if kind == _KIND_FRAME:
             if self.on_frame_sent:
-                self.on_frame_sent(self._handle[i], status)
+                self.on_frame_sent(self._slots.handle[i], status)
         elif self.on_sent:
-            self.on_sent(self._handle[i], status)
+            self.on_sent(self._slots.handle[i], status)
 
     def poll(self, now):
         """Send a data request to the coordinator now (MLME-POLL, 2006 7.1.16)."""
-        self._queue_poll(now)
-
-    def _queue_poll(self, now):
-        i = self._alloc(0)
-        if i < 0:
-            return
-        self._plen[i] = 0
-        self._dst[i] = self.coordinator_short
-        self._kind[i] = _KIND_DATA_REQUEST
-        self._secure[i] = 0
-        self._expiry[i] = 0
-        self._push(i, True)
-        self.polls += 1
+        i = self._slots.add(None, 0, _KIND_DATA_REQUEST, 0, self.coordinator_short, None)
+        if i >= 0:
+            self._slots.push(i, True)
+            self.polls += 1
 
     # --- receive path ------------------------------------------------------------------
-    def _dup_key(self, f):
-        if f.seq < 0:
-            return -1  # 2015 sequence number suppression: nothing to compare
-        if f.src_mode == fr.ADDR_SHORT:
-            return f.src_addr
-        if f.src_mode == fr.ADDR_EXT:
-            return 0x10000 | (f.src_ext[6] << 8) | f.src_ext[7]
-        return -1
-
-    def _is_duplicate(self, f):
-        key = self._dup_key(f)
-        if key < 0:
-            return False
-        for k in range(_DUP_ENTRIES):
-            if self._dup_src[k] == key:
-                return self._dup_seq[k] == f.seq
-        return False
-
-    def _remember(self, f):
-        # Recorded only once the frame has passed security: a forged frame cannot make
-        # the genuine one with the same sequence number look like a duplicate.
-        key = self._dup_key(f)
-        if key < 0:
-            return
-        for k in range(_DUP_ENTRIES):
-            if self._dup_src[k] == key:
-                self._dup_seq[k] = f.seq
-                return
-        k = self._dup_next
-        self._dup_next = (k + 1) % _DUP_ENTRIES
-        self._dup_src[k] = key
-        self._dup_seq[k] = f.seq
-
     def _receive(self, now):
         buf = self._rxbuf
         f = self._rxf
@@ -439,7 +281,7 @@ class Mac:
                 if self.on_beacon:
                     self.on_beacon(f, buf, self.radio.last_lqi())
                 continue
-            if self._is_duplicate(f):
+            if self._dups.seen(f):
                 # A retransmission whose ACK was lost (the radio acknowledged it again);
                 # checked before CCM* so it is not mistaken for a replay attack.
                 self.rx_duplicates += 1
@@ -456,18 +298,18 @@ class Mac:
                 self.rx_unsecured += 1
                 self._report(f, RX_UNSECURED, now)
                 continue
-            self._remember(f)
+            self._dups.remember(f)  # only now: a forged frame must not mask the genuine one
             self.rx_frames += 1
             self._report(f, RX_OK, now)
             if f.frame_type == fr.FT_CMD:
-                if self._rx_waiting and self._from_coordinator(f):
-                    self._rx_waiting = False  # e.g. the association response came
+                if self._poll.waiting and self._from_coordinator(f):
+                    self._poll.waiting = False  # e.g. the association response came
                 self._command(f, buf, now)
             elif f.frame_type == fr.FT_DATA:
-                if self._rx_waiting and f.src_mode and self._from_coordinator(f):
-                    self._rx_waiting = False
+                if self._poll.waiting and f.src_mode and self._from_coordinator(f):
+                    self._poll.waiting = False
                     if f.frame_pending:
-                        self._queue_poll(now)  # more is waiting: poll again at once
+                        self.poll(now)  # more is waiting: poll again at once
                 if self.on_data:
                     self.on_data(f, buf, self.radio.last_lqi())
 
@@ -480,29 +322,21 @@ class Mac:
     def _report_tx(self, i, status, now):
         m = self.monitor
         if m is not None:
-            if self._dst_is_ext[i]:
-                m.tx_done(-1, self._dst_ext[i], status, now)
+            s = self._slots
+            if s.dst_is_ext[i]:
+                m.tx_done(-1, s.dst_ext[i], status, now)
             else:
-                m.tx_done(self._dst[i], None, status, now)
+                m.tx_done(s.dst[i], None, status, now)
 
     def _from_coordinator(self, f):
         return f.src_mode == fr.ADDR_EXT or f.src_addr == self.coordinator_short
 
     def _command(self, f, buf, now):
         c = cmd.check_command(buf, f.header_len, f.length)
-        if c == cmd.CMD_DATA_REQUEST and f.src_mode == fr.ADDR_SHORT:
-            i = self._pending_for(f.src_addr)
-            if i >= 0:
-                self._push(i, True)  # indirect frame goes out now (7.5.6.3)
-                if self._pending_for(f.src_addr) < 0:
-                    self.radio.set_ack_pending(f.src_addr, False)
-        elif c == cmd.CMD_DATA_REQUEST and f.src_mode == fr.ADDR_EXT:
-            # A device without a short address polls for its association response.
-            i = self._pending_for_ext(f.src_ext)
-            if i >= 0:
-                self._push(i, True)
-                if self._pending_for_ext(f.src_ext) < 0:
-                    self.radio.set_ack_pending(f.src_ext, False)
+        if c == cmd.CMD_DATA_REQUEST and (f.src_mode == fr.ADDR_SHORT or
+                                          f.src_mode == fr.ADDR_EXT):
+            # A device polls: what is held for it goes out now (7.5.6.3, indirect.py).
+            self._slots.data_request(f)
         elif c > 0 and self.on_command:
             self.on_command(f, buf, c, now)
 
@@ -510,22 +344,16 @@ class Mac:
     def step(self, now):
         self._receive(now)
         # Expire indirect transactions (macTransactionPersistenceTime).
-        for i in range(len(self._state)):
-            if self._state[i] == _INDIRECT and self.clock.ticks_diff(now, self._expiry[i]) >= 0:
-                self._state[i] = _FREE
-                self._expiry[i] = 0
-                self.indirect_expired += 1
-                self._report_tx(i, TRANSACTION_EXPIRED, now)
-                if not self._pending_like(i):
-                    self._set_pending(i, False)
-                if self._kind[i] == _KIND_FRAME:
-                    if self.on_frame_sent:
-                        self.on_frame_sent(self._handle[i], TRANSACTION_EXPIRED)
-                elif self.on_sent:
-                    self.on_sent(self._handle[i], TRANSACTION_EXPIRED)
-        if self.poll_interval_us and self.clock.ticks_diff(now, self._poll_due) >= 0:
-            self._poll_due = self.clock.ticks_add(now, self.poll_interval_us)
-            self._queue_poll(now)
+        s = self._slots
+        i = s.expired(now, 0)
+        while i >= 0:
+            self.indirect_expired += 1
+            self._report_tx(i, TRANSACTION_EXPIRED, now)
+            s.clear_ack_pending(i)
+            self._confirm(i, s.kind[i], TRANSACTION_EXPIRED)
+            i = s.expired(now, i + 1)
+        if self._poll.due(now, self.poll_interval_us):
+            self.poll(now)
         if self._current >= 0:
             r = self.csma.step(now)
             if r == csma.BUSY and self._early_ack >= 0:
@@ -535,8 +363,8 @@ class Mac:
             if r != csma.BUSY:
                 self._finish(SUCCESS if r == csma.SENT else
                              NO_ACK if r == csma.NO_ACK else CHANNEL_ACCESS_FAILURE, now)
-        while self._current < 0 and self._fifo_count:
-            i = self._pop()
+        while self._current < 0 and s.queued:
+            i = s.pop()
             n = self._build(i, now)
             self._current = i
             if n < 0:
@@ -547,10 +375,9 @@ class Mac:
             self._early_ack = -1
             self.csma.start(self._txbuf, n, self._cur_seq, self._cur_ack, now)
             self.csma.step(now)  # a zero backoff transmits at once
-        if self._rx_waiting and self.clock.ticks_diff(now, self._rx_wait_until) >= 0:
-            self._rx_waiting = False
+        self._poll.timeout(now)
         if not self.rx_on_when_idle:
-            if self._current < 0 and not self._rx_waiting and not self.hold_rx:
+            if self._current < 0 and not self._poll.waiting and not self.hold_rx:
                 self.radio.off()
             else:
                 self.radio.on()
@@ -560,17 +387,13 @@ class Mac:
         best = -1
         if self._current >= 0:
             best = self.csma.wake_in(now)
-        if self._rx_waiting:
-            best = self._min(best, self.clock.ticks_diff(self._rx_wait_until, now))
-        if self.poll_interval_us:
-            best = self._min(best, self.clock.ticks_diff(self._poll_due, now))
-        for i in range(len(self._state)):
-            if self._state[i] == _INDIRECT:
-                best = self._min(best, self.clock.ticks_diff(self._expiry[i], now))
-        return best
+        # The frame wait, the next poll, the first held transaction to expire.
+        best = self._min(best, self._poll.wake_in(now, self.poll_interval_us))
+        return self._min(best, self._slots.wake_in(now))
 
     @staticmethod
     def _min(a, b):
+        # The sooner of two waits, -1 meaning none.
         if b < 0:
-            b = 0
+            return a
         return b if a < 0 or b < a else a
