@@ -11,9 +11,15 @@
 # acknowledgement aTurnaroundTime after a frame addressed to it with the AR bit set, with
 # the frame pending bit taken from its pending-source table (set_ack_pending), the way
 # transceivers with source address matching do; the MAC waits for and reads ACK frames.
+# A radio may instead run CSMA-CA, the ACK wait and the retransmissions itself (MRF24J40's
+# TXNCON with TXNACKREQ): it then offers tx_waits_ack() -> True, tx_busy() lasts until its
+# retries are over, tx_status() (TX_OK, TX_NOACK, TX_COLLISION for a busy channel),
+# tx_ack_pending() and tx_retries() describe the outcome, and ACK frames never reach
+# read(). han/mac/csma.py takes either kind.
 #
 # Drivers: NullRadio here; han.radio_sim.SimRadio (simulated medium, host);
-# han.radio_bridge.BridgeRadio (UART bridge to the medium's server); the SPI transceiver.
+# han.radio_bridge.BridgeRadio (UART bridge to the medium's server);
+# han.radio_mrf24j40.Mrf24j40 (Microchip MRF24J40MA over SPI, docs/han-mrf24j40.md).
 
 TX_OK = 0
 TX_ERR = 1

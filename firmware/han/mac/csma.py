@@ -3,11 +3,16 @@
 # machine: start() a frame, then call step(now) until it returns a result; ACK frames read
 # by the MAC are handed in with ack_received().
 #
+# A radio whose tx_waits_ack() is True (han/radio_mrf24j40.py) runs CSMA-CA, the ACK wait
+# and the retransmissions itself and never hands ACK frames to the host: the frame then
+# goes to the radio at once and the outcome is read from it when it is done (tx_status(),
+# tx_ack_pending(), tx_retries()).
+#
 # Times are the clock's ticks_us values; every comparison goes through ticks_diff so the
 # 2**30 us wrap of the ticks is harmless.
 from micropython import const
 
-from hal.radio import TX_OK
+from hal.radio import TX_NOACK, TX_OK
 
 # MAC constants and PIB defaults (2006 Table 85 and Table 86; 2020 Table 8-94).
 A_UNIT_BACKOFF_US = const(320)  # aUnitBackoffPeriod = 20 symbols x 16 us
@@ -48,6 +53,8 @@ class CsmaTx:
         # A bridged radio (han/radio_bridge.py) hands over frames some milliseconds late:
         # the ACK wait grows by that latency (0 for a transceiver on the board).
         self.ack_wait_us = MAC_ACK_WAIT_US + extra_wait_us
+        waits = getattr(radio, "tx_waits_ack", None)
+        self._in_radio = bool(waits and waits())
         self._state = _IDLE
         self._buf = None
         self._len = 0
@@ -77,6 +84,11 @@ class CsmaTx:
         self._ack_request = ack_request
         self._retries = 0
         self.ack_pending = False
+        if self._in_radio:
+            # No backoff here: the radio draws its own before its CCA.
+            self._deadline = now
+            self._state = _BACKOFF
+            return
         self._begin_csma(now)
 
     def _begin_csma(self, now):
@@ -114,7 +126,7 @@ class CsmaTx:
             if self._clock.ticks_diff(now, self._deadline) < 0:
                 return BUSY
             # Step (3): CCA; idle -> transmit (the radio turns around, then sends).
-            if self._radio.channel_clear():
+            if self._in_radio or self._radio.channel_clear():
                 self._radio.prepare(self._buf, self._len)
                 if self._radio.transmit() == TX_OK:
                     self._state = _ON_AIR
@@ -132,6 +144,8 @@ class CsmaTx:
         if st == _ON_AIR:
             if self._radio.tx_busy():
                 return BUSY
+            if self._in_radio:
+                return self._radio_outcome()
             if not self._ack_request:
                 self._state = _IDLE
                 return SENT
@@ -156,3 +170,18 @@ class CsmaTx:
             self._begin_csma(now)
             return BUSY
         return BUSY
+
+    def _radio_outcome(self):
+        # The radio's own CSMA-CA, ACK wait and retries have ended (tx_waits_ack radios).
+        self._state = _IDLE
+        r = self._radio
+        self.retries += r.tx_retries()
+        status = r.tx_status()
+        if status == TX_OK:
+            self.ack_pending = self._ack_request and r.tx_ack_pending()
+            return SENT
+        if status == TX_NOACK:
+            self.no_acks += 1
+            return NO_ACK
+        self.access_failures += 1
+        return CHANNEL_ACCESS_FAILURE
