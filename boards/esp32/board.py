@@ -7,12 +7,27 @@ P1_TX = 17  # to the P1 opto LED stage; TX inverted in the UART (no external inv
 P1_DATA_REQUEST = 4  # from the Data Request opto, pulled down: high = reader requests
 LEDS = (2, 25)  # power: the on-board LED of most DevKit clones; alert: a red LED on GPIO25
 ADC_PINS = (36, 39, 34, 35, 32, 33)  # ADC1 ch0,3,6,7,4,5: V1, I1, V2, I2, V3, I3
+# Paced one-shot reads (hal.esp32.PacedADCBlock, docs/esp32-sampler.md): one read costs about
+# 35 us here (ESP-IDF's RTC-controller conversion), so six channels take about 210 us and the
+# loop sustains about 4.5 kHz per channel at most; 2 kHz keeps the frames on their slots.
+ADC_RATE_HZ = 2000  # per channel: 40 samples per 50 Hz cycle, 15th harmonic below Nyquist
+ADC_SKEW_US = 35  # each current is read one read after its voltage (sources: the doc above)
+PHASES = 3
 SPI_ID = 2  # VSPI
 SPI_SCK, SPI_MOSI, SPI_MISO, SPI_CS = 18, 23, 19, 5  # 802.15.4 transceiver (HAN issue)
 RADIO_INT, RADIO_RESET = 27, 26
 
 
+def metrology_config():
+    # Front-end scales of the reference design (docs/metrology.md); the sampler is gapped.
+    from metrology.config import MetrologyConfig
+
+    return MetrologyConfig(phases=PHASES, rate_hz=ADC_RATE_HZ, v_scale=0.2, i_scale=0.05,
+                           skew_us=ADC_SKEW_US, time_base="clock")
+
+
 def make_hal():
     from hal import esp32
 
-    return esp32.board_hal(NAME, P1_UART, P1_TX, P1_DATA_REQUEST, esp32.PinLeds(LEDS))
+    return esp32.board_hal(NAME, P1_UART, P1_TX, P1_DATA_REQUEST, esp32.PinLeds(LEDS),
+                           adc_pins=ADC_PINS, adc_rate_hz=ADC_RATE_HZ)

@@ -8,12 +8,27 @@ P1_TX = 10  # to the P1 opto LED stage; TX inverted in the UART (no external inv
 P1_DATA_REQUEST = 11  # from the Data Request opto, pulled down: high = reader requests
 RGB_LED = 8  # WS2812 on the DevKitC
 ADC_PINS = (0, 1, 2, 3, 4, 5)  # ADC1 ch0..5: V1, I1, V2, I2, V3, I3 front-end outputs
+# Paced one-shot reads (hal.esp32.PacedADCBlock, docs/esp32-sampler.md). The cost of one read
+# on the C6 (digital controller, no RTC controller) is not published: measure it with
+# hal.esp32.report_rate before raising the rate or setting the skew.
+ADC_RATE_HZ = 2000  # per channel: 40 samples per 50 Hz cycle, 15th harmonic below Nyquist
+ADC_SKEW_US = 0  # not measured yet; the phase calibration absorbs it meanwhile
+PHASES = 3
 SPI_ID = 1
 SPI_SCK, SPI_MOSI, SPI_MISO, SPI_CS = 19, 18, 20, 21  # 802.15.4 transceiver (HAN issue)
 RADIO_INT, RADIO_RESET = 22, 23
 
 
+def metrology_config():
+    # Front-end scales of the reference design (docs/metrology.md); the sampler is gapped.
+    from metrology.config import MetrologyConfig
+
+    return MetrologyConfig(phases=PHASES, rate_hz=ADC_RATE_HZ, v_scale=0.2, i_scale=0.05,
+                           skew_us=ADC_SKEW_US, time_base="clock")
+
+
 def make_hal():
     from hal import esp32
 
-    return esp32.board_hal(NAME, P1_UART, P1_TX, P1_DATA_REQUEST, esp32.RgbLed(RGB_LED))
+    return esp32.board_hal(NAME, P1_UART, P1_TX, P1_DATA_REQUEST, esp32.RgbLed(RGB_LED),
+                           adc_pins=ADC_PINS, adc_rate_hz=ADC_RATE_HZ)

@@ -5,6 +5,12 @@
 # due. `start` moves on a second at a time, so tick differences stay small (ticks wrap).
 # Falling more than a second behind (a slow emulated board) drops the backlog rather than
 # processing stale blocks, and counts it in metrology.dropped_blocks.
+#
+# A gapped sampler (hal.stm32.TimedADCBlock, hal.esp32.PacedADCBlock) is the opposite: it
+# paces itself and blocks while it samples, and the metrology integrates over the clock.
+# The task then takes one block after another and yields after each, so the other tasks
+# wait at most one block; a sampler that follows the mains (set_mains_hz) is told the
+# measured frequency at each period.
 
 
 async def run(metrology, adc, clock, seconds=None, poll_ms=20):
@@ -13,6 +19,10 @@ async def run(metrology, adc, clock, seconds=None, poll_ms=20):
     sleep_ms = getattr(asyncio, "sleep_ms", None)
     cfg = metrology.config
     per_second = cfg.rate_hz // cfg.block_frames
+    if getattr(adc, "gapped", False):
+        await _run_gapped(metrology, adc, seconds * per_second if seconds is not None else -1,
+                          sleep_ms or asyncio.sleep)
+        return
     start = clock.ticks_ms()
     done = 0  # blocks processed since start
     total = 0
@@ -34,3 +44,17 @@ async def run(metrology, adc, clock, seconds=None, poll_ms=20):
             await sleep_ms(poll_ms)
         else:
             await asyncio.sleep(poll_ms / 1000)
+
+
+async def _run_gapped(metrology, adc, blocks, pause):
+    metrology.dropped_blocks = 0
+    follow = getattr(adc, "set_mains_hz", None)
+    periods = metrology.periods
+    total = 0
+    while blocks < 0 or total < blocks:
+        metrology.run_block(adc)
+        total += 1
+        if follow is not None and metrology.periods != periods:
+            periods = metrology.periods
+            follow(metrology.results[0].freq_hz)
+        await pause(0)

@@ -210,3 +210,58 @@ def test_gapped_sampler_integrates_over_the_clock():
     expected = 2300.0 * 1.25 * 4 * 1000  # mWs
     assert abs(m.energy.total_mws[IMPORT] / expected - 1) < 0.003
     raises(ValueError, MetrologyConfig, time_base="wall")
+
+
+def test_task_yields_after_each_block_of_a_gapped_sampler():
+    # A gapped sampler blocks while it samples: the task must let the other tasks run after
+    # every block (not run a second's backlog in one go), and tell a sampler that follows
+    # the mains the measured frequency.
+    import asyncio
+
+    from hal.clock import FakeClock
+    from metrology.task import run
+
+    clock = FakeClock(utc=1700000000)
+    order = []
+
+    class GappedADC:
+        gapped = True
+
+        def __init__(self, adc):
+            self.adc = adc
+            self.channels = adc.channels
+            self.mains = []
+
+        def read_block(self, samples):
+            clock.advance_us(1000000 * (len(samples) // self.channels) // RATE)
+            order.append("block")
+            return self.adc.read_block(samples)
+
+        def set_mains_hz(self, hz):
+            self.mains.append(hz)
+
+    cfg = MetrologyConfig(phases=1, rate_hz=RATE, v_scale=0.25, i_scale=0.05,
+                          time_base="clock")
+    m = Metrology(cfg, clock=clock)
+    adc = GappedADC(ScenarioADC(Scenario(phases=[PhaseScenario(230.0, 10.0, 0.0)], freq_hz=49.5,
+                                         rate_hz=RATE, v_scale=0.25, i_scale=0.05)))
+
+    async def other():
+        for _ in range(40):
+            order.append("other")
+            await asyncio.sleep(0)
+
+    async def main():
+        t = asyncio.create_task(other())
+        await run(m, adc, clock, seconds=2)
+        await t
+
+    asyncio.run(main())
+    blocks = 2 * cfg.rate_hz // cfg.block_frames
+    assert order.count("block") == blocks
+    # Between two blocks the other task ran (while it had work left).
+    first = order.index("block")
+    for i in range(first, first + 2 * min(blocks, 30) - 1, 2):
+        assert order[i] == "block" and order[i + 1] == "other", order[i:i + 3]
+    assert len(adc.mains) == m.periods >= 2
+    assert abs(adc.mains[-1] - 49.5) < 0.05

@@ -1,4 +1,5 @@
-# Fake of MicroPython's `machine` module (esp32 port flavour): records constructions.
+# Fake of MicroPython's `machine` module (esp32 port flavour): records constructions; its ADC
+# converts on a Bench (a fake time base with signals at the pins) when a test sets one.
 created = []
 
 
@@ -28,3 +29,89 @@ class UART:
         self.id, self.baudrate, self.bits, self.parity, self.stop = id, baudrate, bits, parity, stop
         self.tx, self.rx, self.invert = tx, rx, invert
         created.append(self)
+
+
+class Bench:
+    """The fake chip's time base and the signals at its ADC pins, for the ADC sampler.
+
+    Time moves only through the chip's own work: each ticks_us() call costs tick_cost_us,
+    each conversion read_cost_us (the ESP32's one-shot read is tens of microseconds, see
+    docs/esp32-sampler.md), advance_us() stands in for the firmware's processing. It has the
+    clock interface (hal.clock), so the sampler and the metrology can both run on it.
+    signals: {gpio: f(t_us) -> code}, the analog input sampled at the instant a conversion
+    starts; a pin without one reads gpio * 100 + (its read count), modulo 4096."""
+
+    PERIOD = 1 << 30  # MicroPython's ticks wrap (32-bit ports)
+
+    def __init__(self, read_cost_us=0, tick_cost_us=1, signals=None, start_us=0, utc=0):
+        self.now_us = start_us
+        self.read_cost_us = read_cost_us
+        self.tick_cost_us = tick_cost_us
+        self.signals = dict(signals or {})
+        self.utc0 = utc
+        self.conversions = []  # (gpio, t_us) of every conversion, in order
+
+    def advance_us(self, us):
+        self.now_us += us
+
+    def ticks_us(self):
+        t = self.now_us
+        self.now_us += self.tick_cost_us
+        return t & (self.PERIOD - 1)
+
+    def ticks_ms(self):
+        return (self.now_us // 1000) & (self.PERIOD - 1)
+
+    def ticks_diff(self, end, start):
+        half = self.PERIOD >> 1
+        return ((end - start + half) & (self.PERIOD - 1)) - half
+
+    def ticks_add(self, t, delta):
+        return (t + delta) & (self.PERIOD - 1)
+
+    def time(self):
+        return self.utc0 + self.now_us // 1000000
+
+    def time_ms(self):
+        return self.utc0 * 1000 + self.now_us // 1000
+
+    def convert(self, gpio, count):
+        t = self.now_us
+        self.conversions.append((gpio, t))
+        self.now_us += self.read_cost_us
+        signal = self.signals.get(gpio)
+        return signal(t) if signal else (gpio * 100 + count) % 4096
+
+
+bench = None  # the Bench the fake ADCs convert on (set by a test); None: no time passes
+
+
+class ADC:
+    """machine.ADC of the esp32 port: ADC(Pin(gpio), atten=...) on ADC1/ADC2 pins, read()
+    raw 12-bit, read_u16() scaled as the port does (ports/esp32/machine_adc.c)."""
+
+    ATTN_0DB = 0
+    ATTN_2_5DB = 1
+    ATTN_6DB = 2
+    ATTN_11DB = 3
+    # ESP32 ADC1 GPIOs 32-39, ADC2 0, 2, 4, 12-15, 25-27; ESP32-C6 ADC1 GPIOs 0-6.
+    PINS = frozenset((32, 33, 34, 35, 36, 37, 38, 39, 0, 1, 2, 3, 4, 5, 6, 12, 13, 14, 15,
+                      25, 26, 27))
+
+    def __init__(self, pin, atten=None):
+        gpio = pin.id if isinstance(pin, Pin) else pin
+        if gpio not in self.PINS:
+            raise ValueError("invalid pin")
+        self.gpio, self.atten = gpio, atten
+        self.count = 0
+        created.append(self)
+
+    def read(self):
+        self.count += 1
+        if bench is None:
+            return (self.gpio * 100 + self.count - 1) % 4096
+        return bench.convert(self.gpio, self.count - 1)
+
+    def read_u16(self):
+        raw = self.read()
+        return (raw << 4) | (raw >> 8)  # the port's 12 -> 16 bit expansion
