@@ -122,22 +122,32 @@ def make_counter_store(registers):
     return FlashCounterStore(registers.store)
 
 
-def make_han(hal, board, role, ext=None, counters=None, registers=None, out=print):
-    """The HAN node (han/node.py) on the board's radio, or None when no role is asked."""
+def make_han(hal, board, role, ext=None, counters=None, registers=None, out=print, key=None):
+    """The HAN node (han/node.py) on the board's radio, or None when no role is asked. key:
+    the network key (16 bytes); a simulated board has a fixed one (board.han_key()), a real
+    one is given the key it was provisioned with."""
     if role is None:
         return None
-    if hal.radio is None or not hasattr(board, "han_key"):
-        raise ValueError("board %s has no HAN radio" % hal.name)
+    if hal.radio is None:
+        raise ValueError("board %s has no HAN radio (none fitted or it does not answer)"
+                         % hal.name)
+    if key is None:
+        if not hasattr(board, "han_key"):
+            raise ValueError("no HAN network key: pass han_key (16 bytes)")
+        key = board.han_key()
+    if ext is None:
+        if not hasattr(board, "han_ext"):
+            raise ValueError("no extended address: pass han_ext (8 bytes)")
+        ext = board.han_ext()
     import random
 
     from han.counters import HanCounterStore
     from han.node import HanNode
 
-    ext = ext if ext is not None else board.han_ext()
     # Backoffs and sequence numbers must differ between devices: seed from the address.
     random.seed((ext[4] << 24 | ext[5] << 16 | ext[6] << 8 | ext[7]) & 0x3FFFFFFF)
     store = HanCounterStore(counters) if counters is not None else None
-    return HanNode(hal.radio, hal.clock, role, ext, board.han_key(), random.getrandbits,
+    return HanNode(hal.radio, hal.clock, role, ext, key, random.getrandbits,
                    counters=store, out=out, registers=registers)
 
 
@@ -180,7 +190,7 @@ async def supply_monitor_task(pin, registers, out=print, poll_ms=20):
 
 
 async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None, han=None,
-                    han_ext=None):
+                    han_ext=None, han_key=None):
     from app.source import MeterSource
     from h1.push import run as p1_run
     from registers.view import RegistersView
@@ -204,25 +214,27 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None,
     if hal.p1_uart is not None and hal.data_request is not None:
         asyncio.create_task(p1_run(make_p1(hal, source, profile, key, registers=registers,
                                            counters=counters), seconds))
-    node = make_han(hal, board, han, han_ext, counters, registers, out)
+    node = make_han(hal, board, han, han_ext, counters, registers, out, han_key)
     if node is not None:
         asyncio.create_task(node.run(seconds))
     await status_task(hal, indicator, seconds, out, metrology)
 
 
 def run(seconds=None, board_module=None, out=print, profile="nl", utc=None, key=None,
-        han=None, han_ext=None):
+        han=None, han_ext=None, han_key=None):
     """Run the meter. utc: set the wall clock first (boards without an RTC; the emulated
     board's runner passes the host's time). key: the P1 encryption key (16 bytes) for an
     encrypting profile. han: None (no HAN), "coordinator" (the hub) or "device" (a HAN
-    device stand-in, han/node.py); han_ext: its 8-byte extended address."""
+    device stand-in, han/node.py); han_ext: its 8-byte extended address; han_key: the HAN
+    network key (16 bytes; the emulated board has a fixed one)."""
     if board_module is None:
         import board as board_module
     hal = board_module.make_hal()
     if utc is not None:
         hal.clock.set_time(utc)
     out(banner(hal))
-    asyncio.run(main_task(hal, board_module, seconds, out, profile, key, han, han_ext))
+    asyncio.run(main_task(hal, board_module, seconds, out, profile, key, han, han_ext,
+                          han_key))
     return hal
 
 

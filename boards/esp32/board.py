@@ -14,7 +14,7 @@ ADC_RATE_HZ = 2000  # per channel: 40 samples per 50 Hz cycle, 15th harmonic bel
 ADC_SKEW_US = 35  # each current is read one read after its voltage (sources: the doc above)
 PHASES = 3
 SPI_ID = 2  # VSPI
-SPI_SCK, SPI_MOSI, SPI_MISO, SPI_CS = 18, 23, 19, 5  # 802.15.4 transceiver (HAN issue)
+SPI_SCK, SPI_MOSI, SPI_MISO, SPI_CS = 18, 23, 19, 5  # MRF24J40MA (docs/han-mrf24j40.md)
 RADIO_INT, RADIO_RESET = 27, 26
 
 
@@ -30,4 +30,6 @@ def make_hal():
     from hal import esp32
 
     return esp32.board_hal(NAME, P1_UART, P1_TX, P1_DATA_REQUEST, esp32.PinLeds(LEDS),
-                           adc_pins=ADC_PINS, adc_rate_hz=ADC_RATE_HZ)
+                           adc_pins=ADC_PINS, adc_rate_hz=ADC_RATE_HZ,
+                           radio_pins=(SPI_ID, SPI_SCK, SPI_MOSI, SPI_MISO, SPI_CS, RADIO_RESET,
+                                       RADIO_INT))

@@ -15,7 +15,7 @@ ADC_RATE_HZ = 2000  # per channel: 40 samples per 50 Hz cycle, 15th harmonic bel
 ADC_SKEW_US = 0  # not measured yet; the phase calibration absorbs it meanwhile
 PHASES = 3
 SPI_ID = 1
-SPI_SCK, SPI_MOSI, SPI_MISO, SPI_CS = 19, 18, 20, 21  # 802.15.4 transceiver (HAN issue)
+SPI_SCK, SPI_MOSI, SPI_MISO, SPI_CS = 19, 18, 20, 21  # MRF24J40MA (docs/han-mrf24j40.md)
 RADIO_INT, RADIO_RESET = 22, 23
 
 
@@ -31,4 +31,6 @@ def make_hal():
     from hal import esp32
 
     return esp32.board_hal(NAME, P1_UART, P1_TX, P1_DATA_REQUEST, esp32.RgbLed(RGB_LED),
-                           adc_pins=ADC_PINS, adc_rate_hz=ADC_RATE_HZ)
+                           adc_pins=ADC_PINS, adc_rate_hz=ADC_RATE_HZ,
+                           radio_pins=(SPI_ID, SPI_SCK, SPI_MOSI, SPI_MISO, SPI_CS, RADIO_RESET,
+                                       RADIO_INT))

@@ -9,7 +9,8 @@ ADC_PINS = ("X19", "X20", "X21", "X22", "X11", "X12")  # PC0..PC5, ADC123_IN10..
 ADC_TIMER = 6  # paces pyb.ADC.read_timed_multi
 ADC_RATE_HZ = 8000  # per channel
 PHASES = 3
-SPI_ID = 1  # X5 NSS, X6 SCK, X7 MISO, X8 MOSI: 802.15.4 transceiver (HAN issue)
+SPI_ID = 1  # X6 SCK, X7 MISO, X8 MOSI: the MRF24J40MA (docs/han-mrf24j40.md)
+SPI_CS = "X5"
 RADIO_INT, RADIO_RESET = "Y4", "Y5"
 
 
@@ -24,7 +25,9 @@ def metrology_config():
 def make_hal():
     from hal import Hal
     from hal import stm32
+    from hal.han_radio import mrf24j40
 
+    radio, spi = mrf24j40(SPI_ID, SPI_CS, RADIO_RESET, RADIO_INT)
     return Hal(
         NAME,
         clock=stm32.clock(),
@@ -33,4 +36,6 @@ def make_hal():
         leds=stm32.BoardLeds(LEDS),
         flash=stm32.flash(),
         adc=stm32.TimedADCBlock(ADC_PINS, ADC_RATE_HZ, ADC_TIMER, frames=200),
+        spi=spi,
+        radio=radio,
     )

@@ -261,12 +261,19 @@ def report_rate(sampler, blocks=10, out=print, pause_ms=0):
 
 
 def board_hal(name, p1_uart_id, p1_tx, data_request, leds, adc_pins=None, adc_rate_hz=2000,
-              adc_frames=200):
+              adc_frames=200, radio_pins=None):
     """The Hal of an ESP32-family board from its pin choices (boards/esp32*/board.py); with
     adc_pins, its front end sampled by a PacedADCBlock on the board's clock."""
     from hal import Hal
 
     clk = clock()
     adc = paced_adc(adc_pins, adc_rate_hz, clk, frames=adc_frames) if adc_pins else None
+    radio = spi = None
+    if radio_pins is not None:  # (spi_id, sck, mosi, miso, cs, reset, int): an MRF24J40MA
+        from hal.han_radio import mrf24j40
+
+        spi_id, sck, mosi, miso, cs, reset, irq = radio_pins
+        radio, spi = mrf24j40(spi_id, cs, reset, irq, sck, mosi, miso)
     return Hal(name, clock=clk, p1_uart=p1_uart(p1_uart_id, p1_tx),
-               data_request=input_pin(data_request), leds=leds, flash=flash(), adc=adc)
+               data_request=input_pin(data_request), leds=leds, flash=flash(), adc=adc,
+               spi=spi, radio=radio)

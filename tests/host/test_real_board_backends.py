@@ -80,3 +80,35 @@ def test_pyboard(port_modules):
     assert adc.read_block(block) == 200
     assert list(block[:12]) == [0, 1000, 2000, 3000, 4000, 5000, 1, 1001, 2001, 3001, 4001, 5001]
     assert block[6 * 199 + 5] == 5199
+
+
+@pytest.mark.parametrize("name", ["esp32", "esp32c6", "pyboard"])
+def test_han_radio_wiring(port_modules, monkeypatch, name):
+    # The MRF24J40MA on the board's SPI bus, mode 0, with its CS/RESET/INT pins. Nothing on
+    # the bus (MISO low): no radio, the meter runs without the HAN. With the register-level
+    # fake of the chip behind the pins: the driver comes up on it.
+    from han.radio_mrf24j40 import Mrf24j40
+    from tests.unit.fake_mrf24j40 import FakeMrf24j40
+
+    board = load_board(name)
+    hal = board.make_hal()
+    spi = [o for o in fake_machine.created if isinstance(o, fake_machine.SPI)]
+    assert len(spi) == 1 and hal.spi is spi[0] and hal.radio is None
+    assert (spi[0].id, spi[0].polarity, spi[0].phase) == (board.SPI_ID, 0, 0)
+    assert spi[0].baudrate <= 10000000  # the chip's SPI limit
+    if name != "pyboard":  # ESP32: routed through the GPIO matrix
+        assert (spi[0].sck.id, spi[0].mosi.id, spi[0].miso.id) == (
+            board.SPI_SCK, board.SPI_MOSI, board.SPI_MISO)
+    chip = FakeMrf24j40()
+    pins = {board.SPI_CS: chip.cs, board.RADIO_RESET: chip.reset_pin,
+            board.RADIO_INT: chip.int_pin}
+    real_pin = fake_machine.Pin
+    monkeypatch.setattr(fake_machine, "SPI", lambda *a, **k: chip.spi)
+
+    class RoutedPin(real_pin):  # the radio's lines go to the fake chip, the rest as before
+        def __new__(cls, id, *a, **k):
+            return pins[id] if id in pins else real_pin.__new__(cls)
+
+    monkeypatch.setattr(fake_machine, "Pin", RoutedPin)
+    hal = board.make_hal()
+    assert isinstance(hal.radio, Mrf24j40) and chip.pin_resets >= 1

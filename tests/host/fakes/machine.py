@@ -9,15 +9,35 @@ class Pin:
     PULL_DOWN = 2
     PULL_UP = 1
 
-    def __init__(self, id, mode=-1, pull=-1):
+    def __init__(self, id, mode=-1, pull=-1, value=None):
         self.id, self.mode, self.pull = id, mode, pull
-        self._value = 0
+        self._value = 1 if value else 0
         created.append(self)
 
     def value(self, v=None):
         if v is None:
             return self._value
         self._value = 1 if v else 0
+
+
+class SPI:
+    """A bus with nothing on it: every byte read is 0 (MISO held low)."""
+
+    def __init__(self, id, baudrate=1000000, polarity=0, phase=0, sck=None, mosi=None,
+                 miso=None):
+        self.id, self.baudrate, self.polarity, self.phase = id, baudrate, polarity, phase
+        self.sck, self.mosi, self.miso = sck, mosi, miso
+        created.append(self)
+
+    def write(self, buf):
+        pass
+
+    def readinto(self, buf, write=0):
+        for i in range(len(buf)):
+            buf[i] = 0
+
+    def write_readinto(self, wbuf, rbuf):
+        self.readinto(rbuf)
 
 
 class UART:
