@@ -76,14 +76,12 @@ class HostMedium:
 
         self._dir = tempfile.mkdtemp(prefix="han-")
         self.path = os.path.join(self._dir, "medium.sock")
-        self.server = MediumServer(self.path, pcap=pcap)
+        self.server = MediumServer(self.path, pcap=pcap).start_thread()
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self.server.serve,
-                                          kwargs={"stop": self._stop.is_set}, daemon=True)]
+        self._device_thread = None
         if board_role == "coordinator":
-            self._threads.append(threading.Thread(target=self._device, daemon=True))
-        for t in self._threads:
-            t.start()
+            self._device_thread = threading.Thread(target=self._device, daemon=True)
+            self._device_thread.start()
 
     def _device(self):
         import random
@@ -104,9 +102,9 @@ class HostMedium:
 
     def stop(self, echo):
         self._stop.set()
-        for t in self._threads:
-            t.join(timeout=2)
-        self.server.close()
+        if self._device_thread is not None:
+            self._device_thread.join(timeout=2)
+        self.server.shutdown()
         s = self.server.summary()
         echo.text("[emu] HAN medium: %d nodes, %d frames on air%s\n" % (
             s["nodes"], s["frames_on_air"],

@@ -8,7 +8,6 @@ capture the server writes is checked with Debian's tshark, decrypting with the k
 import glob
 import os
 import subprocess
-import threading
 import time
 
 import pytest
@@ -26,10 +25,7 @@ def session(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("two")
     path = str(tmp / "medium.sock")
     pcap = str(tmp / "two.pcap")
-    server = MediumServer(path, pcap=pcap)
-    stop = threading.Event()
-    thread = threading.Thread(target=server.serve, kwargs={"stop": stop.is_set}, daemon=True)
-    thread.start()
+    server = MediumServer(path, pcap=pcap).start_thread()
     natmods = sorted(glob.glob(os.path.join(ROOT, "build", "natmod", "armv7m", "*.mpy")))
     assert natmods, "armv7m natmods not built"
     boards = []
@@ -59,11 +55,9 @@ def session(tmp_path_factory):
         assert all(done), "the boards did not finish main.run in time"
         logs = [b.console_log[s:].decode(errors="replace") for b, s in zip(boards, starts)]
     finally:
-        stop.set()
-        thread.join()
         for b in boards:
             b.stop()
-        server.close()
+        server.shutdown()
     return logs, server.summary(), pcap
 
 

@@ -7,7 +7,6 @@ import json
 import random
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -45,10 +44,7 @@ def session(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bridge")
     path = str(tmp / "medium.sock")
     pcap = str(tmp / "bridge.pcap")
-    server = MediumServer(path, pcap=pcap)
-    stop = threading.Event()
-    thread = threading.Thread(target=server.serve, kwargs={"stop": stop.is_set}, daemon=True)
-    thread.start()
+    server = MediumServer(path, pcap=pcap).start_thread()
     clock = SystemClock()
     lines = {}
 
@@ -67,10 +63,8 @@ def session(tmp_path_factory):
         sniffer = Sniffer(BridgeRadio(SocketStream(path)), f, clock, 11)
         sniffer.channel = 0  # tuned once the coordinator has chosen
         _run_nodes(nodes, 7.0, sniffer)
-    stop.set()
-    thread.join()
+    server.shutdown()
     summary = server.summary()
-    server.close()
     return nodes, lines, summary, pcap, sniffed
 
 

@@ -41,3 +41,14 @@ def lcg_bytes(n, seed=1):
         x = (x * 1664525 + 1013904223) & 0xFFFFFFFF
         out[i] = x >> 24
     return out
+
+
+def crc16_reflected(data, poly_reflected):
+    """A reflected CRC-16 with initial value 0, bit by bit (independent of the firmware's
+    table code): poly 0xA001 gives CRC-16/ARC, 0x8408 CRC-16/KERMIT."""
+    crc = 0
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ poly_reflected if crc & 1 else crc >> 1
+    return crc

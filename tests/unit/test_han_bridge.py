@@ -1,21 +1,11 @@
 # The UART bridge's wire format (firmware/han/bridge_proto.py) and the bridged radio
 # (firmware/han/radio_bridge.py) over an in-memory stream standing in for the medium's
 # server. Tiers 1 and 2.
-from support import NoAllocation, lcg_bytes, raises
+from support import NoAllocation, crc16_reflected, lcg_bytes, raises
 
 from hal.radio import TX_ERR, TX_OK
 from han import bridge_proto as bp
 from han.radio_bridge import BridgeRadio
-
-
-def crc16_arc_bitwise(data):
-    # CRC-16/ARC bit by bit (reflected poly 0xA001, init 0): independent of the table code.
-    crc = 0
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
 
 
 def test_encode_layout_and_crc():
@@ -23,7 +13,7 @@ def test_encode_layout_and_crc():
     n = bp.encode(out, bp.CHANNEL, b"\x0f", 1)
     assert n == 6
     assert out[:4] == b"\xa5\x02\x43\x0f"
-    c = crc16_arc_bitwise(out[:4])
+    c = crc16_reflected(out[:4], 0xA001)  # CRC-16/ARC
     assert out[4] == c & 0xFF and out[5] == c >> 8
     raises(ValueError, bp.encode, bytearray(200), bp.TX, bytes(140), 140)
 

@@ -4,19 +4,10 @@
 # TAP TLVs) and the FCS checked with a bitwise CRC-16/KERMIT. Tiers 1 and 2.
 import struct
 
-from support import lcg_bytes, raises
+from support import crc16_reflected, lcg_bytes, raises
 
 from hal.clock import FakeClock
 from han.sniffer import Sniffer
-
-
-def kermit(data):
-    crc = 0
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
-    return crc
 
 
 class StubRadio:
@@ -94,7 +85,7 @@ def test_sniffer_writes_what_the_promiscuous_radio_hears():
         assert tlvs[10][0] == lqi  # LQI TLV
         body = rec[tap_len:]
         assert body[:-2] == psdu
-        assert body[-2] | body[-1] << 8 == kermit(psdu)
+        assert body[-2] | body[-1] << 8 == crc16_reflected(psdu, 0x8408)  # CRC-16/KERMIT
     assert p == len(d)
 
 

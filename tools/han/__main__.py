@@ -58,12 +58,16 @@ def main(argv=None):
         result = sim.run(devices=devices, seconds=a.seconds, pcap=a.pcap, seed=a.seed,
                          period_s=a.period, sleepy=a.sleepy, base_loss=a.loss,
                          linktype=a.linktype)
-    if a.json:
+    _show(result, a.json)
+    return 0
+
+
+def _show(result, as_json):
+    if as_json:
         print(json.dumps(result))
     else:
         for k, v in result.items():
             print("%-20s %s" % (k, v))
-    return 0
 
 
 def _medium(a):
@@ -80,11 +84,7 @@ def _medium(a):
     finally:
         server.close()
     result = server.summary()
-    if a.json:
-        print(json.dumps(result))
-    else:
-        for k, v in result.items():
-            print("%-20s %s" % (k, v))
+    _show(result, a.json)
     return 0
 
 

@@ -214,6 +214,20 @@ class MediumServer:
     def stop(self):
         self._stop = True
 
+    def start_thread(self):
+        """Serve from a thread of this process (tests, make run); shutdown() ends it."""
+        import threading
+
+        self._thread = threading.Thread(target=self.serve, daemon=True)
+        self._thread.start()
+        return self
+
+    def shutdown(self):
+        """Stop the thread start_thread() began, then close; summary() stays available."""
+        self.stop()
+        self._thread.join()
+        self.close()
+
     def close(self):
         for link in list(self.links):
             self._close(link)
