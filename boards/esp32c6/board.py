@@ -20,11 +20,9 @@ RADIO_INT, RADIO_RESET = 22, 23
 
 
 def metrology_config():
-    # Front-end scales of the reference design (docs/metrology.md); the sampler is gapped.
-    from metrology.config import MetrologyConfig
+    from hal import esp32
 
-    return MetrologyConfig(phases=PHASES, rate_hz=ADC_RATE_HZ, v_scale=0.2, i_scale=0.05,
-                           skew_us=ADC_SKEW_US, time_base="clock")
+    return esp32.metrology_config(PHASES, ADC_RATE_HZ, ADC_SKEW_US)
 
 
 def make_hal():

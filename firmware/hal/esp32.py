@@ -260,6 +260,15 @@ def report_rate(sampler, blocks=10, out=print, pause_ms=0):
     return lowest
 
 
+def metrology_config(phases, rate_hz, skew_us):
+    """The metrology of an ESP32 board on the reference front end (docs/metrology.md):
+    PacedADCBlock is gapped, so energy is integrated over the clock."""
+    from metrology.config import MetrologyConfig
+
+    return MetrologyConfig(phases=phases, rate_hz=rate_hz, v_scale=0.2, i_scale=0.05,
+                           skew_us=skew_us, time_base="clock")
+
+
 def board_hal(name, p1_uart_id, p1_tx, data_request, leds, adc_pins=None, adc_rate_hz=2000,
               adc_frames=200, radio_pins=None):
     """The Hal of an ESP32-family board from its pin choices (boards/esp32*/board.py); with

@@ -16,21 +16,19 @@ from micropython import const
 from han.mac import commands as cmd
 from han.mac import frame as fr
 from han.mac.mac import Mac
-from han.mac.roles import Coordinator, EndDevice
+from han.mac.roles import C_RUNNING, Coordinator, EndDevice
 from han.mac.security import MacSecurity, RamCounterStore
-from han.run import step_once
+from han.run import sleep_us, step_once
 
 # Channels the PAN may use: 15, 20 and 25 sit between the 2.4 GHz Wi-Fi channels 1, 6 and
 # 11 (ZigBee's usual preference); 11 is kept as a fourth choice.
 DEFAULT_CHANNEL_MASK = (1 << 11) | (1 << 15) | (1 << 20) | (1 << 25)
 DEFAULT_PAN_ID = const(0x4D45)  # preferred; another one is drawn if a neighbour uses it
 KEY_INDEX = const(1)
-APP_DISPATCH = const(0x3F)  # 6LoWPAN "not a LoWPAN frame" (RFC 4944 5.1), see tools/han/sim
+APP_DISPATCH = const(0x3F)  # 6LoWPAN "not a LoWPAN frame" (RFC 4944 5.1): tools/han/sim.py
 _REPORT = const(0x01)
 _REPLY = const(0x80)
 _PAYLOAD = const(12)
-_HAN_TAMPER_LOG = const(2)  # registers.logs.TAMPER
-_EV_TAMPER = const(20)  # registers.logs.EV_TAMPER
 
 
 def _hex(b):
@@ -103,7 +101,9 @@ class HanNode:
         self.out("han tamper kind %d source %s" % (
             kind, ("0x%04x" % address) if isinstance(address, int) else _hex(address)))
         if self.registers is not None:
-            self.registers.record_event(_HAN_TAMPER_LOG, self.clock.time(), _EV_TAMPER, kind, b)
+            from registers.logs import EV_TAMPER, TAMPER
+
+            self.registers.record_event(TAMPER, self.clock.time(), EV_TAMPER, kind, b)
 
     def _on_data(self, f, buf, lqi):
         self.received += 1
@@ -146,7 +146,7 @@ class HanNode:
                 self._next_report = self.clock.ticks_add(now, self.report_ms * 1000)
                 if self._send(self.mac.coordinator_short, _REPORT, self.reports_sent):
                     self.reports_sent += 1
-        elif self.role_sm.state == 3 and not self._joined:  # roles.C_RUNNING
+        elif self.role_sm.state == C_RUNNING and not self._joined:
             self._joined = True
             self.out("han pan 0x%04x channel %d started" % (self.mac.pan_id,
                                                              self.role_sm.channel))
@@ -159,8 +159,4 @@ class HanNode:
         start = self.clock.ticks_ms()
         while seconds is None or self.clock.ticks_diff(self.clock.ticks_ms(), start) < \
                 seconds * 1000:
-            wait = self.step(self.clock.ticks_us())
-            if hasattr(asyncio, "sleep_ms"):
-                await asyncio.sleep_ms(wait // 1000)
-            else:
-                await asyncio.sleep(wait / 1000000)
+            await sleep_us(asyncio, self.step(self.clock.ticks_us()))

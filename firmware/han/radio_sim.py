@@ -266,6 +266,14 @@ class SimRadio:
     def set_promiscuous(self, on):
         self.promiscuous = bool(on)
 
+    def reset(self):
+        """Back to power-on state: off, receive FIFO and pending table empty, filtering on
+        (the medium server does this when a bridged node's driver starts again)."""
+        self.enabled = False
+        self.promiscuous = False
+        self._rxq.clear()
+        self._pending.clear()
+
     def set_ack_pending(self, addr, on):
         key = addr if isinstance(addr, int) else bytes(addr)
         if on:

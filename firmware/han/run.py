@@ -10,7 +10,8 @@ from micropython import const
 IDLE_US = const(2000)  # receive polling period of an idle node
 
 
-def _sleep_us(asyncio, us):
+def sleep_us(asyncio, us):
+    """The awaitable sleep of `us` microseconds on either runtime."""
     if hasattr(asyncio, "sleep_ms"):
         return asyncio.sleep_ms(us // 1000)
     return asyncio.sleep(us / 1000000)
@@ -52,7 +53,7 @@ async def run_node(mac, role=None, seconds=None, until=None, idle_us=IDLE_US):
             return
         if until is not None and until():
             return
-        await _sleep_us(asyncio, step_once(role, mac, now, idle_us))
+        await sleep_us(asyncio, step_once(role, mac, now, idle_us))
 
 
 def run_coordinator(coordinator, seconds=None, until=None, idle_us=IDLE_US):

@@ -13,6 +13,7 @@ from micropython import const
 
 from han.mac.fcs import append_fcs
 from han.pcap import LINKTYPE_IEEE802_15_4_TAP, PcapWriter
+from han.run import sleep_us
 
 _MAX_PSDU = const(127)
 _REBASE_US = const(60000000)
@@ -83,6 +84,5 @@ class Sniffer:
         while seconds is None or self.clock.ticks_diff(self.clock.ticks_ms(), start) < \
                 seconds * 1000:
             self.step()
-            await asyncio.sleep_ms(poll_ms) if hasattr(asyncio, "sleep_ms") else \
-                asyncio.sleep(poll_ms / 1000)
+            await sleep_us(asyncio, poll_ms * 1000)
         self.stop()

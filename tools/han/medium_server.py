@@ -21,11 +21,11 @@ from tools import fwpath
 
 fwpath.setup()
 from han import bridge_proto as bp  # noqa: E402
+from hal.radio import TX_ERR, TX_OK  # noqa: E402
 from han import radio_sim  # noqa: E402
 from han.pcap import PcapWriter  # noqa: E402
 
 _OUT_LIMIT = 1 << 16  # bytes queued to a node that does not read: then frames are dropped
-_TX_ERR = 1
 
 
 class Link:
@@ -128,10 +128,7 @@ class MediumServer:
     def _message(self, link, kind, body):
         r = link.radio
         if kind == bp.HELLO:  # the node's driver (re)started: a fresh transceiver
-            r.off()
-            r._rxq.clear()
-            r._pending.clear()
-            r.set_promiscuous(False)
+            r.reset()
             link.tx_pending = False
             link.cca = None
             link.hello += 1
@@ -151,11 +148,11 @@ class MediumServer:
             r.set_promiscuous(body[0] != 0)
         elif kind == bp.TX and 0 < len(body) <= 125:
             r.prepare(body, len(body))
-            if r.transmit() == 0:
+            if r.transmit() == TX_OK:
                 link.tx_pending = True
                 link.frames_in += 1
             else:
-                link.send(bp.TX_DONE, bytes([_TX_ERR]))
+                link.send(bp.TX_DONE, bytes([TX_ERR]))
 
     def _report(self, link):
         r = link.radio
@@ -168,7 +165,7 @@ class MediumServer:
             n = r.read(self._rxbuf)
         if link.tx_pending and not r.tx_busy():
             link.tx_pending = False
-            link.send(bp.TX_DONE, b"\x00")
+            link.send(bp.TX_DONE, bytes([TX_OK]))
         cca = (1 if self.medium.busy_at(r, self.medium.now) else 0, r.energy_detect())
         if cca != link.cca:
             link.cca = cca

@@ -24,6 +24,7 @@ from hal.clock import FakeClock  # noqa: E402
 from han import radio_sim  # noqa: E402
 from han.mac.mac import Mac  # noqa: E402
 from han.mac.security import MacSecurity, RamCounterStore  # noqa: E402
+from han.node import APP_DISPATCH  # noqa: E402,F401 (assoc_sim imports it from here)
 from han.pcap import PcapWriter  # noqa: E402
 
 NETWORK_KEY = bytes.fromhex("C0C1C2C3C4C5C6C7C8C9CACBCCCDCECF")  # 802.15.4 Annex C's key
@@ -36,7 +37,6 @@ SLEEPY_POLL_S = 1.0
 DRAIN_S = 10.0
 REPORT_LEN = 24
 MESSAGE_LEN = 16
-APP_DISPATCH = 0x3F
 
 
 def device_ext(i):
