@@ -22,7 +22,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from tools.emu import EmulatedBoard, EmulatorError  # noqa: E402
+from tools.emu import EmulatedBoard, EmulatorError, ram_vfs_code  # noqa: E402
 
 MPREMOTE = os.path.join(ROOT, ".venv", "bin", "mpremote")
 INSTR_PER_TICK = 40  # 25 MHz TIMER0 under -icount shift=0 (1 instruction = 1 ns)
@@ -35,6 +35,9 @@ vfs.VfsLfs2.mkfs(bd)
 vfs.mount(vfs.VfsLfs2(bd), '/ram')
 sys.path.append('/ram')
 """
+# The deterministic meter the P1 benchmark formats: a test helper, not firmware, so the
+# board gets it from a RAM VFS (tools.emu.ram_vfs_code), not from its frozen modules.
+SIMSOURCE = os.path.join(ROOT, "tests", "unit", "p1_simsource.py")
 
 # Device-side measuring helper: prints "RESULT <name> <ticks_small> <ticks_large>".
 MEASURE = """
@@ -96,8 +99,9 @@ H1 = """
 import h1.builder as hb
 from h1 import profiles
 from h1.builder import TelegramBuilder
-from h1.simsource import SimSource
-from h1.crypt import FrameEncryptor, RamCounterStore
+from p1_simsource import SimSource
+from h1.crypt import FrameEncryptor
+from registers.counters import RamCounterStore
 from native.crc16 import crc16_python
 import _crc16
 snap = SimSource(1735682330).update(1735682340)
@@ -168,7 +172,7 @@ BENCHMARKS = [
 
 
 def run_on_board(board, natmods, code):
-    args = [MPREMOTE, "connect", board.pty, "exec", SETUP]
+    args = [MPREMOTE, "connect", board.pty, "exec", SETUP + ram_vfs_code([SIMSOURCE], "/sim")]
     for path in natmods:
         args += ["fs", "cp", path, ":/ram/" + os.path.basename(path), "+"]
     args += ["exec", MEASURE + code]

@@ -68,6 +68,19 @@ def _install(mount, files):
 """
 
 
+def ram_vfs_code(paths, mount):
+    """Device code that serves these host files (natmods, or .py modules that are no part of
+    the firmware, such as a test's simulation stand-in) from a read-only RAM VFS mounted at
+    `mount` and puts it on sys.path. Run it through the raw REPL or `mpremote exec`."""
+    import base64
+
+    files = {}
+    for path in paths:
+        with open(path, "rb") as f:
+            files["/" + os.path.basename(path)] = base64.b64encode(f.read()).decode()
+    return RAM_VFS + "_install(%r, %r)\n" % (mount, files)
+
+
 def qemu_binary():
     path = shutil.which("qemu-system-arm")
     if not path:
@@ -312,14 +325,7 @@ class EmulatedBoard:
         """Serve native modules from a RAM filesystem on the board and put it on sys.path,
         the way a real board keeps its natmods on flash. A tiny read-only VFS holds the
         files' bytes (no flash filesystem: the image stays what it is)."""
-        import base64
-
-        files = {}
-        for path in paths:
-            with open(path, "rb") as f:
-                files["/" + os.path.basename(path)] = base64.b64encode(f.read()).decode()
-        code = RAM_VFS + "_install(%r, %r)\n" % (mount, files)
-        return self.raw_exec(code)
+        return self.raw_exec(ram_vfs_code(paths, mount))
 
     # -- input lines ---------------------------------------------------------------------
     # A wire holds its level: the host repeats every line's level every 100 ms, so firmware

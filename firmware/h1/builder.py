@@ -8,10 +8,10 @@
 import micropython
 from micropython import const
 
-from h1 import calendar
 from h1.profiles import (DST_EU, K_CONST, K_FIXED, K_HEX, K_MBUS, K_PEAK, K_PEAK_HISTORY,
                          K_PFLOG, K_TST)
 from native.crc16 import crc16
+from registers import civil
 
 _HEX = b"0123456789ABCDEF"
 _POW10 = (1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000)
@@ -69,13 +69,28 @@ def put_fixed(buf, pos, value, n, d, div=1):
     return end
 
 
+def put_yymmdd(buf, pos, days):
+    """Write the date of `days` since 1970-01-01 as six ASCII digits YYMMDD at buf[pos]
+    (civil's packed date is a small int: nothing is allocated)."""
+    packed = civil.civil_from_days(days)
+    yy = civil.year_of(packed) % 100
+    month = civil.month_of(packed)
+    day = civil.day_of(packed)
+    buf[pos] = _ZERO + yy // 10
+    buf[pos + 1] = _ZERO + yy % 10
+    buf[pos + 2] = _ZERO + month // 10
+    buf[pos + 3] = _ZERO + month % 10
+    buf[pos + 4] = _ZERO + day // 10
+    buf[pos + 5] = _ZERO + day % 10
+
+
 @micropython.native
 def put_tst(buf, pos, utc, offset_s, dst):
     """Write YYMMDDhhmmssX for utc in a zone offset_s east of UTC, + 1 h while dst."""
     local = utc + offset_s + (3600 if dst else 0)
     days = local // _SECONDS_PER_DAY
     sod = local - days * _SECONDS_PER_DAY
-    calendar.put_yymmdd(buf, pos, days)
+    put_yymmdd(buf, pos, days)
     hh = sod // 3600
     mm = (sod // 60) % 60
     ss = sod % 60
@@ -139,7 +154,7 @@ class TelegramBuilder:
         self._eu_dst = profile.dst_rule == DST_EU
 
     def _past_tst(self, buf, p, utc, offset):
-        dst = self._eu_dst and calendar.eu_summer_time(utc)
+        dst = self._eu_dst and civil.eu_summer_time(utc)
         return put_tst(buf, p, utc, offset, dst)
 
     @micropython.native

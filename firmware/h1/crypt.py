@@ -25,23 +25,6 @@ COUNTER_LAST = const(0xFFFFFFFF)  # 3.2.5: reaching it stops the sending
 _KEY_ID_BLOCK = b"P1 frame counter"  # encrypted under the key to name it in the store
 
 
-class RamCounterStore:
-    """Frame counters in RAM (tests, sim board). The registers subsystem provides the
-    flash-backed store with the same two methods."""
-
-    def __init__(self):
-        self._next = {}
-        self.saves = 0
-
-    def load(self, key_id):
-        """First counter never handed out for this key; 0 for a key never seen."""
-        return self._next.get(bytes(key_id), 0)
-
-    def save(self, key_id, next_counter):
-        self._next[bytes(key_id)] = next_counter
-        self.saves += 1
-
-
 def frame_overhead(length):
     """Bytes the framing adds to a plaintext of `length` bytes."""
     n = length + 17

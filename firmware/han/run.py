@@ -3,18 +3,11 @@
 # run()). -1 ("only a received frame can wake it") becomes idle_us: the radio drivers have
 # no receive interrupt wired to asyncio yet, so an idle node polls its radio that often.
 # Roles are stepped before and after Mac.step (roles.py), so that what the MAC received
-# is acted on at once. CPython: asyncio.sleep (seconds); MicroPython: asyncio.sleep_ms
-# (waits under 1 ms become sleep_ms(0): a yield, the CSMA-CA backoff periods are 320 us).
+# is acted on at once. Sleeps through hal.aio.sleep_us (on MicroPython waits under 1 ms
+# become a yield; the CSMA-CA backoff periods are 320 us).
 from micropython import const
 
 IDLE_US = const(2000)  # receive polling period of an idle node
-
-
-def sleep_us(asyncio, us):
-    """The awaitable sleep of `us` microseconds on either runtime."""
-    if hasattr(asyncio, "sleep_ms"):
-        return asyncio.sleep_ms(us // 1000)
-    return asyncio.sleep(us / 1000000)
 
 
 def _sooner(a, b):
@@ -42,7 +35,7 @@ def step_once(role, mac, now, idle_us=IDLE_US):
 async def run_node(mac, role=None, seconds=None, until=None, idle_us=IDLE_US):
     """Drive role and mac until `seconds` (clock time) have passed or until() is true;
     forever when neither is given."""
-    import asyncio
+    from hal.aio import sleep_us
 
     clock = mac.clock
     start = clock.ticks_us()
@@ -53,7 +46,7 @@ async def run_node(mac, role=None, seconds=None, until=None, idle_us=IDLE_US):
             return
         if until is not None and until():
             return
-        await sleep_us(asyncio, step_once(role, mac, now, idle_us))
+        await sleep_us(step_once(role, mac, now, idle_us))
 
 
 def run_coordinator(coordinator, seconds=None, until=None, idle_us=IDLE_US):

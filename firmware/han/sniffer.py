@@ -13,7 +13,6 @@ from micropython import const
 
 from han.mac.fcs import append_fcs
 from han.pcap import LINKTYPE_IEEE802_15_4_TAP, PcapWriter
-from han.run import sleep_us
 
 _MAX_PSDU = const(127)
 _REBASE_US = const(60000000)
@@ -77,12 +76,12 @@ class Sniffer:
             self.frames += 1
 
     async def run(self, seconds=None, poll_ms=2):
-        import asyncio
+        from hal.aio import sleep_ms
 
         self.start()
         start = self.clock.ticks_ms()
         while seconds is None or self.clock.ticks_diff(self.clock.ticks_ms(), start) < \
                 seconds * 1000:
             self.step()
-            await sleep_us(asyncio, poll_ms * 1000)
+            await sleep_ms(poll_ms)
         self.stop()

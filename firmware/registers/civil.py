@@ -79,3 +79,9 @@ def eu_summer_time_start(year):
 def eu_summer_time_end(year):
     return last_sunday(year, 10) * _SECONDS_PER_DAY + _EU_SWITCH_UTC_S
 
+
+
+def eu_summer_time(utc):
+    """True while EU summer time is in force at `utc` (seconds since 1970-01-01 UTC)."""
+    year = year_of(civil_from_days(utc // _SECONDS_PER_DAY))
+    return eu_summer_time_start(year) <= utc < eu_summer_time_end(year)

@@ -61,3 +61,21 @@ class FlashCounterStore:
         self._stamp += 1
         struct.pack_into("<II", buf, at + _ID_LEN, next_counter, self._stamp)
         self._slots.save(buf, _RECORD)
+
+
+class RamCounterStore:
+    """The same interface in RAM, for tests and the simulated board: counters start at 0
+    after every restart, so it never stands in for FlashCounterStore on a meter whose keys
+    persist."""
+
+    def __init__(self):
+        self._next = {}
+        self.saves = 0
+
+    def load(self, key_id):
+        """First counter never handed out for this key; 0 for a key never seen."""
+        return self._next.get(bytes(key_id), 0)
+
+    def save(self, key_id, next_counter):
+        self._next[bytes(key_id)] = next_counter
+        self.saves += 1

@@ -9,7 +9,8 @@ from hal.clock import FakeClock
 from han.mac import frame as fr
 from han.mac.fcs import append_fcs
 from han.mac.mac import Mac
-from han.mac.security import MacSecurity, RamCounterStore
+from han.mac.security import MacSecurity
+from registers.counters import RamCounterStore
 
 VECTORS = json.load(open("tests/vectors/han/ieee802154_ccm_vectors.json"))["vectors"]
 KEY = bytes.fromhex("C0C1C2C3C4C5C6C7C8C9CACBCCCDCECF")

@@ -1,4 +1,4 @@
-# The MRF24J40 driver (firmware/han/radio_mrf24j40.py) in a HAN session: driver over the
+# The MRF24J40 driver (firmware/hal/radio/mrf24j40.py) in a HAN session: driver over the
 # register-level fake chip (tests/unit/fake_mrf24j40.py), the chip a node of the
 # simulated medium (han.radio_sim.Medium) next to SimRadio nodes. The MAC and roles
 # (han.mac) run unchanged over it, with the chip doing CSMA-CA, ACK wait and retries.
@@ -18,9 +18,10 @@ from han import radio_sim
 from han.mac import commands as cmd
 from han.mac.mac import Mac
 from han.mac.roles import Coordinator, EndDevice
-from han.mac.security import MacSecurity, RamCounterStore
+from han.mac.security import MacSecurity
+from registers.counters import RamCounterStore
 from han.pcap import PcapWriter
-from han.radio_mrf24j40 import Mrf24j40
+from hal.radio.mrf24j40 import Mrf24j40
 from tools.han.sim import APP_DISPATCH, COORD_EXT, KEY_INDEX, NETWORK_KEY, device_ext
 
 KEY_OPTION = 'uat:ieee802154_keys:"%s","1","No hash"' % NETWORK_KEY.hex().upper()

@@ -1,11 +1,13 @@
-# H1 telegram builder and profiles (firmware/h1/builder.py, profiles.py, calendar.py).
+# H1 telegram builder and profiles (firmware/h1/builder.py, profiles.py) and the EU
+# summer-time rule it uses (firmware/registers/civil.py).
 # Portable: CPython (tier 1) and MicroPython (tier 2, where NoAllocation locks the heap).
 # Expected texts come from the DSMR 5.0.2 P1 Companion Standard (6.13 example telegram),
 # UTC constants from CPython's calendar.timegm, never from the code under test.
-from app.snapshot import MeterSnapshot
-from h1 import calendar, profiles
+from h1 import profiles
 from h1.builder import TelegramBuilder, put_fixed, put_tst
+from h1.snapshot import MeterSnapshot
 from native.crc16 import crc16_python
+from registers import civil
 from support import NoAllocation
 
 # DSMR 5.0.2 6.13, the example telegram (lines as printed, header excluded; its CRC "EF2F"
@@ -149,11 +151,11 @@ def test_timestamps():
 def test_eu_summer_time_boundaries():
     start = 1743296400  # 2025-03-30 01:00:00 UTC
     end = 1761440400  # 2025-10-26 01:00:00 UTC
-    assert not calendar.eu_summer_time(start - 1)
-    assert calendar.eu_summer_time(start)
-    assert calendar.eu_summer_time(end - 1)
-    assert not calendar.eu_summer_time(end)
-    assert not calendar.eu_summer_time(1291890620)  # December
+    assert not civil.eu_summer_time(start - 1)
+    assert civil.eu_summer_time(start)
+    assert civil.eu_summer_time(end - 1)
+    assert not civil.eu_summer_time(end)
+    assert not civil.eu_summer_time(1291890620)  # December
 
 
 def test_dsmr5_example_telegram_line_for_line():

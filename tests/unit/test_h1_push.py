@@ -5,11 +5,12 @@
 from hal.clock import FakeClock
 from hal.sim import SimPin, SimUART
 from h1 import profiles
-from h1.crypt import COUNTER_LAST, FrameEncryptor, RamCounterStore
+from h1.crypt import COUNTER_LAST, FrameEncryptor
 from h1.push import IDLE, SENDING, STOPPED, P1Push
-from h1.simsource import SimSource
 from native import gcm
 from native.crc16 import crc16_python
+from p1_simsource import SimSource
+from registers.counters import RamCounterStore
 
 START_UTC = 1735682330  # 2024-12-31 21:58:50 UTC
 KEY = bytes(range(0x40, 0x50))

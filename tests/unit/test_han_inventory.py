@@ -13,7 +13,8 @@ from han.mac import commands as cmd
 from han.mac import frame as fr
 from han.mac.mac import Mac
 from han.mac.roles import Coordinator
-from han.mac.security import MacSecurity, RamCounterStore
+from han.mac.security import MacSecurity
+from registers.counters import RamCounterStore
 from han.tamper import TamperDetector
 from support import NoAllocation
 

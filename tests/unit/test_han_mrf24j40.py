@@ -1,4 +1,4 @@
-# The MRF24J40 driver (firmware/han/radio_mrf24j40.py) over the register-level fake chip
+# The MRF24J40 driver (firmware/hal/radio/mrf24j40.py) over the register-level fake chip
 # (fake_mrf24j40.py). Expected register values are written out here from Microchip
 # DS39776C ("MRF24J40 Data Sheet"): Example 3-1 (initialization), the RFCON0 register (channels),
 # Table 3-8 (RSSI), the RX FIFO format (3.11), 3.11.1.1 (frame filter), 3.13 (ACKs).
@@ -7,7 +7,7 @@ from fake_mrf24j40 import FakeMrf24j40, kermit_crc
 from hal.clock import FakeClock
 from hal.radio import TX_COLLISION, TX_ERR, TX_NOACK, TX_OK
 from han.mac import csma
-from han.radio_mrf24j40 import Mrf24j40
+from hal.radio.mrf24j40 import Mrf24j40
 from support import NoAllocation, raises
 
 EXT = bytes.fromhex("0004A30B00C0FFEE")  # most significant byte first, as the MAC has it

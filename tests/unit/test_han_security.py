@@ -8,6 +8,7 @@ from han.mac import frame as fr
 from han.mac import security as sec
 from han.mac.ccm import CcmStar
 from native import aes
+from registers.counters import RamCounterStore
 from support import NoAllocation
 
 DATA = json.load(open("tests/vectors/han/ieee802154_ccm_vectors.json"))
@@ -16,7 +17,7 @@ SRC = bytes.fromhex("ACDE480000000001")
 
 
 def _receiver(min_level=0):
-    s = sec.MacSecurity(bytes(8), sec.RamCounterStore(), min_level=min_level)
+    s = sec.MacSecurity(bytes(8), RamCounterStore(), min_level=min_level)
     s.keys.add(KEY, 0)
     s.devices.add(SRC, 0x0001)
     return s
@@ -30,7 +31,7 @@ def test_annex_c_frames_secure_and_open():
         buf = bytearray(127)
         buf[:len(plain)] = plain
         assert fr.decode(buf, len(plain), f, False) == fr.OK
-        tx = sec.MacSecurity(SRC, sec.RamCounterStore(), min_level=0)
+        tx = sec.MacSecurity(SRC, RamCounterStore(), min_level=0)
         tx.keys.add(KEY, 0)
         n = tx.secure(f, buf, len(plain))
         assert buf[:n] == secured, v["name"]
@@ -87,10 +88,10 @@ def test_policy_errors_are_counted():
     buf = bytearray(secured)
     fr.decode(buf, len(buf), f, False)
     assert rx.unsecure(f, buf) == sec.SEC_ERR_LEVEL
-    rx = sec.MacSecurity(bytes(8), sec.RamCounterStore(), min_level=0)
+    rx = sec.MacSecurity(bytes(8), RamCounterStore(), min_level=0)
     rx.keys.add(KEY, 0)
     assert rx.unsecure(f, buf) == sec.SEC_ERR_UNKNOWN_DEVICE
-    rx = sec.MacSecurity(bytes(8), sec.RamCounterStore(), min_level=0)
+    rx = sec.MacSecurity(bytes(8), RamCounterStore(), min_level=0)
     rx.keys.add(KEY, 1, 1)  # a key for key id mode 1 does not match mode 0
     rx.devices.add(SRC)
     assert rx.unsecure(f, buf) == sec.SEC_ERR_UNKNOWN_KEY
@@ -98,7 +99,7 @@ def test_policy_errors_are_counted():
 
 
 def test_outgoing_counter_survives_reboot_without_reuse():
-    store = sec.RamCounterStore()
+    store = RamCounterStore()
     c = sec.OutgoingCounter(store, b"k", reserve=16)
     used = [c.take() for _ in range(20)]
     assert used == list(range(20))
@@ -114,7 +115,7 @@ def test_outgoing_counter_survives_reboot_without_reuse():
 def test_short_source_uses_device_table_ext_for_nonce():
     # Sender with ext SRC sends with a short source address; the receiver finds the ext
     # address in its device table by the short one.
-    tx = sec.MacSecurity(SRC, sec.RamCounterStore(), min_level=0)
+    tx = sec.MacSecurity(SRC, RamCounterStore(), min_level=0)
     tx.keys.add(KEY, 1, 7)
     f = fr.FrameFields()
     f.frame_type = fr.FT_DATA
@@ -131,7 +132,7 @@ def test_short_source_uses_device_table_ext_for_nonce():
     n = fr.encode(f, b"meter reading", 13, buf)
     n = tx.secure(f, buf, n)
     assert n == 9 + 6 + 13 + 16
-    rx = sec.MacSecurity(bytes(8), sec.RamCounterStore(), min_level=5)
+    rx = sec.MacSecurity(bytes(8), RamCounterStore(), min_level=5)
     rx.keys.add(KEY, 1, 7)
     rx.devices.add(SRC, 0x0001)
     g = fr.FrameFields()
@@ -142,7 +143,7 @@ def test_short_source_uses_device_table_ext_for_nonce():
 
 
 def test_secure_allocates_nothing():
-    tx = sec.MacSecurity(SRC, sec.RamCounterStore(), min_level=0)
+    tx = sec.MacSecurity(SRC, RamCounterStore(), min_level=0)
     tx.keys.add(KEY, 0)
     v = DATA["vectors"][2]
     plain = bytes.fromhex(v["plaintext_frame_no_fcs"])

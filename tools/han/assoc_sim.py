@@ -27,7 +27,8 @@ from han.mac import commands as cmd  # noqa: E402
 from han.mac import frame as fr  # noqa: E402
 from han.mac.mac import Mac  # noqa: E402
 from han.mac.roles import Coordinator, EndDevice  # noqa: E402
-from han.mac.security import MacSecurity, RamCounterStore  # noqa: E402
+from han.mac.security import MacSecurity  # noqa: E402
+from registers.counters import RamCounterStore  # noqa: E402
 from han.pcap import PcapWriter  # noqa: E402
 from tools.han.sim import APP_DISPATCH, COORD_EXT, KEY_INDEX, NETWORK_KEY, device_ext  # noqa: E402
 

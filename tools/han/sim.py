@@ -23,7 +23,8 @@ fwpath.setup()
 from hal.clock import FakeClock  # noqa: E402
 from han import radio_sim  # noqa: E402
 from han.mac.mac import Mac  # noqa: E402
-from han.mac.security import MacSecurity, RamCounterStore  # noqa: E402
+from han.mac.security import MacSecurity  # noqa: E402
+from registers.counters import RamCounterStore  # noqa: E402
 from han.node import APP_DISPATCH  # noqa: E402,F401 (assoc_sim imports it from here)
 from han.pcap import PcapWriter  # noqa: E402
 

@@ -3,7 +3,7 @@
 # machine: start() a frame, then call step(now) until it returns a result; ACK frames read
 # by the MAC are handed in with ack_received().
 #
-# A radio whose tx_waits_ack() is True (han/radio_mrf24j40.py) runs CSMA-CA, the ACK wait
+# A radio whose tx_waits_ack() is True (hal/radio/mrf24j40.py) runs CSMA-CA, the ACK wait
 # and the retransmissions itself and never hands ACK frames to the host: the frame then
 # goes to the radio at once and the outcome is read from it when it is done (tx_status(),
 # tx_ack_pending(), tx_retries()).

@@ -4,7 +4,7 @@
 # Coordinator side (TxSlots): a frame for a device that sleeps is held until the device
 # polls with a data request (MAC command, 7.3.4) or macTransactionPersistenceTime passes.
 # While a frame is held for an address, the radio's automatic ACKs to that address carry
-# frame pending (7.2.1.1.3; hal/radio.py set_ack_pending). Held frames share one pool of
+# frame pending (7.2.1.1.3; hal/radio/__init__.py set_ack_pending). Held frames share one pool of
 # slots with the frames sent directly, so a frame keeps its slot and handle from request
 # to confirm, and a held frame released by a poll goes to the head of the same FIFO. Each
 # slot is FREE, QUEUED (in the FIFO) or HELD; mac.py builds frames from the slots, sends

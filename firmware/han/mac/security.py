@@ -31,22 +31,6 @@ def mic_len(level):
     return _MIC_LEN[level & 7]
 
 
-class RamCounterStore:
-    """Counter store in RAM for tests and the simulation. A flash-backed store (the
-    registers subsystem's record store) gives the same two methods."""
-
-    def __init__(self):
-        self._next = {}
-        self.saves = 0
-
-    def load(self, name):
-        return self._next.get(bytes(name), 0)
-
-    def save(self, name, next_counter):
-        self._next[bytes(name)] = next_counter
-        self.saves += 1
-
-
 class OutgoingCounter:
     """macFrameCounter: values are reserved `reserve` at a time in the store before use,
     so after a reset the counter resumes past the reserved block; a power cut only skips

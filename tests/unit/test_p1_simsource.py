@@ -1,7 +1,7 @@
-# The sim meter (firmware/h1/simsource.py) and the snapshot contract (firmware/app/
+# The sim meter (tests/unit/p1_simsource.py) and the snapshot contract (firmware/h1/
 # snapshot.py). Portable: tier 1 and tier 2.
-from app.snapshot import MeterSnapshot
-from h1.simsource import SimSource
+from h1.snapshot import MeterSnapshot
+from p1_simsource import SimSource
 from support import NoAllocation
 
 START = 1735682330  # 2024-12-31 21:58:50 UTC = 22:58:50 CET

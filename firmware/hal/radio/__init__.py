@@ -19,7 +19,8 @@
 #
 # Drivers: NullRadio here; han.radio_sim.SimRadio (simulated medium, host);
 # han.radio_bridge.BridgeRadio (UART bridge to the medium's server);
-# han.radio_mrf24j40.Mrf24j40 (Microchip MRF24J40MA over SPI, docs/han-mrf24j40.md).
+# hal.radio.mrf24j40.Mrf24j40 (Microchip MRF24J40MA over SPI, docs/han-mrf24j40.md; board
+# wiring in hal.radio.wiring).
 
 TX_OK = 0
 TX_ERR = 1

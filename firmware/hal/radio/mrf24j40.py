@@ -1,6 +1,6 @@
 # Microchip MRF24J40 (the MRF24J40MA module) IEEE 802.15.4 2.4 GHz transceiver on SPI: the
 # hal.radio interface at register level. Facts from Microchip DS39776C, "MRF24J40 Data
-# Sheet" (2010); registers and values in han/mrf24j40_regs.py; wiring, design and the
+# Sheet" (2010); registers and values in hal/radio/mrf24j40_regs.py; wiring, design and the
 # fake chip the tests use in docs/han-mrf24j40.md.
 #
 # Division of labour. Once the TX normal FIFO is triggered with TXNACKREQ the chip runs
@@ -26,7 +26,7 @@
 from micropython import const
 
 from hal.radio import TX_COLLISION, TX_ERR, TX_NOACK, TX_OK
-from han import mrf24j40_regs as R
+from hal.radio import mrf24j40_regs as R
 
 _MAX_PSDU = const(125)  # aMaxPHYPacketSize 127 less the FCS the chip appends
 _AR_BIT = const(0x20)  # acknowledgment request, frame control bit 5 (2006 7.2.1.1.4)

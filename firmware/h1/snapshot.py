@@ -117,8 +117,9 @@ class MeterSnapshot:
         _copy_bytes(self.equipment_id, octets, n)
         self.equipment_id_len = n
 
-    def set_mbus_id(self, octets):
-        n = min(len(octets), ID_MAX)
+    def set_mbus_id(self, octets, length=-1):
+        """The first `length` octets of octets (all of them when -1)."""
+        n = min(len(octets) if length < 0 else length, ID_MAX)
         _copy_bytes(self.mbus_id, octets, n)
         self.mbus_id_len = n
 

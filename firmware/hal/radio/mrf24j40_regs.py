@@ -1,6 +1,6 @@
 # MRF24J40 register map and bit values, from Microchip DS39776C "MRF24J40 Data Sheet"
 # (2010): section 2 (memory organization, register descriptions), section 3 (operation).
-# Only what han/radio_mrf24j40.py uses. Public const names (imported by the driver); the
+# Only what hal/radio/mrf24j40.py uses. Public const names (imported by the driver); the
 # fake chip in tests/unit/fake_mrf24j40.py keeps its own transcription on purpose, so one
 # mistyped address cannot hide in both.
 from micropython import const

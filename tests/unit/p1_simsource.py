@@ -1,6 +1,7 @@
-# A deterministic stand-in for the meter (metrology, registers, HAN gas relay) until those
-# subsystems land: it advances a MeterSnapshot plausibly, second by second, from the UTC
-# clock alone, so tests, the emulated board and main.py see the same numbers on every run.
+# A deterministic stand-in for the meter (metrology, registers, HAN gas relay), for tests
+# and benchmarks only (never on a device's production path, which has real data): it
+# advances a MeterSnapshot plausibly, second by second, from the UTC clock alone, so tests
+# and tools/bench.py see the same numbers on every run.
 #
 #   3-phase loads following a pseudo-random walk (a 16-bit LCG: small ints on every port),
 #   energy registers integrating that power exactly (W*s -> Wh with the remainder kept),
@@ -9,8 +10,8 @@
 #   (DSMR 5.0.2 7.3), the 15-minute average demand and the month peak (e-MUCS H).
 from micropython import const
 
-from app.snapshot import MeterSnapshot
-from h1 import calendar
+from h1.snapshot import MeterSnapshot
+from registers import civil
 
 _GAS_PERIOD_S = const(300)  # DSMR 5.0.2 7.3: last 5-minute value
 _DEMAND_PERIOD_S = const(900)  # e-MUCS H: 15-minute average demand
@@ -70,7 +71,7 @@ class SimSource:
     def _set_clock(self, utc):
         s = self.snapshot
         s.utc = utc
-        s.dst = 1 if calendar.eu_summer_time(utc) else 0
+        s.dst = 1 if civil.eu_summer_time(utc) else 0
         local = utc + s.utc_offset_s + 3600 * s.dst
         hour = (local % 86400) // 3600
         s.tariff = 2 if 7 <= hour < 23 else 1

@@ -11,7 +11,7 @@ def mrf24j40(spi_id, cs, reset, int_pin, sck=None, mosi=None, miso=None):
     import machine
     import time
 
-    from han.radio_mrf24j40 import Mrf24j40
+    from hal.radio.mrf24j40 import Mrf24j40
 
     sleep_us = getattr(time, "sleep_us", None) or (lambda us: time.sleep(us / 1000000))
 
