@@ -17,6 +17,14 @@ import struct
 from native.crc32 import crc32
 
 _MAGIC = b"CAL1"
+# Accepted ranges (issue 10 item 4; docs/registers.md "Configuration"): a front end whose gain is off by
+# more than a factor 2 is a wiring or part fault, not something to calibrate away; a
+# sensor/sampling phase error beyond 10 degrees likewise. The noise floor is subtracted in
+# quadrature from Irms: above 1 A it would hide real load (a 5(60) A meter starts at 20 mA).
+GAIN_MIN = 0.5
+GAIN_MAX = 2.0
+PHASE_MAX_DEG = 10.0
+NOISE_MAX_A = 1.0
 _PHASE_FMT = "<ffff"  # v_gain, i_gain, phase_deg, i_noise_a
 _PHASE_SIZE = struct.calcsize(_PHASE_FMT)
 
@@ -32,6 +40,24 @@ class PhaseCalibration:
 class Calibration:
     def __init__(self, phases=1):
         self.phases = [PhaseCalibration() for _ in range(phases)]
+
+    def range_error(self, phases):
+        """None when every value is usable on a meter of `phases` phases, else what is
+        wrong (the configuration path refuses the whole record then)."""
+        if len(self.phases) != phases:
+            return "calibration is for %d phases, the meter has %d" % (len(self.phases),
+                                                                       phases)
+        for k, p in enumerate(self.phases):
+            for value in (p.v_gain, p.i_gain, p.phase_deg, p.i_noise_a):
+                if not math.isfinite(value):
+                    return "phase %d: value not finite" % (k + 1)
+            if not (GAIN_MIN <= p.v_gain <= GAIN_MAX and GAIN_MIN <= p.i_gain <= GAIN_MAX):
+                return "phase %d: gain outside %.1f .. %.1f" % (k + 1, GAIN_MIN, GAIN_MAX)
+            if not -PHASE_MAX_DEG <= p.phase_deg <= PHASE_MAX_DEG:
+                return "phase %d: phase outside +-%.0f deg" % (k + 1, PHASE_MAX_DEG)
+            if not 0.0 <= p.i_noise_a <= NOISE_MAX_A:
+                return "phase %d: noise floor outside 0 .. %.1f A" % (k + 1, NOISE_MAX_A)
+        return None
 
     def encode(self):
         """Bytes: magic, phase count, per phase four float32, CRC-32 of all before it."""
@@ -55,8 +81,8 @@ class Calibration:
             raise ValueError("calibration record fails its CRC")
         cal = Calibration(count)
         for k in range(count):
-            v, i, ph, noise = struct.unpack(_PHASE_FMT,
-                                            bytes(data[5 + k * _PHASE_SIZE:5 + (k + 1) * _PHASE_SIZE]))
+            at = 5 + k * _PHASE_SIZE
+            v, i, ph, noise = struct.unpack(_PHASE_FMT, bytes(data[at:at + _PHASE_SIZE]))
             cal.phases[k] = PhaseCalibration(v, i, ph, noise)
         return cal
 
@@ -74,7 +100,8 @@ class CalibrationStore:
 
     def load(self):
         """The stored calibration, or None (a meter never calibrated, or a record that does
-        not fit this meter's phases)."""
+        not fit this meter's phases or holds values out of range, e.g. one stored before
+        the configuration path checked them)."""
         buf = bytearray(5 + 4 * _PHASE_SIZE + 4)
         n = self._slots.load(buf)
         if n < 0:
@@ -83,7 +110,7 @@ class CalibrationStore:
             cal = Calibration.decode(buf[:n])
         except ValueError:
             return None
-        return cal if len(cal.phases) == self._phases else None
+        return cal if cal.range_error(self._phases) is None else None
 
     def save(self, cal):
         data = cal.encode()

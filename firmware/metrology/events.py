@@ -2,13 +2,19 @@
 #   sag / swell    a cycle's RMS voltage below sag_fraction or above swell_fraction of
 #                  nominal (the kernel keeps each period's lowest and highest cycle); one
 #                  event per excursion, however many periods it lasts (EN 50160 counts events)
-#   voltage loss   a phase's RMS below loss_fraction of nominal; all phases lost together
-#                  is a power failure, reported with its duration when the supply returns
+#   voltage loss   a phase's RMS below loss_fraction of nominal, or no zero crossing for
+#                  longer than loss_gap_cycles (an interruption shorter than a period); all
+#                  phases lost together is a power failure, reported with its duration when
+#                  the supply returns
 #   reverse flow   a phase's active power below -reverse_w (export where none is expected
 #                  is a tamper indicator on meters without export)
 #   adc stuck      a channel with (almost) no variance: a live ADC always shows noise
 #   adc saturated  samples at the ADC's rails (seed 001 use case 2.a.4, measurement
 #                  deterioration)
+#   freq out of    the period's measured frequency outside freq_min_hz..freq_max_hz, or none
+#   range          (voltage lost, fewer than two zero crossings); the taps stay at the last
+#                  good frequency meanwhile. last_bad_freq_mhz[phase] keeps the latest such
+#                  measurement in mHz (0: none) for the callback's consumer
 # Each event is counted and time-stamped here; the registers hear of sags, swells and power
 # failures through the sink (record_sag, record_swell, record_power_failure) and of the
 # others through on_event(kind, phase, utc, active).
@@ -20,7 +26,8 @@ POWER_FAILURE = "power_failure"
 REVERSE_FLOW = "reverse_flow"
 ADC_STUCK = "adc_stuck"
 ADC_SATURATED = "adc_saturated"
-KINDS = (SAG, SWELL, VOLTAGE_LOSS, REVERSE_FLOW, ADC_STUCK, ADC_SATURATED)
+FREQ_OUT_OF_RANGE = "freq_out_of_range"
+KINDS = (SAG, SWELL, VOLTAGE_LOSS, REVERSE_FLOW, ADC_STUCK, ADC_SATURATED, FREQ_OUT_OF_RANGE)
 
 
 class EventCounter:
@@ -55,6 +62,7 @@ class EventDetector:
         self.counters = {}
         for kind in KINDS:
             self.counters[kind] = EventCounter(n)
+        self.last_bad_freq_mhz = [0] * n
         self.power_failures = 0
         self._failure_start = None
 
@@ -77,13 +85,18 @@ class EventDetector:
             if change > 0 and self.sink:
                 self.sink.record_swell(k + 1)
             self._notify(SWELL, k, utc, change)
-            lost = r.vrms < cfg.loss_fraction * un
+            lost = r.voltage_lost
             lost_all = lost_all and lost
             self._notify(VOLTAGE_LOSS, k, utc, c[VOLTAGE_LOSS].update(k, lost, utc))
             reverse = r.p_w < -cfg.reverse_w
             self._notify(REVERSE_FLOW, k, utc, c[REVERSE_FLOW].update(k, reverse, utc))
             self._notify(ADC_STUCK, k, utc, c[ADC_STUCK].update(k, r.stuck, utc))
             self._notify(ADC_SATURATED, k, utc, c[ADC_SATURATED].update(k, r.saturated, utc))
+            f = r.freq_measured_hz
+            bad = not cfg.freq_min_hz <= f <= cfg.freq_max_hz
+            if bad:
+                self.last_bad_freq_mhz[k] = int(f * 1000 + 0.5)
+            self._notify(FREQ_OUT_OF_RANGE, k, utc, c[FREQ_OUT_OF_RANGE].update(k, bad, utc))
         if lost_all and self._failure_start is None:
             self._failure_start = utc
             if self.on_event:

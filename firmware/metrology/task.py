@@ -14,14 +14,13 @@
 
 
 async def run(metrology, adc, clock, seconds=None, poll_ms=20):
-    import asyncio
+    from hal.aio import sleep_ms
 
-    sleep_ms = getattr(asyncio, "sleep_ms", None)
     cfg = metrology.config
     per_second = cfg.rate_hz // cfg.block_frames
     if getattr(adc, "gapped", False):
         await _run_gapped(metrology, adc, seconds * per_second if seconds is not None else -1,
-                          sleep_ms or asyncio.sleep)
+                          sleep_ms)
         return
     start = clock.ticks_ms()
     done = 0  # blocks processed since start
@@ -40,10 +39,7 @@ async def run(metrology, adc, clock, seconds=None, poll_ms=20):
         if done >= per_second:
             done -= per_second
             start = clock.ticks_add(start, 1000)
-        if sleep_ms:
-            await sleep_ms(poll_ms)
-        else:
-            await asyncio.sleep(poll_ms / 1000)
+        await sleep_ms(poll_ms)
 
 
 async def _run_gapped(metrology, adc, blocks, pause):

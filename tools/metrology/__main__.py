@@ -3,9 +3,14 @@
   python -m tools.metrology synth OUT.wav [--phases 1|3] [--seconds S] [--rate HZ]
         [--vrms V] [--irms A] [--angle DEG | --pf PF] [--freq HZ] [--harmonics SPEC]
         [--noise LSB] [--v-scale V_PER_ADC_LSB] [--i-scale A_PER_ADC_LSB] [--bits N] [--seed N]
+        [--fault KIND:START:DURATION[:PHASES]]... [--freq-step START:HZ]...
       writes a capture (RIFF PCM int16, channels V1, I1 (, V2, I2, V3, I3)) of a scenario and
       prints the per-WAV-LSB scales to give `analyse`. SPEC: "order:vfrac:ifrac[:vdeg:ideg],..."
       e.g. "3:0.03:0.3,5:0.06:0.2". --pf < 0 means capacitive (current leading).
+      --fault writes a supply or ADC fault over START .. START+DURATION seconds on all
+      phases or on PHASES (e.g. "2", "13"); KIND: dropout (0 V), zero (code 0), stuck
+      (codes frozen), rail (top code), dc (a DC level, no AC), clip (voltage doubled and
+      clipped). --freq-step changes the frequency at START seconds (phase-continuous).
 
   python -m tools.metrology analyse FILE.wav --v-scale VOLTS_PER_LSB --i-scale AMPS_PER_LSB
         [--phases 1|3] [--bits 12] [--json]
@@ -13,7 +18,10 @@
       resolution (--bits), whole seconds are measured (a trailing part second is ignored).
       Per-phase values are means over the periods after the first (in which the meter
       settles: DC offsets from mid-scale, taps at the nominal frequency), or the first alone
-      for a one-second capture; energy counts every period. P > 0 is import.
+      for a one-second capture; energy counts every period. P > 0 is import. --json also
+      gives "events" (the metrology's events: kind, phase (0: all), period (1-based: the
+      period that ended) and active) and "period_energy_wh" (net active energy,
+      import - export, of each period).
 
   python -m tools.metrology accuracy [--plot OUT.png] [--json]
       the IEC 62053-21 class 1 test table on the simulated 12-bit front end.
@@ -61,7 +69,11 @@ def cmd_synth(args):
     sc = Scenario(phases=phases, freq_hz=args.freq, rate_hz=args.rate, bits=args.bits,
                   v_scale=args.v_scale, i_scale=args.i_scale, noise_lsb=args.noise,
                   seed=args.seed)
-    v_lsb, i_lsb = write_scenario(args.out, sc, args.seconds)
+    from tools.metrology.wav import parse_fault, parse_freq_step
+
+    faults = [parse_fault(x) for x in args.fault]
+    steps = [parse_freq_step(x) for x in args.freq_step]
+    v_lsb, i_lsb = write_scenario(args.out, sc, args.seconds, faults, steps)
     print("wrote %s: %d phase(s), %g s at %d Hz; analyse with --v-scale %.10g --i-scale %.10g"
           % (args.out, args.phases, args.seconds, args.rate, v_lsb, i_lsb))
     return 0
@@ -77,9 +89,13 @@ def analyse(path, v_scale, i_scale, phases, bits=12):
         shift = 1 << (16 - bits)
         cfg = MetrologyConfig(phases=phases, rate_hz=adc.rate_hz, v_scale=v_scale * shift,
                               i_scale=i_scale * shift, adc_bits=bits, adc_signed=True)
-        m = Metrology(cfg)
+        events = []
+        m = Metrology(cfg, on_event=lambda kind, phase, period, active: events.append(
+            {"kind": kind, "phase": phase, "period": period, "active": active}))
         sums = [[0.0] * len(FIELDS) for _ in range(phases)]
         periods = 0
+        period_wh = []
+        net_done = 0
         while True:
             frames = adc.read_block(m.block)
             if frames < cfg.block_frames:
@@ -87,6 +103,9 @@ def analyse(path, v_scale, i_scale, phases, bits=12):
             before = m.periods
             m.process(m.block, frames)
             if m.periods != before:
+                net = m.energy.total_mws[IMPORT] - m.energy.total_mws[EXPORT]  # integers
+                period_wh.append((net - net_done) / 3600000.0)
+                net_done = net
                 periods += 1
                 if periods == 2:  # drop the settling period from the means
                     sums = [[0.0] * len(FIELDS) for _ in range(phases)]
@@ -103,6 +122,8 @@ def analyse(path, v_scale, i_scale, phases, bits=12):
         "energy": {"import_wh": e.wh(IMPORT), "export_wh": e.wh(EXPORT), "q1_varh": e.wh(Q1),
                    "q2_varh": e.wh(Q2), "q3_varh": e.wh(Q3), "q4_varh": e.wh(Q4)},
         "seconds": periods,
+        "events": events,
+        "period_energy_wh": period_wh,
     }
 
 
@@ -160,6 +181,10 @@ def main(argv=None):
     s.add_argument("--i-scale", type=float, default=0.05, help="amps per ADC LSB")
     s.add_argument("--bits", type=int, default=12)
     s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--fault", action="append", default=[],
+                   metavar="KIND:START:DURATION[:PHASES]", help="write a supply/ADC fault")
+    s.add_argument("--freq-step", action="append", default=[], metavar="START:HZ",
+                   help="change the supply frequency at START seconds")
     a = sub.add_parser("analyse", help="measure a capture")
     a.add_argument("file")
     a.add_argument("--v-scale", type=float, required=True, help="volts per WAV LSB")
