@@ -159,7 +159,10 @@ def single_tariff(tariff=1):
 class TariffSchedule:
     """Active and passive calendars; the passive one becomes active at its activation time
     (UTC seconds). Persisted as one record: activation u32, active length u16, passive
-    length u16, then both calendars."""
+    length u16, then both calendars; the record store caps it (1024 octets of payload), so
+    the two calendars together hold at most 1016 octets (fits() tells). Every change is
+    written first and used only once the write succeeded: a calendar that does not fit, or
+    a flash error, leaves the schedule as it was, in RAM and in flash."""
 
     def __init__(self, store, default_calendar, max_tariff=16):
         self.max_tariff = max_tariff
@@ -167,37 +170,59 @@ class TariffSchedule:
         self.passive = None
         self.activation_utc = 0
         self.slots = store.slots("tariffs", 0x40, 8 + 2 * MAX_CALENDAR_BYTES)
-        self.buf = bytearray(8 + 2 * MAX_CALENDAR_BYTES)
+        self.buf = bytearray(self.slots.max_payload)
+
+    def parse(self, data):
+        """A validated Calendar for this meter's tariffs (ValueError when malformed)."""
+        return Calendar(data, self.max_tariff)
+
+    def fits(self, active, passive):
+        """True when the record holding these calendars (passive may be None) fits."""
+        size = 8 + len(active.data) + (len(passive.data) if passive is not None else 0)
+        return size <= self.slots.max_payload
+
+    def _calendar(self, data):
+        return data if isinstance(data, Calendar) else self.parse(data)
 
     def set_passive(self, data, activation_utc):
-        self.passive = Calendar(data, self.max_tariff)  # validates before anything changes
+        passive = self._calendar(data)  # validates before anything changes
+        self._write(self.active, passive, activation_utc)
+        self.passive = passive
         self.activation_utc = activation_utc
-        self.save()
 
     def set_active(self, data):
-        self.active = Calendar(data, self.max_tariff)
-        self.save()
+        active = self._calendar(data)
+        self._write(active, self.passive, self.activation_utc)
+        self.active = active
 
     def due(self, utc):
         """True when the passive calendar should be activated now."""
         return self.passive is not None and utc >= self.activation_utc
 
     def activate(self):
+        self._write(self.passive, None, self.activation_utc)
         self.active = self.passive
         self.passive = None
-        self.save()
         return self.active.calendar_id
 
     def save(self):
+        self._write(self.active, self.passive, self.activation_utc)
+
+    def _write(self, active, passive, activation_utc):
+        """Persist a schedule; ValueError (record too long) or OSError before any change."""
+        if not self.fits(active, passive):
+            raise ValueError("record too long")
         buf = self.buf
-        a = self.active.data
-        p = self.passive.data if self.passive is not None else b""
-        struct.pack_into("<IHH", buf, 0, self.activation_utc, len(a), len(p))
+        a = active.data
+        p = passive.data if passive is not None else b""
+        struct.pack_into("<IHH", buf, 0, activation_utc, len(a), len(p))
         buf[8:8 + len(a)] = a
         buf[8 + len(a):8 + len(a) + len(p)] = p
         self.slots.save(buf, 8 + len(a) + len(p))
 
     def load(self):
+        """Restore the stored schedule; False (factory calendar kept) when there is none or
+        it does not decode (e.g. written for more tariffs than this meter has)."""
         buf = self.buf
         n = self.slots.load(buf)
         if n < 8:
@@ -205,8 +230,13 @@ class TariffSchedule:
         activation, la, lp = struct.unpack_from("<IHH", buf, 0)
         if 8 + la + lp > n:
             return False
-        self.active = Calendar(buf[8:8 + la], self.max_tariff)
-        self.passive = Calendar(buf[8 + la:8 + la + lp], self.max_tariff) if lp else None
+        try:
+            active = Calendar(buf[8:8 + la], self.max_tariff)
+            passive = Calendar(buf[8 + la:8 + la + lp], self.max_tariff) if lp else None
+        except ValueError:
+            return False
+        self.active = active
+        self.passive = passive
         self.activation_utc = activation
         return True
 

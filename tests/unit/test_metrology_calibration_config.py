@@ -58,3 +58,30 @@ def test_forged_replayed_or_malformed_calibration_changes_nothing():
     session.execute(*signed(8, good.encode()))
     assert abs(metrology.calibration.phases[0].i_gain - 0.99) < 1e-6  # float32 in the record
     raises(AuthError, session.execute, *signed(8, good.encode()))  # replayed counter
+
+
+def test_an_out_of_range_record_stored_by_older_firmware_is_not_applied_at_boot():
+    from metrology.calibration import CalibrationStore
+
+    fs = MemoryFs()
+    clock = FakeClock(utc=1735689600)
+    regs, _, _ = boot(fs, clock)
+    bad = Calibration(3)
+    bad.phases[0].v_gain = float("nan")
+    bad.phases[1].phase_deg = 180.0
+    CalibrationStore(regs.store, 3).save(bad)  # as the unchecked path used to
+    _, metrology, _ = boot(fs, clock)
+    assert metrology.calibration.phases[0].v_gain == 1.0
+    assert metrology.calibration.phases[1].phase_deg == 0.0
+
+
+def test_calibration_rejections_carry_their_reason():
+    fs = MemoryFs()
+    regs, metrology, session = boot(fs, FakeClock(utc=1735689600))
+    cal = Calibration(3)
+    cal.phases[2].i_gain = 2.5
+    e = raises(ValueError, session.execute, *signed(1, cal.encode()))
+    assert e.reason == 2  # REJECT_RANGE
+    e = raises(ValueError, session.execute, *signed(2, cal.encode()[:-2]))
+    assert e.reason == 1  # REJECT_MALFORMED
+    assert metrology.calibration.phases[2].i_gain == 1.0

@@ -78,3 +78,64 @@ def test_schedule_persists_active_and_passive():
     third = tou.TariffSchedule(store, tou.single_tariff(1), 4)
     third.load()
     assert third.active.calendar_id == 7 and third.passive is None
+
+
+def _big(tariff):
+    """A valid calendar of 609 octets (16 day profiles of 12 switches)."""
+    days = [[(m * 60, tariff) for m in range(12)] for _ in range(16)]
+    return tou.build([(1, 1, 0)], [(0, 1, 2, 3, 4, 5, 6)], days, calendar_id=tariff)
+
+
+def test_a_schedule_that_does_not_fit_changes_nothing():
+    """The record holds 1016 octets of calendars: a passive calendar that would not fit next
+    to the active one is refused before it is assigned, and so never activates."""
+    store = RecordStore(MemoryFs())
+    s = tou.TariffSchedule(store, tou.single_tariff(1), 4)
+    big = _big(2)
+    assert len(big) == 609
+    s.set_active(big)
+    assert s.fits(s.active, tou.Calendar(tou.single_tariff(3))) and not s.fits(s.active, s.active)
+    raises(ValueError, s.set_passive, _big(3), 100)
+    assert s.passive is None and s.activation_utc == 0 and not s.due(200)
+    again = tou.TariffSchedule(store, tou.single_tariff(1), 4)
+    assert again.load() and again.active.calendar_id == 2 and again.passive is None
+    # The other way round: a big passive calendar leaves no room for a big active one.
+    again.set_active(tou.single_tariff(1))
+    again.set_passive(_big(3), 5000)
+    raises(ValueError, again.set_active, _big(4))
+    assert again.active.data == tou.single_tariff(1) and again.passive.calendar_id == 3
+
+
+class _FailingFs(MemoryFs):
+    def __init__(self):
+        super().__init__()
+        self.fail = False
+
+    def open(self, name, mode="rb"):
+        if self.fail and "w" in mode:
+            raise OSError(28)
+        return super().open(name, mode)
+
+
+def test_a_failed_write_leaves_the_schedule_as_it_was():
+    fs = _FailingFs()
+    s = tou.TariffSchedule(RecordStore(fs), tou.single_tariff(1), 4)
+    s.set_passive(CAL, 1000)
+    fs.fail = True
+    raises(OSError, s.set_passive, tou.single_tariff(2), 2000)
+    assert s.passive.calendar_id == 7 and s.activation_utc == 1000
+    raises(OSError, s.set_active, tou.single_tariff(2))
+    assert s.active.calendar_id == 0 and s.active.tariff_at(0) == 1
+    raises(OSError, s.activate)  # retried at the next minute
+    assert s.passive.calendar_id == 7 and s.active.calendar_id == 0
+    fs.fail = False
+    assert s.activate() == 7 and s.passive is None
+
+
+def test_a_stored_schedule_that_does_not_decode_is_ignored_at_boot():
+    store = RecordStore(MemoryFs())
+    s = tou.TariffSchedule(store, tou.single_tariff(1), 16)
+    s.set_active(tou.single_tariff(9))  # valid for 16 tariffs, not for 4
+    four = tou.TariffSchedule(store, tou.single_tariff(1), 4)
+    assert not four.load()
+    assert four.active.tariff_at(0) == 1

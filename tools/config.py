@@ -1,0 +1,319 @@
+"""Build signed configuration commands for the meter and deliver them over its console.
+
+    .venv/bin/python -m tools.config [--key HEX | --key-file F] [--counter N]
+        [--counter-file F] [--port PORT] [--baud 115200] [--timeout 10] SUBCOMMAND ...
+
+    set-clock [--utc N | --now]                    OP_SET_CLOCK (default: now)
+    set-calendar --active | --passive --activation UTC   FILE.json
+    set-calibration FILE.json                      OP_SET_CALIBRATION
+    set-text MESSAGE [--hex]                       OP_SET_TEXT_MESSAGE (P1 0-0:96.13.0)
+    reset-log ID                                   OP_RESET_LOG (0 standard .. 3 transaction)
+    provision FILE.json                            OP_PROVISION (app/provision.py record)
+
+A command is op u8 | counter u32 LE | payload, its tag HMAC-SHA256(key, command)
+(docs/registers.md "Configuration"). The counter must exceed the last one the meter
+consumed: by default it is max(last used + 1, current UNIX time), the last used kept in a
+counter file (next to --key-file as F.counter, else ~/.config/meter-fw/counter-<key id>), so
+counters keep growing across runs and machines. The command, tag and console line are
+printed as hex; with --port the line `CFG <command> <tag>` is typed on the board's console
+(a serial port or the emulated board's pty) and the board's answer `CFG OK <op> <counter>`
+or `CFG REJECTED <reason>` is printed; the exit status is 0 only for CFG OK. JSON formats:
+docs/config.md.
+"""
+import argparse
+import calendar as _calendar
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import struct
+import sys
+import time
+
+from tools import fwpath
+
+fwpath.setup()
+from metrology.calibration import Calibration, PhaseCalibration  # noqa: E402
+from registers import clock as fwclock  # noqa: E402  (the clock's limits)
+from registers import config as fwconfig  # noqa: E402  (op numbers only)
+from registers import tou  # noqa: E402
+
+MIN_KEY = 16
+
+
+# ---- commands ------------------------------------------------------------------------------
+def command(op, counter, payload=b""):
+    if not 0 < counter <= 0xFFFFFFFF:
+        raise ValueError("counter must be 1 .. 2**32-1")
+    return struct.pack("<BI", op, counter) + bytes(payload)
+
+
+def sign(key, cmd):
+    return hmac.new(key, cmd, hashlib.sha256).digest()
+
+
+def console_line(cmd, tag):
+    return "CFG %s %s" % (cmd.hex(), tag.hex())
+
+
+def parse_utc(text):
+    """UNIX seconds, or an ISO 8601 date-time (a missing zone means UTC)."""
+    text = str(text).strip()
+    if text.isdigit():
+        return int(text)
+    when = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return _calendar.timegm(when.utctimetuple())
+
+
+def clock_payload(utc):
+    if not fwclock.MIN_UTC <= utc <= fwclock.MAX_UTC:
+        raise ValueError("the meter takes 2000-01-01T00:00:00Z .. 2099-12-31T23:59:59Z")
+    return struct.pack("<I", utc)
+
+
+def _minute(text):
+    hours, minutes = str(text).split(":")
+    value = int(hours) * 60 + int(minutes)
+    if not 0 <= value < 1440:
+        raise ValueError("switch time %s outside 00:00 .. 23:59" % text)
+    return value
+
+
+def _month_day(text):
+    parts = [int(p) for p in str(text).split("-")]
+    if len(parts) == 2:
+        return 0, parts[0], parts[1]
+    if len(parts) == 3:
+        return parts[0], parts[1], parts[2]
+    raise ValueError("date %s is MM-DD or YYYY-MM-DD" % text)
+
+
+def calendar_bytes(spec, max_tariff=16):
+    """The tou.py encoding of a JSON calendar (docs/config.md), validated as the meter will."""
+    day_names = list(spec["days"])
+    week_names = list(spec["weeks"])
+
+    def index(names, name, what):
+        if name not in names:
+            raise ValueError("unknown %s %r" % (what, name))
+        return names.index(name)
+
+    days = [[(_minute(at), int(tariff)) for at, tariff in spec["days"][name]]
+            for name in day_names]
+    weeks = []
+    for name in week_names:
+        profile = spec["weeks"][name]
+        if len(profile) != 7:
+            raise ValueError("week %r needs 7 day names (Monday .. Sunday)" % name)
+        weeks.append(tuple(index(day_names, d, "day") for d in profile))
+    seasons = []
+    for season in spec["seasons"]:
+        _, month, day = _month_day(season["start"])
+        seasons.append((month, day, index(week_names, season["week"], "week")))
+    special = []
+    for entry in spec.get("special", []):
+        year, month, day = _month_day(entry["date"])
+        special.append((year, month, day, index(day_names, entry["day"], "day")))
+    data = tou.build(seasons, weeks, days, special, int(spec.get("id", 0)))
+    tou.Calendar(data, max_tariff)  # ValueError with the reason, before anything is sent
+    if len(data) > tou.MAX_CALENDAR_BYTES:
+        raise ValueError("calendar of %d octets exceeds %d" % (len(data),
+                                                               tou.MAX_CALENDAR_BYTES))
+    return data
+
+
+def calibration_bytes(spec):
+    phases = spec["phases"]
+    cal = Calibration(len(phases))
+    for k, p in enumerate(phases):
+        cal.phases[k] = PhaseCalibration(float(p.get("v_gain", 1.0)),
+                                         float(p.get("i_gain", 1.0)),
+                                         float(p.get("phase_deg", 0.0)),
+                                         float(p.get("i_noise_a", 0.0)))
+    problem = cal.range_error(len(phases))
+    if problem:
+        raise ValueError(problem)
+    return cal.encode()
+
+
+def provision_bytes(spec):
+    """The provisioning record (app/provision.py) from JSON: text fields as strings, the
+    others as hex strings."""
+    from app.provision import FIELDS, Provisioning
+
+    fields = {}
+    for _tag, (name, _lengths, text) in FIELDS.items():
+        if name in spec and spec[name] is not None:
+            value = spec[name]
+            fields[name] = value.encode("ascii") if text else bytes.fromhex(value)
+    unknown = set(spec) - set(fields) - {name for name, _, _ in FIELDS.values()}
+    if unknown:
+        raise ValueError("unknown provisioning fields: %s" % ", ".join(sorted(unknown)))
+    return Provisioning(**fields).encode()
+
+
+# ---- key and counter -----------------------------------------------------------------------
+def load_key(hex_key=None, key_file=None):
+    if hex_key:
+        key = bytes.fromhex(hex_key)
+    elif key_file:
+        with open(key_file, "rb") as f:
+            raw = f.read()
+        try:
+            key = bytes.fromhex(raw.decode("ascii").strip())
+        except (UnicodeDecodeError, ValueError):
+            key = raw  # a binary key file
+    else:
+        raise ValueError("give --key HEX or --key-file F")
+    if len(key) < MIN_KEY:
+        raise ValueError("the key is at least 16 octets")
+    return key
+
+
+def default_counter_file(key, key_file=None):
+    if key_file:
+        return key_file + ".counter"
+    key_id = hashlib.sha256(b"meter-fw config key id" + key).hexdigest()[:16]
+    return os.path.join(os.path.expanduser("~"), ".config", "meter-fw", "counter-" + key_id)
+
+
+def next_counter(path, requested=None, now=None):
+    """The counter to use: requested, else max(last used + 1, now). Records it in path."""
+    last = 0
+    try:
+        with open(path) as f:
+            last = int(f.read().strip() or 0)
+    except FileNotFoundError:
+        pass
+    if requested is not None:
+        counter = requested
+    else:
+        counter = max(last + 1, int(time.time() if now is None else now))
+    if counter > last:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % counter)
+        os.replace(tmp, path)
+    return counter
+
+
+# ---- delivery ------------------------------------------------------------------------------
+def deliver(port, line, baud=115200, timeout=10.0, out=print):
+    """Type line on the console at port and return the board's answer line (or None)."""
+    import serial
+
+    with serial.Serial(port, baud, timeout=0.2) as ser:
+        ser.reset_input_buffer()
+        ser.write(line.encode("ascii") + b"\r\n")
+        ser.flush()
+        deadline = time.monotonic() + timeout
+        pending = b""
+        while time.monotonic() < deadline:
+            pending += ser.read(256)
+            while b"\n" in pending:
+                raw, pending = pending.split(b"\n", 1)
+                text = raw.decode("ascii", "replace").strip()
+                if text.startswith("CFG OK") or text.startswith("CFG REJECTED"):
+                    return text
+    return None
+
+
+def build(args):
+    """(op, payload) for the parsed arguments."""
+    if args.sub == "set-clock":
+        utc = parse_utc(args.utc) if args.utc is not None else int(time.time())
+        return fwconfig.OP_SET_CLOCK, clock_payload(utc)
+    if args.sub == "set-calendar":
+        with open(args.file) as f:
+            data = calendar_bytes(json.load(f), args.tariffs)
+        if args.passive:
+            if args.activation is None:
+                raise ValueError("--passive needs --activation UTC")
+            return fwconfig.OP_SET_PASSIVE_CALENDAR, (clock_payload(parse_utc(args.activation))
+                                                      + data)
+        return fwconfig.OP_SET_ACTIVE_CALENDAR, data
+    if args.sub == "set-calibration":
+        with open(args.file) as f:
+            return fwconfig.OP_SET_CALIBRATION, calibration_bytes(json.load(f))
+    if args.sub == "set-text":
+        data = bytes.fromhex(args.message) if args.hex else args.message.encode("utf-8")
+        if len(data) > fwconfig.MAX_PAYLOAD:
+            raise ValueError("a text message is at most 1024 octets")
+        return fwconfig.OP_SET_TEXT_MESSAGE, data
+    if args.sub == "reset-log":
+        if not 0 <= args.id <= 3:
+            raise ValueError("log id 0 .. 3")
+        return fwconfig.OP_RESET_LOG, bytes([args.id])
+    if args.sub == "provision":
+        with open(args.file) as f:
+            return fwconfig.OP_PROVISION, provision_bytes(json.load(f))
+    raise ValueError("no subcommand")
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="python -m tools.config",
+                                description="Signed configuration commands for the meter.")
+    p.add_argument("--key", help="HMAC key as hex (>= 16 octets)")
+    p.add_argument("--key-file", help="file holding the key (hex text or raw octets)")
+    p.add_argument("--counter", type=int, help="command counter (default: see --help text)")
+    p.add_argument("--counter-file", help="where the last counter used is kept")
+    p.add_argument("--port", help="deliver through this console (serial port or pty)")
+    p.add_argument("--baud", type=int, default=115200)
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for CFG ...")
+    sub = p.add_subparsers(dest="sub", required=True)
+    s = sub.add_parser("set-clock", help="set the meter's UTC clock")
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--utc", help="UNIX seconds or ISO 8601 (e.g. 2026-03-29T01:00:00Z)")
+    g.add_argument("--now", action="store_true", help="this machine's time (the default)")
+    s = sub.add_parser("set-calendar", help="load a tariff calendar (JSON)")
+    g = s.add_mutually_exclusive_group(required=True)
+    g.add_argument("--active", action="store_true", help="replace the active calendar now")
+    g.add_argument("--passive", action="store_true", help="activate at --activation")
+    s.add_argument("--activation", help="UNIX seconds or ISO 8601 (passive only)")
+    s.add_argument("--tariffs", type=int, default=4, help="the meter's tariff count (4)")
+    s.add_argument("file")
+    s = sub.add_parser("set-calibration", help="store a calibration (JSON)")
+    s.add_argument("file")
+    s = sub.add_parser("set-text", help="set the P1 text message (<= 1024 octets)")
+    s.add_argument("message")
+    s.add_argument("--hex", action="store_true", help="MESSAGE is hex octets")
+    s = sub.add_parser("reset-log", help="clear a log (0 standard, 1 fault, 2 tamper, 3 tx)")
+    s.add_argument("id", type=int)
+    s = sub.add_parser("provision", help="write the provisioning record (JSON)")
+    s.add_argument("file")
+    return p
+
+
+def main(argv=None, out=print):
+    args = parser().parse_args(argv)
+    try:
+        key = load_key(args.key, args.key_file)
+        op, payload = build(args)
+    except (ValueError, KeyError, OSError) as e:
+        out("error: %s" % e)
+        return 2
+    counter_file = args.counter_file or default_counter_file(key, args.key_file)
+    counter = next_counter(counter_file, args.counter)
+    cmd = command(op, counter, payload)
+    if len(cmd) > fwconfig.MAX_COMMAND:
+        out("error: command of %d octets exceeds %d" % (len(cmd), fwconfig.MAX_COMMAND))
+        return 2
+    tag = sign(key, cmd)
+    line = console_line(cmd, tag)
+    out("op %d counter %d" % (op, counter))
+    out("command %s" % cmd.hex())
+    out("tag %s" % tag.hex())
+    out("line %s" % line)
+    if args.port:
+        answer = deliver(args.port, line, args.baud, args.timeout)
+        out(answer or "no answer from the board within %.0f s" % args.timeout)
+        return 0 if answer and answer.startswith("CFG OK") else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
