@@ -10,6 +10,10 @@ from micropython import const
 LONG_FAILURE_S = const(180)  # DSMR 0-0:96.7.20 time threshold for a long power failure
 LONG_LOG_SIZE = const(10)  # DSMR 5.0.2 6.11: at most 10 values
 PHASES = const(3)
+# Sags, swells and ridden-through interruptions can come in floods: the record is written at
+# most once per FLUSH_S by flush_due() (the event logs' rule, docs/registers.md), at once by
+# save() (boot, power-fail warning).
+FLUSH_S = const(300)
 _KIND = const(0x30)
 _RECORD = const(8 + 4 * PHASES * 2 + 2 + 8 * LONG_LOG_SIZE)
 
@@ -26,6 +30,7 @@ class PowerQuality:
         self.long_head = 0
         self.long_count = 0
         self.dirty = False
+        self.next_flush = 0  # earliest UTC of the next rate-limited save
         self.buf = bytearray(_RECORD)
         self.slots = store.slots("quality", _KIND, _RECORD)
 
@@ -61,7 +66,15 @@ class PowerQuality:
     def long_failure_duration(self, age):
         return self.long_duration[self._long_slot(age)]
 
-    def save(self):
+    def flush_due(self, utc):
+        """Save when changed, at most once per FLUSH_S (or at once if the clock went back
+        further than that). Returns True when it wrote."""
+        if self.dirty and (utc >= self.next_flush or self.next_flush - utc > FLUSH_S):
+            self.save(utc)
+            return True
+        return False
+
+    def save(self, utc=None):
         buf = self.buf
         struct.pack_into("<II", buf, 0, self.failures, self.long_failures)
         pos = 8
@@ -76,6 +89,8 @@ class PowerQuality:
             pos += 8
         self.slots.save(buf, pos)
         self.dirty = False
+        if utc is not None:
+            self.next_flush = utc + FLUSH_S
 
     def load(self):
         buf = self.buf

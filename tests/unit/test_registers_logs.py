@@ -17,8 +17,10 @@ def test_fifo_of_40_overwrites_the_oldest_and_survives_reboot():
     fs = MemoryFs()
     store = RecordStore(fs)
     tamper = logs.EventLogs(store)
+    # One event per 300 s, the admission rate limit's refill period (logs.REFILL_S): every
+    # one of them is admitted (tests/unit/test_registers_logs_budget.py floods it).
     for i in range(45):
-        tamper.add(logs.TAMPER, T0 + i, logs.EV_TAMPER, i, 0)
+        tamper.add(logs.TAMPER, T0 + 300 * i, logs.EV_TAMPER, i, 0)
     log = tamper.log(logs.TAMPER)
     assert log.count == 40
     assert log.entry(0)[4] == 44 and log.entry(39)[4] == 5  # newest, oldest kept
@@ -29,7 +31,7 @@ def test_fifo_of_40_overwrites_the_oldest_and_survives_reboot():
     assert log2.count == 40
     assert [log2.entry(a)[4] for a in range(40)] == list(range(44, 4, -1))
     assert [log2.entry(a)[0] for a in range(40)] == list(range(45, 5, -1))  # seq numbers
-    log2.add(T0 + 100, logs.EV_TAMPER, 99)
+    log2.add(T0 + 300 * 45, logs.EV_TAMPER, 99)
     assert log2.entry(0)[0] == 46 and log2.entry(39)[4] == 6
     raises(IndexError, log2.entry, 40)
 
