@@ -15,6 +15,7 @@
 #   SPI          write(buf), readinto(buf, write=0), write_readinto(wbuf, rbuf)
 #   Leds         set(index, on), count
 #   Radio        see hal.radio (Contiki-NG shape; asynchronous transmit + tx_busy)
+#   Watchdog     feed(), reset_cause() -> hal.watchdog RESET_*, timeout_ms (hal.watchdog)
 #
 # Backends: hal.sim (deterministic, CPython and the unix port), hal.emu_mps2 (the emulated
 # MPS2-AN385 board), hal.esp32 and hal.stm32 (real boards). boards/<b>/board.py picks them.
@@ -32,7 +33,8 @@ class Hal:
     """The hardware one board hands to the firmware; absent parts are None."""
 
     def __init__(self, name, clock, console=None, p1_uart=None, data_request=None,
-                 leds=None, adc=None, flash=None, spi=None, radio=None, power_warning=None):
+                 leds=None, adc=None, flash=None, spi=None, radio=None, power_warning=None,
+                 watchdog=None):
         self.name = name
         self.clock = clock
         self.console = console
@@ -46,3 +48,6 @@ class Hal:
         # Supply monitor's early warning (high: the supply is failing, a few tens of ms of
         # hold-up remain): the registers persist at once.
         self.power_warning = power_warning
+        # Hardware watchdog (hal.watchdog interface): fed by app.supervisor while every task
+        # makes progress; also tells the cause of the last reset.
+        self.watchdog = watchdog

@@ -135,3 +135,32 @@ class ADC:
     def read_u16(self):
         raw = self.read()
         return (raw << 4) | (raw >> 8)  # the port's 12 -> 16 bit expansion
+
+
+# Reset causes, esp32 port numbering (ports/esp32/modmachine.c: PWRON 1 .. SOFT 5); the
+# stm32 port numbers them differently (SOFT 0, PWRON 1, HARD 2, WDT 3, DEEPSLEEP 4).
+PWRON_RESET = 1
+HARD_RESET = 2
+WDT_RESET = 3
+DEEPSLEEP_RESET = 4
+SOFT_RESET = 5
+cause = PWRON_RESET  # what reset_cause() answers (a test sets it)
+
+
+def reset_cause():
+    return cause
+
+
+class WDT:
+    """machine.WDT(id=0, timeout=5000): starts at construction and cannot be stopped (no
+    deinit on esp32 or stm32); records its feeds."""
+
+    def __init__(self, id=0, timeout=5000):
+        if timeout <= 0:
+            raise ValueError("WDT timeout too short")
+        self.id, self.timeout = id, timeout
+        self.feeds = 0
+        created.append(self)
+
+    def feed(self):
+        self.feeds += 1
