@@ -1,18 +1,15 @@
-# Entry point: wire the subsystems for one board from its config and run them on asyncio.
+# Entry point: wire the subsystems for one board from its contract (docs/boards.md), its
+# market profile and its provisioning record, and run them under the supervisor on asyncio.
 # On a real board MicroPython runs this file at boot (__name__ == "__main__"); on the
-# emulated board tools/emu.py types `import main; main.run(...)` at the REPL.
+# emulated board tools/emu_run.py types `import main; main.run(...)` at the REPL.
 import sys
 
 import asyncio
-from app.status import StatusIndicator, heap_free, status_line
+from app.status import StatusIndicator, heap_free
 from app.version import FIRMWARE_NAME, FIRMWARE_VERSION
 
-
-def sleep_ms(ms):
-    # MicroPython's asyncio has sleep_ms; CPython's has only sleep(seconds).
-    if hasattr(asyncio, "sleep_ms"):
-        return asyncio.sleep_ms(ms)
-    return asyncio.sleep(ms / 1000)
+ALERT_UNPROVISIONED = "unprovisioned"
+ALERT_CLOCK = "clock-unsynced"
 
 
 def banner(hal):
@@ -22,94 +19,95 @@ def banner(hal):
         FIRMWARE_NAME, FIRMWARE_VERSION, hal.name, runtime, heap_free())
 
 
-def metering_line(metrology):
-    """Per-phase Vrms, Irms, P, PF and the frequency of the last period."""
-    parts = []
-    for k, r in enumerate(metrology.results):
-        parts.append("L{} {:.1f}V {:.3f}A {:.0f}W PF{:+.3f}".format(
-            k + 1, r.vrms, r.irms, r.p_w, r.pf))
-    return "meter {} f={:.2f}Hz".format(" | ".join(parts), metrology.results[0].freq_hz)
-
-
-async def status_task(hal, indicator, seconds=None, out=print, metrology=None):
-    """Once a second: advance the LED pattern and print the status (and metering) line."""
-    clock = hal.clock
-    start = clock.ticks_ms()
-    uptime = 0
-    while seconds is None or uptime < seconds:
-        next_at = clock.ticks_add(start, (uptime + 1) * 1000)
-        delay = clock.ticks_diff(next_at, clock.ticks_ms())
-        if delay > 0:
-            await sleep_ms(delay)
-        uptime += 1
-        indicator.tick()
-        out(status_line(uptime, clock, hal.data_request, indicator))
-        if metrology is not None and metrology.periods:
-            out(metering_line(metrology))
-
-
-def tariff_calendar(profile_name):
-    """The factory tariff calendar for a P1 profile's market: BE numbers day 1 and night 2
-    (07:00-22:00 day), NL low 1 and normal 2 (07:00-23:00 normal), elsewhere one tariff."""
-    from registers import tou
-
-    if profile_name == "be":
-        return tou.day_night(1, 2, 420, 1320)
-    if profile_name in ("nl", "nl4"):
-        return tou.day_night(2, 1)
-    return tou.single_tariff(1)
-
-
-def make_registers(hal, calendar):
-    """The registers on the board's flash (littlefs), restored from it; None without flash."""
+def make_registers(hal, profile, clock_trusted=True):
+    """The registers on the board's flash, restored from it, keeping the market's time zone
+    and factory calendar; None without flash. clock_trusted: see MeterRegisters.boot."""
     if hal.flash is None:
         return None
     from registers.meter import MeterRegisters
     from registers.storage import open_filesystem
 
     fs, _ = open_filesystem(hal.flash)
-    registers = MeterRegisters(hal.clock, fs, calendar=calendar)
-    registers.boot()
+    registers = MeterRegisters(hal.clock, fs, std_offset_s=profile.std_offset_s,
+                               dst_rule=profile.dst_rule, calendar=profile.default_calendar())
+    registers.boot(clock_trusted=clock_trusted)
     return registers
 
 
-def make_metrology(hal, board, sink):
+def make_metrology(hal, board, sink, on_event=None):
     """The metrology for the board's ADC (None on boards without an ADC sampler yet)."""
     if hal.adc is None or not hasattr(board, "metrology_config"):
         return None
     from metrology.frontend import Metrology
 
-    return Metrology(board.metrology_config(), sink=sink, clock=hal.clock)
+    return Metrology(board.metrology_config(), sink=sink, clock=hal.clock, on_event=on_event)
 
 
-def make_config_session(registers, metrology, key):
-    """The authenticated configuration path (registers/config.py) with the metrology's
-    calibration command; its stored calibration is applied now. Only a configuration
-    channel holding the key reaches it: neither H1 (push only) nor the HAN is given it."""
-    from metrology.calibration import Calibration, CalibrationStore
-    from registers.config import OP_SET_CALIBRATION, ConfigSession
+def restore_calibration(registers, metrology):
+    """Apply the stored calibration (whatever the meter's keys: a meter without a
+    configuration key still meters calibrated). Returns its store."""
+    from metrology.calibration import CalibrationStore
 
     store = CalibrationStore(registers.store, metrology.config.phases)
-    stored = store.load()
+    stored = store.load()  # None when absent or out of range
     if stored is not None:
-        metrology.set_calibration(stored)
-
-    def set_calibration(payload):
-        cal = Calibration.decode(payload)  # ValueError: refused, nothing changed
-        metrology.set_calibration(cal)
-        store.save(cal)
-
-    return ConfigSession(registers, key, {OP_SET_CALIBRATION: set_calibration})
+        try:
+            metrology.set_calibration(stored)
+        except ValueError:
+            pass  # a record this front end cannot use: it meters uncalibrated
+    return store
 
 
-async def registers_task(registers, clock, seconds=None):
-    """The registers' polled state machine, once a second (tariff switches, demand, load
-    profile, billing, persistence)."""
-    done = 0
-    while seconds is None or done < seconds:
-        registers.step(clock.time())
-        done += 1
-        await sleep_ms(1000 - clock.time_ms() % 1000)
+def make_config_session(registers, metrology, key, handlers=None):
+    """The authenticated configuration path (registers/config.py) with the metrology's
+    calibration command (when there is a metrology); its stored calibration is applied now.
+    handlers: more {op: (parse, apply)} (e.g. OP_PROVISION). Only a configuration channel
+    holding the key reaches it: neither H1 (push only) nor the HAN is given it."""
+    from registers.config import OP_SET_CALIBRATION, REJECT_RANGE, ConfigSession, Rejected
+
+    handlers = dict(handlers or {})
+    if metrology is not None:
+        from metrology.calibration import Calibration
+
+        phases = metrology.config.phases
+        store = restore_calibration(registers, metrology)
+
+        def parse_calibration(payload):
+            cal = Calibration.decode(payload)  # ValueError: not a whole record
+            problem = cal.range_error(phases)
+            if problem is None:
+                try:
+                    metrology.check_calibration(cal)  # what set_calibration would refuse
+                except ValueError as e:
+                    problem = str(e)
+            if problem is not None:
+                raise Rejected(REJECT_RANGE, problem)
+            return cal
+
+        def apply_calibration(cal):
+            store.save(cal)  # first: a flash error leaves the old calibration everywhere
+            metrology.set_calibration(cal)
+
+        handlers[OP_SET_CALIBRATION] = (parse_calibration, apply_calibration)
+    return ConfigSession(registers, key, handlers)
+
+
+def provisioning_handler(registers):
+    """(parse, apply) of OP_PROVISION: a new provisioning record, validated whole, stored;
+    it takes effect at the next boot (identity and keys are wired at start-up)."""
+    from app import provision
+    from registers.config import REJECT_MALFORMED, Rejected
+
+    def parse(payload):
+        try:
+            return provision.Provisioning.decode(payload)
+        except ValueError as e:
+            raise Rejected(REJECT_MALFORMED, str(e))
+
+    def apply(record):
+        provision.save(registers.store, record)
+
+    return parse, apply
 
 
 def make_counter_store(registers):
@@ -122,23 +120,18 @@ def make_counter_store(registers):
     return FlashCounterStore(registers.store)
 
 
-def make_han(hal, board, role, ext=None, counters=None, registers=None, out=print, key=None):
-    """The HAN node (han/node.py) on the board's radio, or None when no role is asked. key:
-    the network key (16 bytes); a simulated board has a fixed one (board.han_key()), a real
-    one is given the key it was provisioned with."""
+def make_han(hal, role, ext, key, counters=None, registers=None, out=print):
+    """The HAN node (han/node.py) on the board's radio, or None when no role is asked. ext
+    and key: the radio's EUI-64 and the network key, from the provisioning record or the
+    caller; HAN tamper episodes reach the tamper log through a callback."""
     if role is None:
         return None
     if hal.radio is None:
         raise ValueError("board %s has no HAN radio (none fitted or it does not answer)"
                          % hal.name)
-    if key is None:
-        if not hasattr(board, "han_key"):
-            raise ValueError("no HAN network key: pass han_key (16 bytes)")
-        key = board.han_key()
-    if ext is None:
-        if not hasattr(board, "han_ext"):
-            raise ValueError("no extended address: pass han_ext (8 bytes)")
-        ext = board.han_ext()
+    if key is None or ext is None:
+        raise ValueError("the HAN needs a provisioned han_eui64 and han_network_key "
+                         "(python -m tools.provision), or han_ext/han_key")
     import random
 
     from han.counters import HanCounterStore
@@ -147,94 +140,186 @@ def make_han(hal, board, role, ext=None, counters=None, registers=None, out=prin
     # Backoffs and sequence numbers must differ between devices: seed from the address.
     random.seed((ext[4] << 24 | ext[5] << 16 | ext[6] << 8 | ext[7]) & 0x3FFFFFFF)
     store = HanCounterStore(counters) if counters is not None else None
+    on_tamper = None
+    if registers is not None:
+        from app.tasks import han_tamper_logger
+
+        on_tamper = han_tamper_logger(registers)
     return HanNode(hal.radio, hal.clock, role, ext, key, random.getrandbits,
-                   counters=store, out=out, registers=registers)
+                   counters=store, out=out, on_tamper=on_tamper)
 
 
-def make_p1(hal, source, profile_name="nl", key=None, system_title=b"MPY00001",
-            registers=None, counters=None):
-    """The P1 push for the board's UART and Data Request line, profile chosen by name. An
-    encrypting profile (lu) with a key frames its telegrams in AES-128-GCM, the frame
-    counter persisted in the registers' store (never reused for a key); without a key it
-    sends plaintext."""
-    from h1 import profiles
+def make_p1(hal, source, profile, key=None, system_title=None, counters=None):
+    """The P1 push for the board's UART and Data Request line. An encrypting profile (lu)
+    with a key frames its telegrams in AES-128-GCM under the provisioned system title, the
+    frame counter persisted (never reused for a key); without a key it sends plaintext."""
     from h1.push import P1Push
 
-    profile = profiles.by_name(profile_name)
     encryptor = None
     if profile.encrypted and key:
         from h1.builder import max_telegram_length
-        from h1.crypt import FrameEncryptor, RamCounterStore
+        from h1.crypt import FrameEncryptor
+        from registers.counters import RamCounterStore
 
-        if counters is None:
-            counters = make_counter_store(registers) or RamCounterStore()
-        encryptor = FrameEncryptor(key, system_title, counters,
+        if system_title is None:
+            raise ValueError("P1 encryption needs the provisioned system_title")
+        encryptor = FrameEncryptor(key, system_title, counters or RamCounterStore(),
                                    max_telegram_length(profile, profile.header))
     return P1Push(hal.p1_uart, hal.data_request, hal.clock, profile, source,
                   encryptor=encryptor)
 
 
-async def supply_monitor_task(pin, registers, out=print, poll_ms=20):
-    """On the supply monitor's early warning, persist the registers at once (one small
-    record: the hold-up time of the supply is short). Once per warning."""
-    warned = False
-    while True:
-        if pin.value():
-            if not warned:
+# Progress deadlines (ms) of the supervised tasks (app/supervisor.py): a few times the
+# longest a healthy task waits between two of its awaits (registers, status, P1: 1 s; a
+# registers step may also write flash; supply monitor 20 ms; metrology 20 ms plus up to a
+# second of backlog on a slow emulated core; HAN 2 ms; console 50 ms).
+DEADLINE_MS = {"registers": 10000, "supply": 2000, "metrology": 5000, "p1": 5000,
+               "han": 5000, "status": 5000, "console": 5000}
+
+
+def make_supervisor(hal, registers, out=print):
+    """The supervisor of every task (app/supervisor.py), its faults logged in the registers'
+    fault log, and the cause of this boot's reset logged there first (unless a power-on:
+    the standard log has that as EV_POWER_UP)."""
+    from app.supervisor import Supervisor
+
+    record = None
+    if registers is not None:
+        from registers.logs import EV_RESET_CAUSE, EV_TASK_HUNG, FAULT
+
+        def record(code, a, b):
+            registers.record_event(FAULT, registers.clock.utc(), code, a, b)
+            if code == EV_TASK_HUNG:
+                # The watchdog resets the board next: save as on a supply failure (the
+                # warning writes energy, logs and counters).
                 registers.power_fail_warning()
-                out("power-fail warning: registers saved")
-                warned = True
-        else:
-            warned = False
-        await sleep_ms(poll_ms)
+
+        if hal.watchdog is not None:
+            cause = hal.watchdog.reset_cause()
+            if cause != 1:  # hal.watchdog.RESET_POWER_ON
+                registers.record_event(FAULT, registers.clock.utc(), EV_RESET_CAUSE, cause, 0)
+                registers.flush(force=True)
+    return Supervisor(hal.clock, hal.watchdog, record, out=out)
+
+
+def status_fields(registers, provisioning, indicator):
+    """The status line's tail: whether the clock is synchronised (the alert follows it),
+    and who the meter is."""
+    who = provisioning.serial.decode() if provisioning is not None else ALERT_UNPROVISIONED
+
+    def fields():
+        synced = registers is None or registers.clock.synced
+        if synced:
+            indicator.clear_alert(ALERT_CLOCK)
+        return "clock_synced={} id={}".format("yes" if synced else "no", who)
+
+    return fields
 
 
 async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None, han=None,
-                    han_ext=None, han_key=None):
+                    han_ext=None, han_key=None, clock_trusted=True):
+    from app import provision
+    from app import supervisor as sv
     from app.source import MeterSource
+    from app.tasks import MetrologyEventLog, registers_task, status_task, supply_monitor_task
+    from h1 import profiles
     from h1.push import run as p1_run
+    from registers.logs import EV_PROVISIONING, STANDARD
     from registers.view import RegistersView
 
+    market = profiles.by_name(profile)
     indicator = StatusIndicator(hal.leds)
-    registers = make_registers(hal, tariff_calendar(profile))
-    metrology = make_metrology(hal, board, registers)
-    view = RegistersView(registers) if registers is not None else None
-    source = MeterSource(hal.clock, view, metrology)
-    if registers is not None and metrology is not None and hasattr(board, "config_key"):
-        make_config_session(registers, metrology, board.config_key())
+    registers = make_registers(hal, market, clock_trusted)
+    record = provision.load(registers.store) if registers is not None else None
+    if record is None:
+        # It meters all the same; P1 goes out without identity lines (nothing invented).
+        indicator.raise_alert(ALERT_UNPROVISIONED)
+        out("provisioning: none on this meter (python -m tools.provision)")
+    else:
+        out("provisioning: " + record.summary())
+    events = None
     if registers is not None:
-        asyncio.create_task(registers_task(registers, hal.clock, seconds))
+        registers.record_event(STANDARD, registers.clock.utc(), EV_PROVISIONING,
+                               0 if record is None else 1, 0)
+        if not registers.clock.synced:
+            indicator.raise_alert(ALERT_CLOCK)
+        events = MetrologyEventLog(registers)
+    metrology = make_metrology(hal, board, registers,
+                               events.on_event if events is not None else None)
+    if events is not None and metrology is not None:
+        events.detector = metrology.events
+    view = RegistersView(registers) if registers is not None else None
+    source = MeterSource(hal.clock, view, metrology, std_offset_s=market.std_offset_s,
+                         identity=record.p1_equipment_id if record is not None else None)
+    supervisor = make_supervisor(hal, registers, out)
+    config_key = record.config_key if record is not None else None
+    if registers is not None:
+        session = None
+        if config_key is not None:
+            from registers.config import OP_PROVISION
+
+            session = make_config_session(registers, metrology, config_key,
+                                          {OP_PROVISION: provisioning_handler(registers)})
+        elif metrology is not None:
+            restore_calibration(registers, metrology)
+        supervisor.add(sv.TASK_REGISTERS, lambda: registers_task(registers, hal.clock, seconds),
+                       DEADLINE_MS["registers"])
         if hal.power_warning is not None:
-            asyncio.create_task(supply_monitor_task(hal.power_warning, registers, out))
+            supervisor.add(sv.TASK_SUPPLY,
+                           lambda: supply_monitor_task(hal.power_warning, registers, out),
+                           DEADLINE_MS["supply"])
+        if session is not None:
+            from app import console
+
+            port = console.default_port(hal.console)
+            if port is not None:
+                supervisor.add(sv.TASK_CONSOLE, lambda: console.run(session, port, out),
+                               DEADLINE_MS["console"])
     if metrology is not None:
         from metrology.task import run as metrology_run
 
-        asyncio.create_task(metrology_run(metrology, hal.adc, hal.clock, seconds))
+        supervisor.add(sv.TASK_METROLOGY,
+                       lambda: metrology_run(metrology, hal.adc, hal.clock, seconds),
+                       DEADLINE_MS["metrology"])
     counters = make_counter_store(registers)
     if hal.p1_uart is not None and hal.data_request is not None:
-        asyncio.create_task(p1_run(make_p1(hal, source, profile, key, registers=registers,
-                                           counters=counters), seconds))
-    node = make_han(hal, board, han, han_ext, counters, registers, out, han_key)
-    if node is not None:
-        asyncio.create_task(node.run(seconds))
-    await status_task(hal, indicator, seconds, out, metrology)
+        push = make_p1(hal, source, market, key or (record.p1_key if record else None),
+                       record.system_title if record else None, counters)
+        supervisor.add(sv.TASK_P1, lambda: p1_run(push, seconds), DEADLINE_MS["p1"])
+    if han is not None:
+        node = make_han(hal, han, han_ext or (record.han_eui64 if record else None),
+                        han_key or (record.han_network_key if record else None),
+                        counters, registers, out)
+        supervisor.add(sv.TASK_HAN, lambda: node.run(seconds), DEADLINE_MS["han"])
+    state = status_fields(registers, record, indicator)
+    supervisor.add(sv.TASK_STATUS,
+                   lambda: status_task(hal, indicator, seconds, out, metrology, state),
+                   DEADLINE_MS["status"])
+    try:
+        # With seconds, the run ends when the status task has printed its last line.
+        await supervisor.run(until=sv.TASK_STATUS)
+    finally:
+        supervisor.stop()  # the emulated board's watchdog stops; real ones cannot
 
 
 def run(seconds=None, board_module=None, out=print, profile="nl", utc=None, key=None,
         han=None, han_ext=None, han_key=None):
-    """Run the meter. utc: set the wall clock first (boards without an RTC; the emulated
-    board's runner passes the host's time). key: the P1 encryption key (16 bytes) for an
-    encrypting profile. han: None (no HAN), "coordinator" (the hub) or "device" (a HAN
-    device stand-in, han/node.py); han_ext: its 8-byte extended address; han_key: the HAN
-    network key (16 bytes; the emulated board has a fixed one)."""
+    """Run the meter. utc: a time sync before the start (the emulated board's runner passes
+    the host's time); without it the board's clock is trusted only if it keeps time through
+    power cuts (board.CLOCK_KEEPS_TIME), else the registers resume from the persisted time,
+    unsynchronised. key: overrides the provisioned P1 key (16 bytes). han: None (no HAN),
+    "coordinator" (the hub) or "device" (a HAN device stand-in, han/node.py); han_ext and
+    han_key override the provisioned EUI-64 and network key."""
     if board_module is None:
         import board as board_module
     hal = board_module.make_hal()
+    trusted = getattr(board_module, "CLOCK_KEEPS_TIME", False)
     if utc is not None:
         hal.clock.set_time(utc)
+        trusted = True
     out(banner(hal))
     asyncio.run(main_task(hal, board_module, seconds, out, profile, key, han, han_ext,
-                          han_key))
+                          han_key, trusted))
     return hal
 
 

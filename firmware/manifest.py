@@ -1,15 +1,28 @@
 # The meter firmware's packages, for a board's manifest to include (MicroPython manifest
 # format). Option hal_backends: the firmware/hal backend modules that board needs; the
 # others (which import other ports' modules) stay off the board.
-options.defaults(hal_backends=[])
+options.defaults(hal_backends=[], simulation=False)
 
-package("hal", files=["__init__.py", "ticks.py", "clock.py", "sim.py", "adc_sim.py", "adc_replay.py",
-                         "radio.py"]
-        + list(options.hal_backends))
+# Stand-ins for hardware a board lacks (the emulated board's front end and RAM flash, the
+# simulated 802.15.4 medium): only a board that simulates takes them (simulation=True). A
+# real board's image holds none of them (issue 10: real data only).
+_SIM_HAL = ["sim.py", "adc_sim.py", "adc_replay.py"]
+_SIM_HAN = ["radio_sim.py"]
+
+package("hal", files=["__init__.py", "ticks.py", "clock.py", "aio.py", "fsdir.py", "watchdog.py",
+                      "radio/__init__.py", "radio/mrf24j40.py", "radio/mrf24j40_regs.py",
+                      "radio/wiring.py"]
+        + list(options.hal_backends) + (_SIM_HAL if options.simulation else []))
 package("native")  # the Python fronts; the C sources beside them are not .py
 package("app")
 package("metrology")
 package("registers")
 package("h1")
-package("han")
+package("han", files=["__init__.py", "bridge_proto.py", "counters.py", "inventory.py",
+                      "node.py", "pcap.py", "radio_bridge.py", "run.py", "sniffer.py",
+                      "tamper.py", "mac/__init__.py", "mac/ccm.py", "mac/cmdframes.py",
+                      "mac/commands.py", "mac/csma.py", "mac/duplicates.py", "mac/fcs.py",
+                      "mac/frame.py", "mac/indirect.py", "mac/mac.py", "mac/roles.py",
+                      "mac/scan.py", "mac/security.py"]
+        + (_SIM_HAN if options.simulation else []))
 module("main.py")

@@ -37,17 +37,31 @@ os.chdir('/')
 """
 
 
-def board_arch(board):
+def board_constant(board, name, default=None):
+    """A constant assigned at the top level of boards/<board>/board.py (read, not run)."""
     with open(os.path.join(board_dir(board), "board.py")) as f:
         tree = ast.parse(f.read())
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "MPY_ARCH" for t in node.targets):
+                isinstance(t, ast.Name) and t.id == name for t in node.targets):
             return ast.literal_eval(node.value)
-    raise ValueError("boards/%s/board.py does not set MPY_ARCH" % board)
+    if default is None:
+        raise ValueError("boards/%s/board.py does not set %s" % (board, name))
+    return default
 
 
-def stage(board, arch):
+def board_arch(board):
+    return board_constant(board, "MPY_ARCH")
+
+
+def natmod_arch(board):
+    """The natmods a board loads: NATMOD_ARCH where it differs from the bytecode's
+    architecture (the pyboard's Cortex-M4 loads armv7m natmods: MicroPython accepts .mpy
+    native code of any older ARM architecture of the same family), else MPY_ARCH."""
+    return board_constant(board, "NATMOD_ARCH", board_arch(board))
+
+
+def stage(board, arch, natmods_arch=None):
     """Compile the board's files into build/deploy/<board>/; return [(local, remote)]."""
     out_dir = os.path.join(ROOT, "build", "deploy", board)
     staged = []
@@ -60,13 +74,14 @@ def stage(board, arch):
         subprocess.run([MPY_CROSS, "-march=" + arch, "-s", target, "-o", dest, src],
                        check=True)
         staged.append((dest, target[:-3] + ".mpy"))
-    natmod_dir = os.path.join(ROOT, "build", "natmod", arch)
+    natmods_arch = natmods_arch or arch
+    natmod_dir = os.path.join(ROOT, "build", "natmod", natmods_arch)
     natmods = sorted(os.listdir(natmod_dir)) if os.path.isdir(natmod_dir) else []
     if not natmods:
-        why = (" (xtensawin needs Espressif's toolchain, see README)" if arch == "xtensawin"
-               else "")
+        why = (" (xtensawin needs Espressif's toolchain, see README)"
+               if natmods_arch == "xtensawin" else "")
         print("[deploy] no native modules built for %s%s: the board will use the Python "
-              "fallbacks" % (arch, why))
+              "fallbacks" % (natmods_arch, why))
     for name in natmods:
         staged.append((os.path.join(natmod_dir, name), name))
     return staged
@@ -102,7 +117,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         arch = board_arch(args.board)
-        staged = stage(args.board, arch)
+        staged = stage(args.board, arch, natmod_arch(args.board))
     except (ValueError, RuntimeError, subprocess.CalledProcessError) as e:
         print("[deploy] error: %s" % e, file=sys.stderr)
         return 2

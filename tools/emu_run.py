@@ -1,7 +1,8 @@
 """`make run`: the meter on the emulated board, its console and its P1 output decoded.
 
     python -m tools.emu run [--seconds N] [--uart1 FILE] [--data-request 0|1]
-                            [--profile nl|nl4|be|lu|se|lt] [--key HEX] [--flash FILE]
+                            [--profile nl|nl4|be|lu|se|lt] [--key HEX] [--provision FILE]
+                            [--flash FILE]
                             [--fresh-flash] [--icount]
                             [--han coordinator|device] [--han-ext HEX] [--han-medium PATH]
                             [--han-pcap FILE]
@@ -16,6 +17,18 @@ import sys
 import time
 
 from tools.emu import PROMPT, ROOT, EmulatedBoard, EmulatorError
+
+DEFAULT_DEVICE = os.path.join(ROOT, "boards", "emu-mps2", "device.json")
+
+
+def provision_record(path):
+    """The provisioning (app.provision.Provisioning) of a device.json (tools.provision)."""
+    from tools import provision
+
+    try:
+        return provision.load_file(path)
+    except (OSError, ValueError) as e:
+        raise EmulatorError("provisioning file %s: %s" % (path, e))
 
 
 def uart1_session(key=None, out=None):
@@ -140,6 +153,15 @@ def cmd_run(args):
             echo.text("[emu] natmods served from RAM: %s\n" % ", ".join(
                 os.path.basename(p) for p in natmods))
             del board.console_log[hidden_from:]  # the raw REPL exchange is not shown
+        # Its identity and keys: the provisioning record in its flash (tools.provision);
+        # a board that has none gets the emulated board's default one.
+        record = provision_record(args.provision or DEFAULT_DEVICE)
+        hidden_from = len(board.console_log)
+        held = board.raw_exec("import board, binascii, app.provision as p\n"
+                              "print(p.install(board, binascii.unhexlify(%r), %r))\n"
+                              % (record.encode().hex(), not args.provision))
+        del board.console_log[hidden_from:]
+        echo.text("[emu] provisioning: %s\n" % held.strip())
         # The emulated board has no RTC: its clock is set from the host's (a time sync).
         key = "bytes.fromhex(%r)" % args.key if args.key else "None"
         han = ""
@@ -153,7 +175,8 @@ def cmd_run(args):
         # when the first telegram also starts): the time the meter runs.
         board.wait_console(b"status uptime=1s", echo=echo, start=len(board.console_log))
         deadline = time.monotonic() + args.seconds if args.seconds else None
-        reader = uart1_session(args.key, echo)
+        p1_key = args.key or (record.p1_key.hex() if record.p1_key else None)
+        reader = uart1_session(p1_key, echo)
         decoded = 0
 
         def decode_new():
@@ -210,7 +233,12 @@ def main(argv=None):
                      help="P1 profile: NL DSMR 5.0.2 (default), NL 4.2.2, BE Fluvius, "
                           "LU Smarty, SE, LT")
     run.add_argument("--key", metavar="HEX",
-                     help="P1 encryption key, 32 hex digits (profile lu encrypts with it)")
+                     help="P1 encryption key, 32 hex digits (profile lu encrypts with it); "
+                          "overrides the provisioned one")
+    run.add_argument("--provision", metavar="FILE",
+                     help="write this device.json's provisioning record (tools.provision) "
+                          "into the board first; default: boards/emu-mps2/device.json, "
+                          "only if the board has no record yet")
     run.add_argument("--flash", default=os.path.join(ROOT, "build", "emu-flash",
                                                      "meter-flash.bin"),
                      help="host file holding the board's flash (kept between runs: the "

@@ -11,28 +11,15 @@ LINE_DATA_REQUEST = 0  # host line 0: P1 Data Request (RTS of the reader)
 LINE_POWER_WARNING = 1  # host line 1: the supply monitor's power-fail early warning
 LED_POWER = 0
 LED_ALERT = 1
+# No RTC: the time resumes from flash at each boot, unsynchronised, unless the runner sets
+# it from the host before the meter starts (make run passes main.run(utc=...): a sync).
+CLOCK_KEEPS_TIME = False
 # The simulated front end: three phases at 2 kHz per channel, replayed from a table (the
 # emulated core synthesizes nothing per sample in real time).
 PHASES = 3
 RATE_HZ = 2000
-
-
-def config_key():
-    """The key of the authenticated configuration path. A simulated board's is fixed (tests
-    and tools know it); a real meter's is provisioned per device at manufacture."""
-    return b"meter-fw sim configuration key 0"
-
-
-def han_key():
-    """The HAN network key of a simulated board: 802.15.4 Annex C's example key, so that
-    captures decrypt with a key everyone knows. A real hub generates its own (trust centre)."""
-    return bytes(range(0xC0, 0xD0))
-
-
-def han_ext():
-    """Default extended address (QEMU's board has no unique ID): make run and the tests
-    give each board of a session its own (main.run(han_ext=...))."""
-    return b"\x00\x04\xa3\x0b\x00\x00\x00\x00"
+# CMSDK APB watchdog: lost 4 s after the last feed, reset 4 s later (docs/supervision.md).
+WATCHDOG_MS = 4000
 
 
 def metrology_config():
@@ -53,7 +40,8 @@ def _flash(host_file_flash, ram_block_device):
 def make_hal():
     from hal import Hal
     from hal.clock import SystemClock
-    from hal.emu_mps2 import CmsdkUart, FpgaLeds, HostFileFlash, HostLines
+    from hal.emu_mps2 import (CmsdkUart, CmsdkWatchdog, ConsoleRx, FpgaLeds, HostFileFlash,
+                              HostLines)
     from han.radio_bridge import BridgeRadio
     from hal.adc_sim import TableADC, household
     from hal.sim import RamBlockDevice
@@ -62,6 +50,7 @@ def make_hal():
     return Hal(
         NAME,
         clock=SystemClock(),
+        console=ConsoleRx(),  # the configuration channel's input (app/console.py)
         p1_uart=CmsdkUart(P1_UART, 115200),
         data_request=lines.pin(LINE_DATA_REQUEST),
         power_warning=lines.pin(LINE_POWER_WARNING),
@@ -73,4 +62,5 @@ def make_hal():
         # The HAN radio: UART2 bridged to the simulated medium's server (tools/emu.py
         # connects it when asked to; otherwise QEMU discards what goes out).
         radio=BridgeRadio(CmsdkUart(HAN_UART, 115200)),
+        watchdog=CmsdkWatchdog(WATCHDOG_MS),
     )

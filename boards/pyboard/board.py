@@ -1,6 +1,9 @@
 # Board: MicroPython pyboard v1.1 (STM32F405RG, Cortex-M4F 168 MHz; natmods: armv7emsp).
 NAME = "pyboard"
 MPY_ARCH = "armv7emsp"
+# Its Cortex-M4 runs the armv7m natmods built here (MicroPython loads native code of an
+# older ARM architecture of the family: py/persistentcode.h MPY_FEATURE_ARCH_TEST).
+NATMOD_ARCH = "armv7m"
 
 P1_UART = 6  # TX on Y1; the STM32 USART cannot invert: see README.md for the output stage
 P1_DATA_REQUEST = "Y3"  # from the Data Request opto, pulled down: high = reader requests
@@ -12,6 +15,11 @@ PHASES = 3
 SPI_ID = 1  # X6 SCK, X7 MISO, X8 MOSI: the MRF24J40MA (docs/han-mrf24j40.md)
 SPI_CS = "X5"
 RADIO_INT, RADIO_RESET = "Y4", "Y5"
+POWER_WARNING = "Y6"  # supply monitor's early warning (comparator on the DC rail), high = failing
+# The STM32 RTC runs from VBAT: with a cell fitted it keeps time through a power cut. Without
+# one it restarts at 2000-01-01, which the registers see as no time (before the persisted
+# one) and resume from flash, unsynchronised.
+CLOCK_KEEPS_TIME = True
 
 
 def metrology_config():
@@ -25,7 +33,7 @@ def metrology_config():
 def make_hal():
     from hal import Hal
     from hal import stm32
-    from hal.han_radio import mrf24j40
+    from hal.radio.wiring import mrf24j40
 
     radio, spi = mrf24j40(SPI_ID, SPI_CS, RADIO_RESET, RADIO_INT)
     return Hal(
@@ -33,9 +41,17 @@ def make_hal():
         clock=stm32.clock(),
         p1_uart=stm32.p1_uart(P1_UART),
         data_request=stm32.input_pin(P1_DATA_REQUEST),
+        power_warning=stm32.input_pin(POWER_WARNING),
+        watchdog=_watchdog(),  # machine.WDT: the IWDG (docs/supervision.md)
         leds=stm32.BoardLeds(LEDS),
         flash=stm32.flash(),
         adc=stm32.TimedADCBlock(ADC_PINS, ADC_RATE_HZ, ADC_TIMER, frames=200),
         spi=spi,
         radio=radio,
     )
+
+
+def _watchdog():
+    from hal.watchdog import STM32_MAX_TIMEOUT_MS, MachineWatchdog
+
+    return MachineWatchdog(8000, STM32_MAX_TIMEOUT_MS)

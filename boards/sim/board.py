@@ -5,14 +5,9 @@ MPY_ARCH = "x64"
 
 LED_POWER = 0
 LED_ALERT = 1
+CLOCK_KEEPS_TIME = True  # the host's clock
 PHASES = 3
 RATE_HZ = 4000
-
-
-def config_key():
-    """The key of the authenticated configuration path. A simulated board's is fixed (tests
-    and tools know it); a real meter's is provisioned per device at manufacture."""
-    return b"meter-fw sim configuration key 0"
 
 
 def metrology_config():

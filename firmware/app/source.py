@@ -1,11 +1,17 @@
-# The meter as H1 sees it: fills a MeterSnapshot (app/snapshot.py) at each period boundary
+# The meter as H1 sees it: fills a MeterSnapshot (h1/snapshot.py) at each period boundary
 # from the read-only views of the subsystems (never writing them):
 #   registers (registers/view.py)  clock, DST, energy per tariff and totals, tariff indicator,
 #                                  power failures and their log, sags/swells, demand
 #   metrology (metrology/frontend) per-phase voltage, current, active and reactive power
-#   H1 sim source (h1/simsource)   what no subsystem provides yet: the gas reading (the HAN
-#                                  relays it later), the text message and identifiers
-from h1.simsource import SimSource
+#   registers' mailboxes           the text message (configuration path) and the gas reading
+#                                  the HAN relayed, with its own capture time
+#   identity (constructor)         the P1 equipment identifier from the provisioning record
+# Nothing is invented: without an identity or a text their lengths stay 0 (P1 leaves the
+# identity lines out), and there is no gas reading (mbus_valid = 0) until the HAN relays a
+# real one. ready() is False until the metrology has measured its first whole period: no
+# telegram carries a value that was not measured.
+from h1.snapshot import MeterSnapshot
+from registers import civil
 
 _DAY = 86400
 
@@ -15,18 +21,40 @@ def _round(x):
 
 
 class MeterSource:
-    def __init__(self, clock, view=None, metrology=None, std_offset_s=3600):
+    def __init__(self, clock, view=None, metrology=None, std_offset_s=3600, identity=None,
+                 text=None):
+        """identity: the P1 equipment identifier (bytes, printed as hex); text: the P1 text
+        message (bytes). None leaves them empty."""
         self.clock = clock
         self.view = view
         self.metrology = metrology
+        if view is not None:
+            std_offset_s = view.std_offset_s()
         self.std_offset_s = std_offset_s
-        self.sim = SimSource(clock.time(), std_offset_s)
+        s = MeterSnapshot()
+        self.snapshot = s
+        s.utc_offset_s = std_offset_s
+        s.mbus_valid = 0
+        if identity is not None:
+            s.set_equipment_id(identity)
+        if text is not None:
+            s.set_text(text)
+        self._text = None  # the registers' message last copied (copied again on change)
+        self._gas_readings = 0
+
+    def ready(self):
+        """True once there is a measurement to send (the push waits for it)."""
+        m = self.metrology
+        return m is None or m.periods > 0
 
     def capture(self, snapshot, utc):
         """The push scheduler's source interface: snapshot := the meter at second utc."""
-        s = self.sim.update(utc)
+        s = self.snapshot
+        s.utc = utc
         if self.view is not None:
             self._registers(s, self.view, utc)
+        else:
+            s.dst = 1 if civil.eu_summer_time(utc) else 0
         m = self.metrology
         if m is not None and m.periods:
             self._instantaneous(s, m)
@@ -59,6 +87,16 @@ class MeterSource:
         s.demand_avg_w = v.demand_current_w(utc)
         s.peak_month_w = v.demand_month_peak_w()
         s.peak_month_utc = v.demand_month_peak_utc()
+        text = v.text_message()
+        if text is not self._text:
+            self._text = text
+            s.set_text(text)
+        if v.gas_valid():
+            s.mbus_valid = 1
+            s.gas_litres = v.gas_litres()
+            s.gas_utc = v.gas_capture_utc()  # the reading's own time (DSMR 5.0.2 7.3)
+            ident, n = v.gas_device_id()
+            s.set_mbus_id(ident, n)
         count = min(v.demand_history_count(), len(s.peak_hist_w))
         s.peak_hist_count = count
         for i in range(count):  # the snapshot lists the oldest first
@@ -70,8 +108,6 @@ class MeterSource:
 
     def _month_start(self, utc, v):
         # 00:00 local on the first of the month that holds utc (e-MUCS H 0-0:98.1.0).
-        from registers import civil
-
         packed = civil.civil_from_days((utc + v.utc_offset_s(utc)) // _DAY)
         first = civil.days_from_civil(civil.year_of(packed), civil.month_of(packed), 1) * _DAY
         return first - v.utc_offset_s(first - self.std_offset_s)

@@ -5,7 +5,7 @@
 # An entry is a tuple (obis, kind, source, index, n, d, div, unit, source2, cond, cond_min):
 #   obis      the reduced OBIS code as printed, bytes
 #   kind      how the value is formatted (K_* below)
-#   source    MeterSnapshot attribute the value comes from (app/snapshot.py)
+#   source    MeterSnapshot attribute the value comes from (h1/snapshot.py)
 #   index     item of a list attribute, or -1 for a scalar
 #   n, d      Fn(x,y) as n digits of which d decimals (DSMR 5.0.2 6.4, Table 5-1); In = n, 0
 #   div       integer divisor from the snapshot unit to the printed resolution (rounded half
@@ -14,6 +14,8 @@
 #   source2   second attribute: length of a hex string, or the capture time of an M-Bus value
 #   cond      attribute that must be > cond_min for the line to be printed (None: always)
 from micropython import const
+
+from registers.clock import DST_EU, DST_NONE
 
 K_FIXED = const(0)  # (value*unit), Fn(x,y) / In
 K_CONST = const(1)  # (text) from the profile itself, e.g. the P1 version S2
@@ -24,8 +26,13 @@ K_PFLOG = const(5)  # (z)(0-0:96.7.19)(TST)(dur*s)...: DSMR 5.0.2 6.11
 K_PEAK = const(6)  # (TST)(value*kW): e-MUCS H 1-0:1.6.0
 K_PEAK_HISTORY = const(7)  # (z)(1-0:1.6.0)(1-0:1.6.0)((TST)(TST)(value*kW))*z: 0-0:98.1.0
 
-DST_NONE = const(0)  # local standard time all year (Sweden: "Svensk normaltid", X = W)
-DST_EU = const(1)  # EU summer time: past timestamps by the EU rule, the snapshot's own by its flag
+# The DST rules are the registers' clock's (registers/clock.py): DST_NONE keeps local
+# standard time all year (Sweden: "Svensk normaltid", X = W), DST_EU follows EU summer time
+# (past timestamps by the EU rule, the snapshot's own time by its flag).
+
+# Standard-time offsets of the markets' zones (UTC + offset = local standard time).
+CET_S = const(3600)  # NL, BE, LU, SE: Central European Time
+EET_S = const(7200)  # LT: Eastern European Time (Europe/Vilnius), EU summer time on top
 
 
 def entry(obis, kind, source=None, index=-1, n=0, d=0, div=1, unit=b"", source2=None,
@@ -105,7 +112,8 @@ def _tariff_registers(group, source, first, last, conditional_from):
 NL_DSMR5 = (
     (text_const(b"1-3:0.2.8", b"50"),  # version information for P1 output, S2
      entry(b"0-0:1.0.0", K_TST),
-     hexstr(b"0-0:96.1.1", "equipment_id", "equipment_id_len", 48))
+     # Left out until the meter is provisioned (issue 10: nothing invented).
+     hexstr(b"0-0:96.1.1", "equipment_id", "equipment_id_len", 48, "equipment_id_len"))
     + _tariff_registers(b"1", "import_wh", 1, 2, 99)
     + _tariff_registers(b"2", "export_wh", 1, 2, 99)
     + _tariff_registers(b"1", "import_wh", 3, 16, 3)
@@ -167,7 +175,8 @@ LU_SMARTY = derive(
     + tuple(b"1-0:2.8." + str(t).encode() for t in range(1, 17)),
     replace=(same(text_const(b"1-3:0.2.8", b"42")),),  # as in the example telegram (App. A)
     after=(
-        (b"0-0:1.0.0", (hexstr(b"0-0:42.0.0", "equipment_id", "equipment_id_len", 16),  # S32
+        (b"0-0:1.0.0", (hexstr(b"0-0:42.0.0", "equipment_id", "equipment_id_len", 16,  # S32
+                               "equipment_id_len"),
                         fixed(b"1-0:1.8.0", "import_total_wh", 9, 3, b"kWh"),
                         fixed(b"1-0:2.8.0", "export_total_wh", 9, 3, b"kWh"),
                         fixed(b"1-0:3.8.0", "reactive_import_varh", 9, 3, b"kvarh"),
@@ -223,28 +232,47 @@ LT_ESO = derive(
 
 
 class Profile:
-    """A national variant: its table plus how and how often it is sent."""
+    """A national variant: its table, how and how often it is sent, and its market's policy:
+    the time zone the meter's clock keeps (standard offset and DST rule: the TOU calendar,
+    billing and P1's timestamps all follow it) and the factory tariff calendar
+    (`calendar`: ("single", tariff) or ("day_night", day, night, start_min, end_min), see
+    registers.tou; replaced through the configuration path)."""
 
-    def __init__(self, name, title, entries, period_s, header, dst_rule=DST_EU,
-                 encrypted=False):
+    def __init__(self, name, title, entries, period_s, header, std_offset_s=CET_S,
+                 dst_rule=DST_EU, calendar=("single", 1), encrypted=False):
         self.name = name
         self.title = title
         self.entries = entries
         self.period_s = period_s
         self.header = header  # identification line after '/', FLAG id + '5' + type
+        self.std_offset_s = std_offset_s
         self.dst_rule = dst_rule
+        self.calendar = calendar
         self.encrypted = encrypted
 
+    def default_calendar(self):
+        """The market's factory tariff calendar (a registers.tou calendar)."""
+        from registers import tou
 
+        if self.calendar[0] == "day_night":
+            return tou.day_night(*self.calendar[1:])
+        return tou.single_tariff(self.calendar[1])
+
+
+# NL: tariff 1 low, 2 normal, normal 07:00-23:00 on weekdays (DSMR 5.0.2 7.1).
+# BE: tariff 1 day, 2 night, day 07:00-22:00 on weekdays (Fluvius).
 PROFILES = (
-    Profile("nl", "NL DSMR 5.0.2", NL_DSMR5, 1, b"MPY5\\2H1-NL"),  # 6.1: every second
-    Profile("nl4", "NL DSMR 4.2.2 compatibility", NL_DSMR4, 10, b"MPY5\\2H1-NL4"),  # 4.2.2 5.1
-    Profile("be", "BE Fluvius e-MUCS H 1.7", BE_FLUVIUS, 1, b"MPY5\\2H1-BE"),
+    Profile("nl", "NL DSMR 5.0.2", NL_DSMR5, 1, b"MPY5\\2H1-NL",  # 6.1: every second
+            calendar=("day_night", 2, 1)),
+    Profile("nl4", "NL DSMR 4.2.2 compatibility", NL_DSMR4, 10, b"MPY5\\2H1-NL4",  # 4.2.2 5.1
+            calendar=("day_night", 2, 1)),
+    Profile("be", "BE Fluvius e-MUCS H 1.7", BE_FLUVIUS, 1, b"MPY5\\2H1-BE",
+            calendar=("day_night", 1, 2, 420, 1320)),
     Profile("lu", "LU Smarty 1.1.3", LU_SMARTY, 10, b"MPY5\\2H1-LU",  # 3.2.1: every 10 s
             encrypted=True),  # 3.2.5
     Profile("se", "SE HAN H1 2.0", SE_H1, 10, b"MPY5\\2H1-SE",  # 3.2: at least every 10 s
             dst_rule=DST_NONE),
-    Profile("lt", "LT ESO P1", LT_ESO, 1, b"MPY5\\2H1-LT"),
+    Profile("lt", "LT ESO P1", LT_ESO, 1, b"MPY5\\2H1-LT", std_offset_s=EET_S),
 )
 
 

@@ -14,8 +14,8 @@
 # must be sent within the period).
 from micropython import const
 
-from app.snapshot import MeterSnapshot
 from h1.builder import TelegramBuilder
+from h1.snapshot import MeterSnapshot
 
 IDLE = const(0)
 SENDING = const(1)
@@ -23,7 +23,9 @@ STOPPED = const(2)  # encryption frame counter exhausted (Smarty 3.2.5)
 
 
 class P1Push:
-    """Polled P1 sender. `source.capture(snapshot, utc)` fills a snapshot for second utc."""
+    """Polled P1 sender. `source.capture(snapshot, utc)` fills a snapshot for second utc;
+    `source.ready()`, where the source has it, is False while there is nothing measured to
+    send yet (no telegram starts before it is True: the first one carries measured values)."""
 
     def __init__(self, uart, data_request, clock, profile, source, header=None,
                  encryptor=None, max_chunk=0):
@@ -46,6 +48,7 @@ class P1Push:
         self._next_second = -1  # second of the next telegram; -1 = at the next boundary
         self._last_second = -1
         self._was_requested = False
+        self._ready = getattr(source, "ready", None)
         self.telegrams = 0
         self.overruns = 0
         self.last_length = 0
@@ -92,7 +95,7 @@ class P1Push:
                 return self.state
         if self.state == STOPPED:
             return self.state
-        if not requested:
+        if not requested or (self._ready is not None and not self._ready()):
             self._was_requested = False
             return self.state
         if not self._was_requested:
@@ -118,21 +121,15 @@ class P1Push:
         return 1000 - now_ms % 1000
 
 
-def _sleep_ms(asyncio, ms):
-    if hasattr(asyncio, "sleep_ms"):
-        return asyncio.sleep_ms(ms)
-    return asyncio.sleep(ms / 1000)
-
-
 async def run(push, seconds=None, busy_poll_ms=2):
     """Drive push.step() on asyncio: every couple of ms while a telegram is going out,
     otherwise wake at each second boundary of the meter clock."""
-    import asyncio
+    from hal.aio import sleep_ms
 
     start = push.clock.time_ms()
     while seconds is None or push.clock.time_ms() - start < seconds * 1000:
         state = push.step()
         if state == SENDING:
-            await _sleep_ms(asyncio, busy_poll_ms)
+            await sleep_ms(busy_poll_ms)
         else:
-            await _sleep_ms(asyncio, push.ms_to_next_boundary() + 1)
+            await sleep_ms(push.ms_to_next_boundary() + 1)

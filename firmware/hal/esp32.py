@@ -58,15 +58,13 @@ class RgbLed:
         self._np.write()
 
 
-def flash(label="vfs"):
-    """The data partition the firmware's filesystem lives on (esp32.Partition speaks the
-    extended block protocol that vfs.VfsLfs2 mounts)."""
-    import esp32
+def flash(path="/meter"):
+    """The registers' directory on the filesystem the port mounts at / from its "vfs" data
+    partition (littlefs since MicroPython 1.20 on ESP32): hal.fsdir explains why the
+    firmware never mounts that partition a second time."""
+    from hal.fsdir import DirFs
 
-    parts = esp32.Partition.find(esp32.Partition.TYPE_DATA, label=label)
-    if not parts:
-        raise OSError("no data partition labelled " + label)
-    return parts[0]
+    return DirFs(path)
 
 
 def clock():
@@ -260,29 +258,29 @@ def report_rate(sampler, blocks=10, out=print, pause_ms=0):
     return lowest
 
 
-def metrology_config(phases, rate_hz, skew_us):
-    """The metrology of an ESP32 board on the reference front end (docs/metrology.md):
-    PacedADCBlock is gapped, so energy is integrated over the clock."""
-    from metrology.config import MetrologyConfig
-
-    return MetrologyConfig(phases=phases, rate_hz=rate_hz, v_scale=0.2, i_scale=0.05,
-                           skew_us=skew_us, time_base="clock")
+# The reference front end's scales (docs/metrology.md), for the boards to pass into their
+# MetrologyConfig (boards/ assembles; hal knows no metrology). PacedADCBlock is gapped, so
+# energy is integrated over the clock (time_base "clock").
+V_SCALE = 0.2  # volts per ADC LSB at the front end's nominal gain
+I_SCALE = 0.05  # amps per ADC LSB at the front end's nominal gain
 
 
 def board_hal(name, p1_uart_id, p1_tx, data_request, leds, adc_pins=None, adc_rate_hz=2000,
-              adc_frames=200, radio_pins=None):
+              adc_frames=200, radio_pins=None, power_warning=None):
     """The Hal of an ESP32-family board from its pin choices (boards/esp32*/board.py); with
-    adc_pins, its front end sampled by a PacedADCBlock on the board's clock."""
+    adc_pins, its front end sampled by a PacedADCBlock on the board's clock; power_warning:
+    the GPIO of the supply monitor's early-warning output (high = supply failing)."""
     from hal import Hal
 
     clk = clock()
     adc = paced_adc(adc_pins, adc_rate_hz, clk, frames=adc_frames) if adc_pins else None
     radio = spi = None
     if radio_pins is not None:  # (spi_id, sck, mosi, miso, cs, reset, int): an MRF24J40MA
-        from hal.han_radio import mrf24j40
+        from hal.radio.wiring import mrf24j40
 
         spi_id, sck, mosi, miso, cs, reset, irq = radio_pins
         radio, spi = mrf24j40(spi_id, cs, reset, irq, sck, mosi, miso)
     return Hal(name, clock=clk, p1_uart=p1_uart(p1_uart_id, p1_tx),
                data_request=input_pin(data_request), leds=leds, flash=flash(), adc=adc,
-               spi=spi, radio=radio)
+               spi=spi, radio=radio,
+               power_warning=input_pin(power_warning) if power_warning is not None else None)

@@ -28,9 +28,14 @@ class BoardLeds:
             self._leds[index].off()
 
 
-def flash():
-    """The internal flash filesystem region as a block device (pyb.Flash, extended protocol)."""
-    return pyb.Flash(start=0)
+def flash(path="/flash/meter"):
+    """The registers' directory on the internal flash filesystem the port mounts at /flash
+    (hal.fsdir: never a second mount of the same blocks). That filesystem is FAT on a
+    stock pyboard, which can tear a file on a power cut; the record store's two slots with
+    sequence and CRC keep the previous record whole (registers/store.py)."""
+    from hal.fsdir import DirFs
+
+    return DirFs(path)
 
 
 def clock():

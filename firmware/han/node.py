@@ -3,9 +3,10 @@
 # traffic of this stage (the ZigBee-style clusters come with the next issue):
 #
 # - "coordinator" (the meter's comms hub): scans the channel mask, starts a PAN, accepts
-#   associations (device inventory + tamper detection; tamper episodes go to the meter's
-#   tamper log as EV_TAMPER, a = tamper kind (han/tamper.py), b = low 32 bits of the
-#   device's extended address or its short address), answers every report with a message;
+#   associations (device inventory + tamper detection; each tamper episode is handed to
+#   on_tamper(utc, kind, device), which main points at the meter's tamper log: EV_TAMPER,
+#   a = tamper kind (han/tamper.py), b = device = low 32 bits of the device's extended
+#   address or its short address), answers every report with a message;
 # - "device" (a HAN device stand-in for interoperability sessions and the two-board test):
 #   joins the PAN by active scan and association, then sends a report every report_ms.
 #
@@ -17,8 +18,9 @@ from han.mac import commands as cmd
 from han.mac import frame as fr
 from han.mac.mac import Mac
 from han.mac.roles import C_RUNNING, Coordinator, EndDevice
-from han.mac.security import MacSecurity, RamCounterStore
-from han.run import sleep_us, step_once
+from han.mac.security import MacSecurity
+from han.run import step_once
+from registers.counters import RamCounterStore
 
 # Channels the PAN may use: 15, 20 and 25 sit between the 2.4 GHz Wi-Fi channels 1, 6 and
 # 11 (ZigBee's usual preference); 11 is kept as a fourth choice.
@@ -43,7 +45,7 @@ class HanNode:
 
     def __init__(self, radio, clock, role, ext, key, rand_bits, counters=None, out=print,
                  channel_mask=DEFAULT_CHANNEL_MASK, pan_id=DEFAULT_PAN_ID, report_ms=2000,
-                 registers=None):
+                 on_tamper=None):
         if role not in ("coordinator", "device"):
             raise ValueError("HAN role must be 'coordinator' or 'device'")
         if len(ext) != 8 or len(key) != 16:
@@ -51,7 +53,7 @@ class HanNode:
         self.role = role
         self.clock = clock
         self.out = out
-        self.registers = registers
+        self.on_tamper = on_tamper  # (utc, kind, device) -> None: the HAN writes no log
         self.report_ms = report_ms
         sec = MacSecurity(ext, counters if counters is not None else RamCounterStore())
         sec.keys.add(key, 1, KEY_INDEX)
@@ -100,10 +102,8 @@ class HanNode:
             b = (address[4] << 24) | (address[5] << 16) | (address[6] << 8) | address[7]
         self.out("han tamper kind %d source %s" % (
             kind, ("0x%04x" % address) if isinstance(address, int) else _hex(address)))
-        if self.registers is not None:
-            from registers.logs import EV_TAMPER, TAMPER
-
-            self.registers.record_event(TAMPER, self.clock.time(), EV_TAMPER, kind, b)
+        if self.on_tamper is not None:
+            self.on_tamper(self.clock.time(), kind, b)
 
     def _on_data(self, f, buf, lqi):
         self.received += 1
@@ -153,10 +153,10 @@ class HanNode:
         return wait
 
     async def run(self, seconds=None):
-        import asyncio
+        from hal.aio import sleep_us
 
         self.start()
         start = self.clock.ticks_ms()
         while seconds is None or self.clock.ticks_diff(self.clock.ticks_ms(), start) < \
                 seconds * 1000:
-            await sleep_us(asyncio, self.step(self.clock.ticks_us()))
+            await sleep_us(self.step(self.clock.ticks_us()))

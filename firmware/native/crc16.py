@@ -40,3 +40,20 @@ except ImportError:
 
 crc16 = crc16_native or crc16_python
 IMPLEMENTATION = "natmod" if crc16_native else "python"
+
+
+_X25_TABLE = None
+
+
+def crc16_x25(data):
+    """CRC-16/X-25 (polynomial 0x1021 reflected, initial 0xFFFF, final XOR 0xFFFF): the
+    check value of ZigBee install codes (ZigBee 3.0 BDB 10.1; check value 0x906E for
+    b"123456789"). Not a hot path: used when an install code is provisioned or joined."""
+    global _X25_TABLE
+    if _X25_TABLE is None:
+        _X25_TABLE = reflected_table(0x8408)
+    crc = 0xFFFF
+    table = _X25_TABLE
+    for b in data:
+        crc = (crc >> 8) ^ table[(crc ^ b) & 0xFF]
+    return crc ^ 0xFFFF

@@ -11,6 +11,11 @@ _SECONDS_PER_DAY = const(86400)
 DST_NONE = const(0)
 DST_EU = const(1)
 
+# The times the meter accepts (issue 10): 2000-01-01 .. 2099-12-31, UTC. A clock reading
+# outside them at boot is no time at all; a command setting one is refused.
+MIN_UTC = const(946684800)  # 2000-01-01T00:00:00Z
+MAX_UTC = 4102444799  # 2099-12-31T23:59:59Z (above 2**30: not a const on 32-bit ports)
+
 
 class MeterClock:
     """Local time = UTC + std_offset_s (+ 1 h during EU summer time when dst_rule is DST_EU).
@@ -23,6 +28,9 @@ class MeterClock:
         self.hal_clock = hal_clock
         self.std_offset_s = std_offset_s
         self.dst_rule = dst_rule
+        # False while the time is only resumed from the persisted one (no RTC kept it
+        # through the power cut): registers/meter.py files nothing by it until a sync.
+        self.synced = True
         self._window_year = -1
         self._window_start = 0
         self._window_end = 0

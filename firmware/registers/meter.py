@@ -8,16 +8,18 @@ import struct
 from micropython import const
 
 from registers import civil, tou
-from registers.clock import DST_EU, MeterClock
+from registers.clock import DST_EU, MAX_UTC, MIN_UTC, MeterClock
 from registers.demand import Demand
 from registers.energy import (EnergyRegisters, TOTAL_EXPORT, TOTAL_IMPORT, TOTAL_R_MINUS,
                               TOTAL_R_PLUS)
-from registers.logs import (EV_CALENDAR_ACTIVATED, EV_POWER_UP, EV_STORAGE_FAULT, FAULT,
-                            STANDARD, EventLogs)
+from registers.logs import (EV_CALENDAR_ACTIVATED, EV_CLOCK_RESTORED, EV_CLOCK_SYNCED,
+                            EV_POWER_UP, EV_STORAGE_FAULT, FAULT, STANDARD, EventLogs)
 from registers.profile import (BILLING_DAILY, BILLING_MONTHLY, STATUS_CAD, STATUS_DST,
                                STATUS_PDN, BillingLog, LoadProfile)
 from registers.quality import LONG_FAILURE_S, PowerQuality
+from registers.gas import GasMailbox
 from registers.store import RecordStore
+from registers.text import TextMessage
 
 PERSIST_MWH = const(10000)  # issue 3: energy persisted at least every 10 Wh ...
 PERSIST_S = const(900)  # ... or 15 minutes
@@ -25,6 +27,11 @@ _KIND_ENERGY = const(0x10)
 _FLAG_WARNING = const(0x01)  # the record was written on the power-fail early warning
 _ENERGY_HEADER = const(6)  # utc u32, flags u8, reserved u8
 _DAY = const(86400)
+# A clock reading outside registers.clock's MIN_UTC .. MAX_UTC, or before the newest
+# persisted time, or more than MAX_OUTAGE_S after it, is no time at all: the clock resumes
+# from the persisted time, unsynchronised.
+MAX_OUTAGE_S = const(400 * 86400)  # longer than any plausible storage or outage
+UNKNOWN_DURATION = 0xFFFFFFFF  # EV_POWER_UP's b when the outage's length is unknown
 
 
 class MeterRegisters:
@@ -47,6 +54,8 @@ class MeterRegisters:
         self.energy_buf = bytearray(_ENERGY_HEADER + self.energy.record_size())
         self.energy_slots = self.store.slots("energy", _KIND_ENERGY, len(self.energy_buf))
         self.logs = EventLogs(self.store, log_capacity)
+        self.gas = GasMailbox()  # the HAN's gas reading, relayed into P1 (main writes it)
+        self.text = TextMessage(self.store)  # P1's text message (configuration path)
         self.quality = PowerQuality(self.store, long_failure_s)
         self.tariffs = tou.TariffSchedule(self.store, calendar or tou.single_tariff(1),
                                           tariffs)
@@ -65,12 +74,20 @@ class MeterRegisters:
         self._next_billing_local = 0
 
     # ---- boot ---------------------------------------------------------------------------
-    def boot(self, utc=None):
+    def boot(self, utc=None, clock_trusted=True):
         """Restore every record (newest valid slot) and count the outage since the last
-        energy record as a power failure. Returns the outage duration, or -1 on first boot."""
+        energy record as a power failure. Returns the outage duration, -1 on first boot, or
+        -2 when the clock had no usable time and resumed from the persisted one.
+
+        clock_trusted: the board's clock keeps time through power cuts (a battery-backed
+        RTC, or a time sync before boot). Otherwise, or when its reading is implausible (out
+        of range, before the persisted time, or more than MAX_OUTAGE_S after it), the clock
+        resumes from the newest persisted time and is unsynchronised until set_clock():
+        no tariff switch, demand close, load-profile entry or billing snapshot until then."""
         if utc is None:
             utc = self.clock.utc()
         self.logs.load()
+        self.text.load()
         self.quality.load()
         self.tariffs.load()
         self.demand.load()
@@ -79,12 +96,23 @@ class MeterRegisters:
         self.monthly.recover()
         outage = -1
         n = self.energy_slots.load(self.energy_buf)
+        plausible = clock_trusted and MIN_UTC <= utc <= MAX_UTC
         if n >= _ENERGY_HEADER:
             self.saved_utc, flags = struct.unpack_from("<IB", self.energy_buf, 0)
             self.energy.decode(self.energy_buf, _ENERGY_HEADER, n - _ENERGY_HEADER)
-            outage = utc - self.saved_utc if utc > self.saved_utc else 0
-            self.record_power_failure(utc, outage)
-            self.logs.add(STANDARD, utc, EV_POWER_UP, self.saved_utc, outage)
+            if plausible and self.saved_utc <= utc <= self.saved_utc + MAX_OUTAGE_S:
+                outage = utc - self.saved_utc
+                self.record_power_failure(utc, outage)
+                self.logs.add(STANDARD, utc, EV_POWER_UP, self.saved_utc, outage)
+            else:
+                # No time to trust: resume from the persisted one. The interruption is
+                # counted, but its length is unknown, so it enters no outage log.
+                utc = self._resume_clock(self.saved_utc)
+                self.quality.power_failure(utc, 0)
+                self.logs.add(STANDARD, utc, EV_POWER_UP, self.saved_utc, UNKNOWN_DURATION)
+                outage = -2
+        elif not plausible:
+            utc = self._resume_clock(utc if MIN_UTC <= utc <= MAX_UTC else MIN_UTC)
         self._schedule(utc)
         self._minute(utc)
         self._start_demand(utc)
@@ -93,6 +121,12 @@ class MeterRegisters:
         self.save_energy(utc)
         self.flush()
         return outage
+
+    def _resume_clock(self, utc):
+        self.clock.hal_clock.set_time(utc)
+        self.clock.synced = False
+        self.logs.add(STANDARD, utc, EV_CLOCK_RESTORED, utc, 0)
+        return utc
 
     def _schedule(self, utc):
         self._next_minute = utc - utc % 60
@@ -137,6 +171,9 @@ class MeterRegisters:
         if utc is None:
             utc = self.clock.utc()
         self.save_energy(utc, _FLAG_WARNING)
+        # Then whatever the logs' and counters' rate limits still hold back (repeats,
+        # suppressed counts, entries): the supply is going, so no limit applies.
+        self.flush(force=True, utc=utc)
 
     # ---- polled work --------------------------------------------------------------------
     def step(self, utc):
@@ -150,11 +187,13 @@ class MeterRegisters:
         if ((self.energy.unsaved_at_least(self.persist_milli) and utc >= self._save_allowed)
                 or utc >= self._energy_due):
             self.save_energy(utc)
-        if self.quality.dirty or self.logs.dirty():
-            self.flush()
+        self.logs.flush_due(utc)  # rate-limited: no event rate wears the flash
+        self.quality.flush_due(utc)
 
     def _minute(self, utc):
         self._next_minute = utc - utc % 60 + 60
+        if not self.clock.synced:
+            return  # keep the tariff in force at the persisted time; close nothing
         if self.tariffs.due(utc):
             activated_at = self.tariffs.activation_utc
             calendar_id = self.tariffs.activate()
@@ -167,7 +206,7 @@ class MeterRegisters:
         if local >= self._next_billing_local:
             self._billing(utc, local)
         key = self._month_key(utc)
-        if key != self.demand.month_key:
+        if key > self.demand.month_key:  # a clock set backwards files no month
             self.demand.new_month(key)
             self.demand.save()
 
@@ -187,6 +226,9 @@ class MeterRegisters:
     def _close_demand(self, utc):
         period = self.demand.period_s
         end = utc - utc % period
+        if not self.clock.synced:  # the period's time is not known: nothing to file
+            self._next_demand = end + period
+            return
         self.demand.close_period(end, self.energy.tariff)
         self._next_demand = end + period
         self.demand.save()
@@ -195,6 +237,8 @@ class MeterRegisters:
         period = self.profile.period_s
         end = utc - utc % period
         self._next_profile = end + period
+        if not self.clock.synced:
+            return
         wh = self.energy.wh
         status = STATUS_DST if self.clock.is_dst(end) else 0
         self.profile.append(end, status, self.energy.tariff, wh[TOTAL_IMPORT],
@@ -219,23 +263,43 @@ class MeterRegisters:
         self._save_allowed = utc + self.min_save_interval_s
         self.energy_saves += 1
 
-    def flush(self):
-        if self.logs.dirty():
-            self.logs.flush()
-        if self.quality.dirty:
-            self.quality.save()
+    def flush(self, force=False, utc=None):
+        """Write changed logs and quality counters. force=True (power-fail warning,
+        authorised configuration) writes at once; otherwise the flash write budget's rate
+        limits apply (docs/registers.md), so a caller driven by unauthenticated input (a
+        rejected command) cannot wear the flash."""
+        if utc is None:
+            utc = self.clock.utc()
+        if force:
+            self.logs.flush(utc)
+            if self.quality.dirty:
+                self.quality.save(utc)
+        else:
+            self.logs.flush_due(utc)
+            self.quality.flush_due(utc)
 
     # ---- authorised changes (called by registers.config only) ---------------------------
     def set_clock(self, new_utc):
-        old = self.clock.set_utc(new_utc, self.logs)
+        """Set the clock (configuration path, or a time sync). On an unsynchronised clock
+        this is its first sync: logged as EV_CLOCK_SYNCED, and the jump is neither an
+        outage nor a closed period: demand and profile restart from the new time."""
+        if not MIN_UTC <= new_utc <= MAX_UTC:
+            raise ValueError("clock out of range (2000-01-01 .. 2099-12-31)")
+        if not self.clock.synced:
+            old = self.clock.utc()
+            self.clock.hal_clock.set_time(new_utc)
+            self.clock.synced = True
+            self.logs.add(STANDARD, new_utc, EV_CLOCK_SYNCED, old, new_utc)
+        else:
+            old = self.clock.set_utc(new_utc, self.logs)
         self.profile.mark(STATUS_CAD)
         self._schedule(new_utc)
         self._minute(new_utc)
         self._start_demand(new_utc)
         self.save_energy(new_utc)
-        self.flush()
+        self.flush(force=True)  # an authorised change is on flash before it returns
         return old
 
     def reset_log(self, log_id, utc):
         self.logs.reset(log_id, utc)
-        self.flush()
+        self.flush(force=True)

@@ -4,7 +4,11 @@
 
 
 def open_filesystem(block_device):
-    """(file system object, description) for the record store and the load profile."""
+    """(file system object, description) for the record store and the load profile. A board
+    whose flash is already a mounted filesystem (hal.fsdir.DirFs: real boards, where the
+    port mounts its partition at boot) passes that object, which is used as it is."""
+    if hasattr(block_device, "open"):
+        return block_device, "directory %s of the board's filesystem" % block_device.path
     try:
         import vfs
     except ImportError:

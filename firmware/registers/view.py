@@ -47,6 +47,10 @@ class RegistersView:
     def utc(self):
         return self._r.clock.utc()
 
+    def std_offset_s(self):
+        """The zone's standard-time offset (the market's: profile of the meter)."""
+        return self._r.clock.std_offset_s
+
     def utc_offset_s(self, utc=None):
         return self._r.clock.offset(self._r.clock.utc() if utc is None else utc)
 
@@ -105,3 +109,21 @@ class RegistersView:
 
     def demand_tariff_max_w(self, tariff):
         return self._r.demand.tariff_max_w[tariff - 1]
+
+    # Gas meter relayed by the HAN (registers/gas.py): M-Bus channel 1 in P1
+    def gas_valid(self):
+        return self._r.gas.valid
+
+    def gas_litres(self):
+        return self._r.gas.litres
+
+    def gas_capture_utc(self):
+        return self._r.gas.capture_utc
+
+    def gas_device_id(self):
+        """(octets, length): the identifier's buffer and how much of it is used."""
+        return self._r.gas.device_id, self._r.gas.device_id_len
+
+    # P1 text message set through the configuration path (registers/text.py)
+    def text_message(self):
+        return self._r.text.message()

@@ -43,8 +43,10 @@ def session(tmp_path_factory):
         starts = []
         for b, (role, ext) in zip(boards, ROLES):
             starts.append(len(b.console_log))
+            # Fresh flash, no provisioning record: the address and network key are given
+            # (802.15.4 Annex C's example key, so that tshark decrypts with a known key).
             b.write_console("import main; main.run(seconds=%d, utc=%d, han=%r, "
-                            "han_ext=bytes.fromhex(%r))\r"
+                            "han_ext=bytes.fromhex(%r), han_key=bytes(range(0xC0, 0xD0)))\r"
                             % (RUN_SECONDS, int(time.time()), role, ext))
         deadline = time.monotonic() + RUN_SECONDS + 30
         done = [False] * len(boards)

@@ -123,3 +123,37 @@ def test_han_coordinator_with_a_host_device(tmp_path):
     assert re.search(r"^han rx from 0004a30b0000d001 .* secured 1 kind 0x01 n 0", out, re.M)
     m = re.search(r"\[emu\] HAN medium: 2 nodes, (\d+) frames on air", out)
     assert m and int(m.group(1)) >= 8 and pcap.stat().st_size > 24
+
+
+SPECS = {"nl": "V5", "nl4": "V4", "be": "BELGIUM_FLUVIUS", "lu": "LUXEMBOURG_SMARTY",
+         "se": "SWEDEN", "lt": "V5"}
+SIM_IDENTITY = b"MPY-H1-SIM-000001".hex().upper().encode()  # what the old stand-in sent
+SIM_TEXT = b"H1 simulation".hex().upper().encode()
+
+
+def _total_kw(telegram):
+    return float(re.search(rb"\n1-0:1\.7\.0\((\d+\.\d+)\*kW\)", telegram).group(1))
+
+
+def test_every_profile_sends_measured_values_only(tmp_path):
+    # Each profile from a fresh flash: the default provisioning of the emulated board
+    # (boards/emu-mps2/device.json) is written first, so the identity is the provisioned
+    # one; there is no text message and no gas reading (nothing relays one yet), and the
+    # first telegram already carries what the metrology measured in its first period.
+    for name, spec in sorted(SPECS.items()):
+        capture = tmp_path / ("p1-%s.bin" % name)
+        out = emu_run("--seconds", "2", "--profile", name, "--uart1", str(capture),
+                      "--flash", str(tmp_path / name / "meter-flash.bin"))
+        found = telegrams(capture.read_bytes())
+        assert found, (name, out[-2000:])
+        parser = TelegramParser(getattr(telegram_specifications, spec),
+                                apply_checksum_validation=True)
+        for t in found:
+            parser.parse(t.decode(), throw_ex=True)
+            assert SIM_IDENTITY not in t and SIM_TEXT not in t, name
+            assert b"0-1:24.2." not in t and b"0-1:96.1." not in t, name  # no M-Bus gas
+        if name in ("nl", "nl4", "be", "lt"):  # profiles that print the identifier
+            assert b"E0099000000000001".hex().upper().encode() in found[0], name
+        meter = [ln for ln in out.splitlines() if ln.startswith("meter L1 ")]
+        watts = sum(int(w) for w in re.findall(r"(\d+)W PF", meter[0]))
+        assert abs(_total_kw(found[0]) * 1000 - watts) <= 3, (name, found[0], meter[0])

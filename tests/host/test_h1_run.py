@@ -6,8 +6,8 @@ from hal.clock import SystemClock
 from hal.sim import SimPin, SimUART
 from h1 import profiles
 from h1.push import P1Push, run
-from h1.simsource import SimSource
 from native.crc16 import crc16_python
+from p1_simsource import SimSource
 
 
 def test_run_sends_one_telegram_per_second():

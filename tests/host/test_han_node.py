@@ -7,6 +7,7 @@ import random
 from tools import fwpath
 
 fwpath.setup()
+from app.tasks import han_tamper_logger  # noqa: E402
 from hal.clock import FakeClock  # noqa: E402
 from han import radio_sim  # noqa: E402
 from han import tamper  # noqa: E402
@@ -51,7 +52,8 @@ def test_node_joins_exchanges_and_logs_a_replay_as_tamper():
     recorder = EventRecorder()
     lines = []
     coord = HanNode(radio_sim.SimRadio(medium, (0.0, 0.0)), clock, "coordinator", COORD, KEY,
-                    random.Random(1).getrandbits, out=lines.append, registers=recorder)
+                    random.Random(1).getrandbits, out=lines.append,
+                    on_tamper=han_tamper_logger(recorder))
     device = HanNode(radio_sim.SimRadio(medium, (4.0, 0.0)), clock, "device", DEVICE, KEY,
                      random.Random(2).getrandbits, out=lines.append, report_ms=500)
     coord.start()

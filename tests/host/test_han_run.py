@@ -15,7 +15,8 @@ from han.inventory import DeviceInventory, DeviceRecord  # noqa: E402
 from han.mac import commands as cmd  # noqa: E402
 from han.mac.mac import Mac  # noqa: E402
 from han.mac.roles import Coordinator, EndDevice  # noqa: E402
-from han.mac.security import MacSecurity, RamCounterStore  # noqa: E402
+from han.mac.security import MacSecurity  # noqa: E402
+from registers.counters import RamCounterStore  # noqa: E402
 from han.run import run_coordinator, run_end_device, step_once  # noqa: E402
 
 COORD = bytes.fromhex("0004A30B00C0FFEE")

@@ -11,9 +11,10 @@ import pytest
 from hal.clock import FakeClock
 from hal.sim import SimPin, SimUART
 from h1 import profiles
-from h1.crypt import FrameEncryptor, RamCounterStore
+from h1.crypt import FrameEncryptor
 from h1.push import P1Push
-from h1.simsource import SimSource
+from p1_simsource import SimSource
+from registers.counters import RamCounterStore
 from tools import p1
 
 VECTORS = "tests/vectors/p1/"

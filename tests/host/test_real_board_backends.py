@@ -46,7 +46,7 @@ def test_esp32_boards(port_modules, name):
     dr = hal.data_request
     assert (dr.id, dr.mode, dr.pull) == (board.P1_DATA_REQUEST, fake_machine.Pin.IN,
                                          fake_machine.Pin.PULL_DOWN)
-    assert hal.flash.label == "vfs"
+    assert hal.flash.path == "/meter"  # a directory of the port's own mount (hal.fsdir)
     hal.leds.set(0, True)
     hal.leds.set(1, True)  # the alert LED index exists on every board's indicator
     assert board.MPY_ARCH in ("xtensawin", "rv32imc")
@@ -68,7 +68,7 @@ def test_pyboard(port_modules):
     assert (hal.data_request.name, hal.data_request.pull) == ("Y3", fake_pyb.Pin.PULL_DOWN)
     hal.leds.set(1, True)
     assert hal.leds._leds[1].n == 1 and hal.leds._leds[1].lit
-    assert hal.flash.start == 0
+    assert hal.flash.path == "/flash/meter"
     assert board.MPY_ARCH == "armv7emsp"
     # The ADC: six channels on one timer at 8 kHz, interleaved V1, I1, V2, I2, V3, I3.
     import array
@@ -87,7 +87,7 @@ def test_han_radio_wiring(port_modules, monkeypatch, name):
     # The MRF24J40MA on the board's SPI bus, mode 0, with its CS/RESET/INT pins. Nothing on
     # the bus (MISO low): no radio, the meter runs without the HAN. With the register-level
     # fake of the chip behind the pins: the driver comes up on it.
-    from han.radio_mrf24j40 import Mrf24j40
+    from hal.radio.mrf24j40 import Mrf24j40
     from tests.unit.fake_mrf24j40 import FakeMrf24j40
 
     board = load_board(name)

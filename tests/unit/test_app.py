@@ -54,12 +54,18 @@ def test_main_runs_on_sim_board():
     import board
 
     lines = []
-    hal = main.run(seconds=2, board_module=board, out=lines.append)
+    hal = main.run(seconds=3, board_module=board, out=lines.append)
     assert lines[0].startswith("meter-fw ")
     assert "board=sim" in lines[0]
     status = [ln for ln in lines if ln.startswith("status ")]
-    assert [ln.split()[1] for ln in status] == ["uptime=1s", "uptime=2s"]
+    assert [ln.split()[1] for ln in status] == ["uptime=1s", "uptime=2s", "uptime=3s"]
+    # A fresh sim board has no provisioning record: it says so, and invents nothing.
+    assert "alerts=unprovisioned" in status[0] and status[0].endswith("id=unprovisioned")
     metering = [ln for ln in lines if ln.startswith("meter ")]
     assert len(metering) >= 1 and " | L3 " in metering[-1]  # the sim board has 3 phases
-    assert len(hal.p1_uart.written()) > 900  # at least one telegram went out
+    sent = bytes(hal.p1_uart.written())
+    assert sent.count(b"!") >= 1  # a telegram went out, after the first metering period
+    assert b"0-0:96.1.1" not in sent  # no identity line without a provisioned identity
+    assert b"0-0:96.13.0()" in sent  # no text message configured: the line is empty
+    assert b"0-1:24.2.1" not in sent  # no gas reading: no M-Bus lines
     assert hal.leds.state[0] is True  # power indication

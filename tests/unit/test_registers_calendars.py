@@ -1,6 +1,6 @@
-# The factory two-rate calendars (registers/tou.py day_night) and main's choice per market,
+# The factory two-rate calendars (registers/tou.py day_night) and each market profile's choice,
 # checked against hand-picked local times (2025-01-06 is a Monday).
-import main
+from h1 import profiles
 from registers import civil, tou
 
 
@@ -26,7 +26,12 @@ def test_be_day_and_night():
     assert c.tariff_at(local(2025, 1, 12, 12, 0)) == 2  # Sunday
 
 
-def test_main_picks_the_calendar_of_the_profile():
-    assert main.tariff_calendar("be") == tou.day_night(1, 2, 420, 1320)
-    assert main.tariff_calendar("nl") == tou.day_night(2, 1)
-    assert main.tariff_calendar("se") == tou.single_tariff(1)
+def test_each_market_profile_carries_its_calendar_and_time_zone():
+    assert profiles.by_name("be").default_calendar() == tou.day_night(1, 2, 420, 1320)
+    assert profiles.by_name("nl").default_calendar() == tou.day_night(2, 1)
+    assert profiles.by_name("se").default_calendar() == tou.single_tariff(1)
+    assert profiles.by_name("lt").default_calendar() == tou.single_tariff(1)
+    # (standard offset s, EU summer time): LT keeps Eastern European Time, SE no DST
+    zones = [(p.name, p.std_offset_s, p.dst_rule) for p in profiles.PROFILES]
+    assert zones == [("nl", 3600, 1), ("nl4", 3600, 1), ("be", 3600, 1), ("lu", 3600, 1),
+                     ("se", 3600, 0), ("lt", 7200, 1)]

@@ -15,7 +15,13 @@ class Pin:
 
     def __init__(self, name, mode=None, pull=0):  # pyb.Pin(name) alone is valid
         self.name, self.mode, self.pull = name, mode, pull
+        self.level = 0
         created.append(self)
+
+    def value(self, v=None):  # pyb.Pin.value([value]): read an input, drive an output
+        if v is None:
+            return self.level
+        self.level = 1 if v else 0
 
 
 class LED:
