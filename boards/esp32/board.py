@@ -18,31 +18,22 @@ SPI_SCK, SPI_MOSI, SPI_MISO, SPI_CS = 18, 23, 19, 5  # MRF24J40MA (docs/han-mrf2
 RADIO_INT, RADIO_RESET = 27, 26
 POWER_WARNING = 21  # supply monitor's early warning (comparator on the DC rail), high = failing
 CLOCK_KEEPS_TIME = False  # no battery-backed RTC: time resumes from flash until a sync
+WATCHDOG_MS = 8000  # machine.WDT (docs/supervision.md)
 
 
 def metrology_config():
-    # The reference front end's scales (hal.esp32); PacedADCBlock is gapped, so energy is
-    # integrated over the clock (docs/metrology.md).
+    # PacedADCBlock is gapped: energy is integrated over the clock (docs/metrology.md).
     from hal import esp32
     from metrology.config import MetrologyConfig
 
-    return MetrologyConfig(phases=PHASES, rate_hz=ADC_RATE_HZ, v_scale=esp32.V_SCALE,
-                           i_scale=esp32.I_SCALE, skew_us=ADC_SKEW_US, time_base="clock")
+    return MetrologyConfig(**esp32.front_end(PHASES, ADC_RATE_HZ, ADC_SKEW_US))
 
 
 def make_hal():
     from hal import esp32
 
-    hal = esp32.board_hal(NAME, P1_UART, P1_TX, P1_DATA_REQUEST, esp32.PinLeds(LEDS),
+    return esp32.board_hal(NAME, P1_UART, P1_TX, P1_DATA_REQUEST, esp32.PinLeds(LEDS),
                            adc_pins=ADC_PINS, adc_rate_hz=ADC_RATE_HZ,
                            radio_pins=(SPI_ID, SPI_SCK, SPI_MOSI, SPI_MISO, SPI_CS, RADIO_RESET,
                                        RADIO_INT),
-                           power_warning=POWER_WARNING)
-    hal.watchdog = _watchdog()  # machine.WDT: the ESP-IDF task watchdog (docs/supervision.md)
-    return hal
-
-
-def _watchdog():
-    from hal.watchdog import MachineWatchdog
-
-    return MachineWatchdog(8000)
+                           power_warning=POWER_WARNING, watchdog_ms=WATCHDOG_MS)

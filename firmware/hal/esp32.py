@@ -265,11 +265,18 @@ V_SCALE = 0.2  # volts per ADC LSB at the front end's nominal gain
 I_SCALE = 0.05  # amps per ADC LSB at the front end's nominal gain
 
 
+def front_end(phases, rate_hz, skew_us):
+    """The MetrologyConfig arguments of the ESP32 boards' front end (as keywords)."""
+    return {"phases": phases, "rate_hz": rate_hz, "v_scale": V_SCALE, "i_scale": I_SCALE,
+            "skew_us": skew_us, "time_base": "clock"}
+
+
 def board_hal(name, p1_uart_id, p1_tx, data_request, leds, adc_pins=None, adc_rate_hz=2000,
-              adc_frames=200, radio_pins=None, power_warning=None):
+              adc_frames=200, radio_pins=None, power_warning=None, watchdog_ms=None):
     """The Hal of an ESP32-family board from its pin choices (boards/esp32*/board.py); with
     adc_pins, its front end sampled by a PacedADCBlock on the board's clock; power_warning:
-    the GPIO of the supply monitor's early-warning output (high = supply failing)."""
+    the GPIO of the supply monitor's early-warning output (high = supply failing);
+    watchdog_ms: machine.WDT's timeout (the ESP-IDF task watchdog, docs/supervision.md)."""
     from hal import Hal
 
     clk = clock()
@@ -283,4 +290,11 @@ def board_hal(name, p1_uart_id, p1_tx, data_request, leds, adc_pins=None, adc_ra
     return Hal(name, clock=clk, p1_uart=p1_uart(p1_uart_id, p1_tx),
                data_request=input_pin(data_request), leds=leds, flash=flash(), adc=adc,
                spi=spi, radio=radio,
-               power_warning=input_pin(power_warning) if power_warning is not None else None)
+               power_warning=input_pin(power_warning) if power_warning is not None else None,
+               watchdog=_watchdog(watchdog_ms) if watchdog_ms else None)
+
+
+def _watchdog(timeout_ms):
+    from hal.watchdog import MachineWatchdog
+
+    return MachineWatchdog(timeout_ms)
