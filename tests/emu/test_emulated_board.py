@@ -146,8 +146,12 @@ def test_main_runs_asyncio_status_loop(board):
     lines = [ln for ln in out.splitlines() if ln.strip()]
     assert lines[0].startswith("meter-fw ") and "board=emu-mps2" in lines[0]
     assert "runtime=micropython 1.25.0" in lines[0]
-    assert lines[1].startswith("status uptime=1s ")
-    assert lines[2].startswith("status uptime=2s ")
+    # A fresh board (no provisioning record, no time sync): it says both, and runs.
+    assert lines[1] == "provisioning: none on this meter (python -m tools.provision)"
+    status = [ln for ln in lines if ln.startswith("status ")]
+    assert status[0].startswith("status uptime=1s ") and status[1].startswith("status uptime=2s ")
+    assert "alerts=clock-unsynced,unprovisioned" in status[0]
+    assert status[0].endswith("clock_synced=no id=unprovisioned")
 
 
 DEPLOYED_CHECK = """
