@@ -1,6 +1,6 @@
 """Deterministic benchmarks on the emulated board (make bench).
 
-    python -m tools.bench [--json FILE]
+    python -m tools.bench [--json FILE] [--no-meter]
 
 QEMU runs with `-icount shift=0`: every guest instruction advances virtual time by exactly
 1 ns, and the board's TIMER0 (time.ticks_cpu(), 25 MHz) ticks every 40 ns, i.e. every 40
@@ -10,6 +10,10 @@ instructions. A cost measured as a ticks_cpu() delta is therefore an instruction
 Per-unit costs are marginal: each kernel runs on two input sizes and the difference is
 divided by the difference in size, which removes call and measurement overhead (reported
 separately as the fixed cost per call).
+
+Then the whole meter runs for a minute of emulated time (tools/bench_meter.py: busy
+instructions per emulated second, share of a 168 MHz core, heap high-water); --no-meter
+leaves it out (it takes about 5 minutes of host time).
 """
 
 import argparse
@@ -188,6 +192,8 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", metavar="FILE", default=os.path.join(ROOT, "build",
                                                                        "bench.json"))
+    parser.add_argument("--no-meter", action="store_true",
+                        help="skip the whole-meter minute (tools/bench_meter.py)")
     args = parser.parse_args(argv)
     natmods = [os.path.join(ROOT, "build", "natmod", "armv7m", f)
                for f in sorted(os.listdir(os.path.join(ROOT, "build", "natmod", "armv7m")))]
@@ -238,6 +244,14 @@ def main(argv=None):
             print("  3 phases x 8 kHz on a 168 MHz core: natmod %.1f %%, python %.1f %%"
                   % (r["natmod"]["share_of_168mhz_at_3x8khz_percent"],
                      r["python"]["share_of_168mhz_at_3x8khz_percent"]))
+    if not args.no_meter:
+        from tools import bench_meter
+
+        print("\n[bench] %s: about 5 minutes of host time under -icount ..."
+              % bench_meter.TITLE, flush=True)
+        row = bench_meter.run_meter()
+        bench_meter.print_row(row)
+        rows.append(row)
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
     with open(args.json, "w") as f:
         json.dump(rows, f, indent=2)

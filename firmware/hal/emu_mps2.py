@@ -216,6 +216,9 @@ class CmsdkWatchdog:
         import emureset
 
         emureset.arm()
+        # An interrupt left pending by an earlier run (QEMU's counter goes on while
+        # disabled) would make the first expiry count as the second: clear it first.
+        self._write(_WDOG_INTCLR, 1)
         self._write(_WDOG_LOAD, self._load)
         self._write(_WDOG_CTRL, _WDOG_INTEN_RESEN)
         self.running = True
@@ -229,6 +232,7 @@ class CmsdkWatchdog:
     def stop(self):
         """Disable the counter (the CMSDK watchdog allows it; real boards' do not)."""
         self._write(_WDOG_CTRL, 0)
+        self._write(_WDOG_INTCLR, 1)
         self.running = False
 
     def reset_cause(self):

@@ -13,6 +13,13 @@
 //
 // Under `qemu -icount shift=0` one guest instruction advances virtual time by 1 ns, so a
 // TIMER0 tick (40 ns) is 40 instructions; tools/bench uses ticks_cpu() deltas this way.
+//
+// Idle accounting (tools/bench_meter.py, the whole-meter benchmark): emu_idle_wfe() is the
+// port's MICROPY_INTERNAL_WFE (see emu_idle.h), where select.poll and so asyncio wait, and
+// mp_hal_delay_ms() is time.sleep_ms(); both count the TIMER0 ticks they spend waiting.
+// Module emuboard reads the counters without allocating below 2^30 ticks (43 s):
+//   emuboard.total_ticks() TIMER0 ticks since the timer started (64-bit, never wraps)
+//   emuboard.idle_ticks()  of those, ticks spent waiting in emu_idle_wfe/mp_hal_delay_ms
 
 #include <stdint.h>
 #include "py/mphal.h"
@@ -41,6 +48,7 @@ static uint64_t ms_total;
 static uint32_t ms_rem;    // milliseconds not yet turned into seconds
 static uint32_t s_total;
 static uint8_t started;
+static uint64_t idle_pclk;  // PCLK ticks spent waiting (emu_idle_wfe, mp_hal_delay_ms)
 
 // Up-counting view of the down-counter, so that differences are plain subtraction.
 static inline uint32_t pclk_now(void) {
@@ -110,6 +118,13 @@ static void ticks_update(void) {
     }
 }
 
+// PCLK ticks since the timer started: every delta ticks_update() took is in us_total
+// (whole microseconds, 25 ticks each) plus pclk_rem.
+static uint64_t pclk_total(void) {
+    ticks_update();
+    return us_total * PCLK_PER_US + pclk_rem;
+}
+
 // Seconds since power-on: time.time() (see modtime_emu.c).
 uint32_t emu_uptime_s(void) {
     ticks_update();
@@ -145,9 +160,53 @@ void mp_hal_delay_us(mp_uint_t us) {
 }
 
 void mp_hal_delay_ms(mp_uint_t ms) {
+    uint64_t t0 = pclk_total();
     mp_uint_t start = mp_hal_ticks_ms();
     while (mp_hal_ticks_ms() - start < ms) {
         // Let scheduled callbacks and a pending KeyboardInterrupt run while we wait.
         mp_handle_pending(true);
     }
+    idle_pclk += pclk_total() - t0;
 }
+
+// MICROPY_INTERNAL_WFE (emu_idle.h): py/scheduler.c calls it in select.poll's wait loop,
+// once per turn, with the time left (>= 1 ms; (unsigned)-1 without a timeout). A real
+// core sleeps here until an interrupt; this one spins until the millisecond tick moves on
+// (the next SysTick that would end a WFI), which is never later than the timeout: the poll
+// loop still ends at its deadline's millisecond, and sees a ready object within 1 ms.
+void emu_idle_wfe(unsigned int timeout_ms) {
+    if (timeout_ms == 0) {
+        return;
+    }
+    uint64_t t0 = pclk_total();
+    mp_uint_t ms = (mp_uint_t)ms_total;
+    while (mp_hal_ticks_ms() == ms) {
+    }
+    idle_pclk += pclk_total() - t0;
+}
+
+static mp_obj_t emuboard_total_ticks(void) {
+    return mp_obj_new_int_from_ull(pclk_total());
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(emuboard_total_ticks_obj, emuboard_total_ticks);
+
+static mp_obj_t emuboard_idle_ticks(void) {
+    return mp_obj_new_int_from_ull(idle_pclk);
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(emuboard_idle_ticks_obj, emuboard_idle_ticks);
+
+// Names that no frozen module uses: an incremental build keeps frozen_content.c, whose own
+// qstr pool would then declare the same name twice.
+static const mp_rom_map_elem_t emuboard_globals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_emuboard) },
+    { MP_ROM_QSTR(MP_QSTR_total_ticks), MP_ROM_PTR(&emuboard_total_ticks_obj) },
+    { MP_ROM_QSTR(MP_QSTR_idle_ticks), MP_ROM_PTR(&emuboard_idle_ticks_obj) },
+};
+static MP_DEFINE_CONST_DICT(emuboard_globals, emuboard_globals_table);
+
+const mp_obj_module_t emuboard_module = {
+    .base = { &mp_type_module },
+    .globals = (mp_obj_dict_t *)&emuboard_globals,
+};
+
+MP_REGISTER_MODULE(MP_QSTR_emuboard, emuboard_module);
