@@ -174,7 +174,7 @@ def make_p1(hal, source, profile, key=None, system_title=None, counters=None):
 # registers step may also write flash; supply monitor 20 ms; metrology 20 ms plus up to a
 # second of backlog on a slow emulated core; HAN 2 ms; console 50 ms).
 DEADLINE_MS = {"registers": 10000, "supply": 2000, "metrology": 5000, "p1": 5000,
-               "han": 5000, "status": 5000, "console": 5000}
+               "han": 5000, "status": 5000, "console": 5000, "sntp": 15000}
 
 
 def make_supervisor(hal, registers, out=print):
@@ -268,6 +268,15 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None,
             supervisor.add(sv.TASK_SUPPLY,
                            lambda: supply_monitor_task(hal.power_warning, registers, out),
                            DEADLINE_MS["supply"])
+        if (record is not None and record.ntp_server and record.wifi_ssid
+                and hasattr(board, "ntp_socket_opener")):
+            from app import sntp
+
+            opener = board.ntp_socket_opener(record.wifi_ssid.decode(),
+                                             (record.wifi_psk or b"").decode(),
+                                             record.ntp_server.decode())
+            supervisor.add(sv.TASK_SNTP, lambda: sntp.sync_task(registers, opener, out),
+                           DEADLINE_MS["sntp"])
         if session is not None:
             from app import console
 

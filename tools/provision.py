@@ -10,7 +10,8 @@ device.json holds the fields by name; binary fields are hex strings, text fields
      "system_title": "4D50590000000123", "han_eui64": "0004A30B00C0FFEE",
      "han_install_code": "83FED3407A939723A5C639B26916D505",
      "p1_key": "000102030405060708090A0B0C0D0E0F",
-     "config_key": "<32..128 hex digits>", "han_network_key": "<32 hex digits>"}
+     "config_key": "<32..128 hex digits>", "han_network_key": "<32 hex digits>",
+     "wifi_ssid": "home", "wifi_psk": "a WPA2 passphrase", "ntp_server": "pool.ntp.org"}
 
 Only "serial" is required. An install code given without its CRC (6, 8, 12 or 16 octets)
 gets its CRC-16/X-25 appended; one given with it must match. The record is validated here
@@ -36,7 +37,7 @@ from app import provision  # noqa: E402
 from native.crc16 import crc16_x25  # noqa: E402
 
 MPREMOTE = os.path.join(fwpath.ROOT, ".venv", "bin", "mpremote")
-_TEXT = ("serial", "p1_equipment_id")
+_TEXT = ("serial", "p1_equipment_id", "wifi_ssid", "wifi_psk", "ntp_server")
 _CODE_LENGTHS = (6, 8, 12, 16)
 
 
@@ -60,7 +61,7 @@ def from_json(doc):
         if not isinstance(value, str):
             raise ValueError("%s: a string is expected" % name)
         if name in _TEXT:
-            data = value.encode("ascii", "strict")
+            data = value.encode("utf-8" if name == "wifi_ssid" else "ascii", "strict")
         else:
             try:
                 data = bytes.fromhex(value)

@@ -37,3 +37,10 @@ def make_hal():
                            radio_pins=(SPI_ID, SPI_SCK, SPI_MOSI, SPI_MISO, SPI_CS, RADIO_RESET,
                                        RADIO_INT),
                            power_warning=POWER_WARNING, watchdog_ms=WATCHDOG_MS)
+
+
+def ntp_socket_opener(ssid, psk, host):
+    """The board contract's network time source (docs/boards.md): Wi-Fi station + UDP."""
+    from hal import esp32
+
+    return esp32.ntp_socket_opener(ssid, psk, host)

@@ -17,6 +17,10 @@
 #   0x06 p1_key            16 octets: AES-128 key of P1's encryption (Smarty GUEK)
 #   0x07 config_key        16..64 octets: HMAC key of the configuration path
 #   0x08 han_network_key   16 octets: the HAN network key (else the trust centre makes one)
+#   0x09 wifi_ssid         1..32 octets: the Wi-Fi network of a board that has Wi-Fi (ESP32),
+#   0x0A wifi_psk          8..63 printable ASCII: its WPA2 passphrase, and
+#   0x0B ntp_server        1..64 printable ASCII: the (S)NTP server's host name; with all
+#                          three the meter keeps its clock from the network (app/sntp.py)
 from micropython import const
 
 from native.crc16 import crc16_x25
@@ -32,8 +36,12 @@ HAN_INSTALL_CODE = const(5)
 P1_KEY = const(6)
 CONFIG_KEY = const(7)
 HAN_NETWORK_KEY = const(8)
+WIFI_SSID = const(9)
+WIFI_PSK = const(10)
+NTP_SERVER = const(11)
 
-# tag -> (name, allowed lengths or (min, max) range, printable text)
+# tag -> (name, allowed lengths or (min, max) range, text: 0 octets, 1 printable ASCII
+# without spaces, 2 printable ASCII with spaces)
 FIELDS = {
     SERIAL: ("serial", (1, 32), True),
     P1_EQUIPMENT_ID: ("p1_equipment_id", (1, 48), True),
@@ -43,6 +51,9 @@ FIELDS = {
     P1_KEY: ("p1_key", (16, 16), False),
     CONFIG_KEY: ("config_key", (16, 64), False),
     HAN_NETWORK_KEY: ("han_network_key", (16, 16), False),
+    WIFI_SSID: ("wifi_ssid", (1, 32), False),
+    WIFI_PSK: ("wifi_psk", (8, 63), 2),  # IEEE 802.11i passphrase: 8..63 printable
+    NTP_SERVER: ("ntp_server", (1, 64), True),
 }
 
 
@@ -57,9 +68,11 @@ def _check(tag, value):
     if not _length_ok(len(value), allowed):
         raise ValueError("%s: wrong length %d" % (name, len(value)))
     if text:
+        lowest = 0x20 if text == 2 else 0x21
         for b in value:
-            if not 0x20 < b < 0x7F:
-                raise ValueError("%s: printable ASCII without spaces only" % name)
+            if not lowest <= b < 0x7F:
+                raise ValueError("%s: printable ASCII only%s"
+                                 % (name, "" if text == 2 else ", no spaces"))
     if tag == HAN_EUI64 and (value == b"\x00" * 8 or value == b"\xff" * 8):
         raise ValueError("han_eui64: reserved address")
     if tag == HAN_INSTALL_CODE:
@@ -122,7 +135,10 @@ class Provisioning:
         """One console line: the serial and which keys are present (never the keys)."""
         keys = [FIELDS[t][0] for t in (P1_KEY, CONFIG_KEY, HAN_NETWORK_KEY, HAN_INSTALL_CODE)
                 if getattr(self, FIELDS[t][0]) is not None]
-        return "serial={} keys={}".format(self.serial.decode(), ",".join(keys) or "none")
+        line = "serial={} keys={}".format(self.serial.decode(), ",".join(keys) or "none")
+        if self.ntp_server is not None:
+            line += " ntp={}".format(self.ntp_server.decode())
+        return line
 
 
 _NAMES = {}

@@ -31,7 +31,8 @@ TASK_HAN = const(4)
 TASK_SUPPLY = const(5)
 TASK_STATUS = const(6)
 TASK_CONSOLE = const(7)
-_TASK_SLOTS = const(8)  # ids 1..7
+TASK_SNTP = const(8)
+_TASK_SLOTS = const(9)  # ids 1..8
 
 # Fault-log event codes: the numbers of registers.logs (a unit test keeps them equal).
 EV_TASK_FAULT = const(42)

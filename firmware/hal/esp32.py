@@ -298,3 +298,35 @@ def _watchdog(timeout_ms):
     from hal.watchdog import MachineWatchdog
 
     return MachineWatchdog(timeout_ms)
+
+
+def ntp_socket_opener(ssid, psk, host, port=123):
+    """open_socket() for app.sntp.sync_task on an ESP32 with Wi-Fi: the station interface
+    is brought up and joined once; each call then returns a non-blocking UDP socket
+    connected to the server, or raises OSError while the network is not up yet. The
+    server's address is looked up once and kept: a DNS lookup blocks the whole firmware,
+    and one that hangs past the watchdog's timeout would reset the meter (give an IPv4
+    literal as ntp_server to skip it)."""
+    import network
+    import socket
+
+    wlan = network.WLAN(network.STA_IF)
+    joined = [False]
+    address = [None]
+
+    def open_socket():
+        if not wlan.active():
+            wlan.active(True)
+        if not wlan.isconnected():
+            if not joined[0]:
+                wlan.connect(ssid, psk)
+                joined[0] = True
+            raise OSError("Wi-Fi not connected yet")
+        if address[0] is None:
+            address[0] = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0][-1]
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        sock.connect(address[0])
+        return sock
+
+    return open_socket

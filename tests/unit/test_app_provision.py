@@ -72,7 +72,7 @@ def test_six_byte_install_code_with_its_crc_is_accepted():
 
 def test_decode_refuses_unknown_duplicate_and_truncated_fields():
     D = provision.Provisioning.decode
-    raises(ValueError, D, b"\x01\x02AB\x09\x01x")  # unknown tag 9
+    raises(ValueError, D, b"\x01\x02AB\x20\x01x")  # unknown tag 0x20
     raises(ValueError, D, b"\x01\x02AB\x01\x02CD")  # serial twice
     raises(ValueError, D, b"\x01\x05AB")  # value shorter than its length
     raises(ValueError, D, b"\x01\x02AB\x02")  # a lone tag
@@ -86,3 +86,13 @@ def test_a_corrupt_stored_record_reads_as_unprovisioned():
     bad = b"\x01\x02AB\x04\x08" + b"\xff" * 8  # well framed, reserved EUI-64
     slots.save(bad, len(bad))
     assert provision.load(store) is None
+
+
+def test_network_fields_for_the_clock_from_ntp():
+    p = provision.Provisioning(serial=b"s", wifi_ssid=b"home \xe2\x98\x83", wifi_psk=b"a pass phrase",
+                               ntp_server=b"ntp.example.org")
+    assert provision.Provisioning.decode(p.encode()).wifi_psk == b"a pass phrase"
+    assert p.summary() == "serial=s keys=none ntp=ntp.example.org"
+    raises(ValueError, provision.Provisioning, serial=b"s", wifi_psk=b"short")
+    raises(ValueError, provision.Provisioning, serial=b"s", wifi_psk=b"tab\tin it")
+    raises(ValueError, provision.Provisioning, serial=b"s", ntp_server=b"has space")
