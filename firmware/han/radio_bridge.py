@@ -47,6 +47,7 @@ class BridgeRadio:
         self._rssi = -127
         self._lqi = 0
         self.rx_overflow = 0
+        self.rx_too_long = 0  # RX messages whose PSDU exceeds _PSDU_MAX (dropped)
         self._send(bp.HELLO, self._small, 8)  # a new radio: the server forgets the old one
 
     # --- the stream --------------------------------------------------------------------
@@ -71,6 +72,12 @@ class BridgeRadio:
         b = bp.BODY
         if kind == bp.RX:
             if length < 3:
+                return
+            if length - 2 > _PSDU_MAX:
+                # A PSDU of 126..127 bytes without FCS cannot be a frame (aMaxPHYPacketSize
+                # 127 includes the 2-byte FCS, 2006 Table 22) and would overrun the
+                # receive buffer: dropped and counted, never copied.
+                self.rx_too_long += 1
                 return
             if self._rx_count >= _RX_FRAMES:
                 self.rx_overflow += 1

@@ -140,3 +140,18 @@ def test_bridged_radio_receive_path_allocates_nothing():
     with NoAllocation():
         n = r.read(buf)
     assert n == 120 and buf[:n] == frame and r.last_rssi() == -60
+
+
+def test_bridged_radio_drops_psdus_longer_than_its_buffer():
+    # aMaxPHYPacketSize is 127 with the FCS, which the medium removes: 125 bytes is the
+    # longest frame; a 126- or 127-byte PSDU (the wire format has room for it) used to be
+    # copied into the 125-byte receive buffer and raise IndexError.
+    s = LoopStream()
+    r = BridgeRadio(s)
+    s.reply(bp.RX, b"\xc4\x99" + lcg_bytes(126, seed=3))
+    s.reply(bp.RX, b"\xc4\x99" + lcg_bytes(127, seed=4))
+    s.reply(bp.RX, b"\xc4\x99" + lcg_bytes(125, seed=5))
+    buf = bytearray(127)
+    assert r.read(buf) == 125 and buf[:125] == lcg_bytes(125, seed=5)
+    assert r.read(buf) == 0
+    assert r.rx_too_long == 2 and r.rx_overflow == 0

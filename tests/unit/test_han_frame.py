@@ -7,7 +7,7 @@ import json
 from han.mac import commands as cmd
 from han.mac import frame as fr
 from han.mac.fcs import append_fcs, fcs16, fcs_ok
-from support import NoAllocation
+from support import NoAllocation, raises
 
 VECTORS = json.load(open("tests/vectors/han/ieee802154_ccm_vectors.json"))["vectors"]
 
@@ -136,6 +136,46 @@ def test_2015_pan_id_compression_table():
         assert g.header_len == hlen
 
 
+def test_2006_pan_id_compression_with_one_address_is_refused():
+    # 802.15.4-2006 7.2.1.1.5: with only one address present, PAN ID compression shall be
+    # 0. Hand-written frames (FCF little endian, then seq 7):
+    #   data, compression, dst short, 2006: FCF 0x1841 -> 41 18 07 | 2B1A | 0100
+    #   data, compression, src short, 2003: FCF 0x8041 -> 41 80 07 | 2B1A | 0100
+    #   command, compression, src ext, 2006: FCF 0xD043 -> 43 D0 07 | 2B1A | ext | 04
+    f = fr.FrameFields()
+    for raw in ("4118072B1A0100", "4180072B1A0100", "43D0072B1A0102030405060708" + "04"):
+        buf = bytearray(bytes.fromhex(raw) + b"\x00\x00")
+        n = append_fcs(buf, len(buf) - 2)
+        assert fr.decode(buf, n, f) == fr.ERR_PAN_ID_COMP, raw
+        assert fr.decode(buf, n - 2, f, False) == fr.ERR_PAN_ID_COMP, raw
+        # The same frames without the compression bit are valid.
+        buf[0] &= ~0x40
+        n = append_fcs(buf, len(buf) - 2)
+        assert fr.decode(buf, n, f) == fr.OK, raw
+        assert f.header_len == len(raw) // 2 - (1 if raw.startswith("43") else 0)
+    # The encoder refuses to build them, for either side and both versions.
+    out = bytearray(127)
+    for version in (fr.VERSION_2003, fr.VERSION_2006):
+        for dm, sm in ((fr.ADDR_SHORT, 0), (fr.ADDR_EXT, 0), (0, fr.ADDR_SHORT),
+                       (0, fr.ADDR_EXT)):
+            f.clear()
+            f.version = version
+            f.dst_mode, f.src_mode = dm, sm
+            f.dst_pan = f.src_pan = 0x1A2B
+            f.pan_id_compression = True
+            raises(ValueError, fr.encode, f, b"", 0, out)
+            f.pan_id_compression = False
+            assert fr.encode(f, b"", 0, out) == 3 + 2 + (2 if (dm or sm) == 2 else 8)
+    # Both addresses, and the 2015 table's one-address rows, are unaffected (Table 7-2:
+    # short/none/1 is 5 bytes long, no PAN ID).
+    f.clear()
+    f.version = fr.VERSION_2015
+    f.dst_mode = fr.ADDR_SHORT
+    f.pan_id_compression = True
+    assert fr.encode(f, b"", 0, out) == 5
+    assert fr.decode(out, 5, f, False) == fr.OK and f.dst_pan == -1
+
+
 def test_2015_seq_suppression_ie_and_aux_header_round_trip():
     f = fr.FrameFields()
     f.version = fr.VERSION_2015
@@ -201,6 +241,10 @@ def test_every_type_mode_version_round_trips():
                             f.dst_addr, f.src_addr = 0x0506, 0x0708
                             f.dst_ext[:] = b"ABCDEFGH"
                             f.src_ext[:] = b"abcdefgh"
+                            if version < 2 and comp and (dm == 0) != (sm == 0):
+                                # 2006 7.2.1.1.5: not a frame (see the test below).
+                                raises(ValueError, fr.encode, f, b"\x09\x08", 2, out)
+                                continue
                             n = fr.encode(f, b"\x09\x08", 2, out)
                             n = append_fcs(out, n)
                             assert fr.decode(out, n, g, True) == fr.OK
@@ -216,7 +260,8 @@ def test_every_type_mode_version_round_trips():
                                 assert g.frame_counter == 77 and g.key_index == 3
                             assert out[g.header_len:g.header_len + 2] == b"\x09\x08"
                             count += 1
-    assert count == 3 * 4 * 9 * 2 * 2 - 4 * 9 * 2
+    # Less the 2003 secured frames and the 2003/2006 one-address compressed frames.
+    assert count == 3 * 4 * 9 * 2 * 2 - 4 * 9 * 2 - (2 + 1) * 4 * 4
 
 
 def test_malformed_frames_give_error_codes():

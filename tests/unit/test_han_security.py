@@ -63,6 +63,66 @@ def test_zigbee_annex_c_ccm_star():
     assert buf[len(a):len(a) + len(m)] == m
 
 
+# A frame-version-2 (2015) secured MAC command: Data Request (0x04), ACK requested, PAN ID
+# compression, dst short 0x0000 in PAN 0x1A2B, src extended SRC, level 5 (ENC-MIC-32), key
+# id mode 1, key index 1, frame counter 5, sequence number 0x33. Written by hand:
+#   FCF 0xE86B, seq, dst PAN, dst, src ext (LSB first) | aux header 0D 05000000 01 | 04
+# The secured form was computed with `cryptography`'s AESCCM (M = 4, a = the 21-byte MHR,
+# m = the Command ID, nonce = SRC || 00000005 || 05): the Command ID is encrypted.
+CMD15_PLAIN = "6BE8332B1A0000010000000048DEAC0D050000000104"
+CMD15_SECURED = "6BE8332B1A0000010000000048DEAC0D05000000015067AABC7A"
+
+
+def test_2015_command_frame_encrypts_the_command_id():
+    tx = sec.MacSecurity(SRC, RamCounterStore(), min_level=0)
+    tx.keys.add(KEY, 1, 1)
+    f = fr.FrameFields()
+    f.frame_type = fr.FT_CMD
+    f.version = fr.VERSION_2015
+    f.seq = 0x33
+    f.ack_request = True
+    f.pan_id_compression = True
+    f.dst_mode = fr.ADDR_SHORT
+    f.dst_pan = 0x1A2B
+    f.dst_addr = 0x0000
+    f.src_mode = fr.ADDR_EXT
+    f.src_ext[:] = SRC
+    f.security = True
+    f.sec_level = 5
+    f.key_id_mode = 1
+    f.key_index = 1
+    f.frame_counter = 5
+    buf = bytearray(127)
+    n = fr.encode(f, b"\x04", 1, buf)
+    assert buf[:n] == bytes.fromhex(CMD15_PLAIN)
+    n = tx.secure(f, buf, n)
+    assert buf[:n] == bytes.fromhex(CMD15_SECURED)
+    # Received: verified, decrypted in place, the Command ID back at the payload's start.
+    rx = sec.MacSecurity(bytes(8), RamCounterStore(), min_level=5)
+    rx.keys.add(KEY, 1, 1)
+    rx.devices.add(SRC)
+    g = fr.FrameFields()
+    assert fr.decode(buf, n, g, False) == fr.OK and g.header_len == 21
+    with NoAllocation():
+        err = rx.unsecure(g, buf)
+    assert err == sec.SEC_OK and g.payload_len == 1 and buf[:g.length] == bytes.fromhex(CMD15_PLAIN)
+    # With the Command ID authenticated but left in the clear (the 2006 rule) the MIC
+    # differs, so such a frame no longer opens.
+    rx2 = sec.MacSecurity(bytes(8), RamCounterStore(), min_level=5)
+    rx2.keys.add(KEY, 1, 1)
+    rx2.devices.add(SRC)
+    clear = bytearray(bytes.fromhex(CMD15_PLAIN) + bytes(4))
+    ks = rx2.keys.lookup(1, bytes(8), 1)
+    nonce = SRC + b"\x00\x00\x00\x05\x05"
+    m = CcmStar().encrypt(ks, nonce, clear, 22, 0, 4, True)
+    assert fr.decode(clear, m, g, False) == fr.OK
+    assert rx2.unsecure(g, clear) == sec.SEC_ERR_MIC
+    # A 2015 command frame with no Command ID at all is malformed.
+    short = bytearray(bytes.fromhex(CMD15_PLAIN[:-2]) + bytes(4))
+    assert fr.decode(short, 25, g, False) == fr.OK
+    assert rx2.unsecure(g, short) == sec.SEC_ERR_MALFORMED
+
+
 def test_tampered_frame_fails_mic_and_does_not_move_counter():
     v = DATA["vectors"][2]  # command, ENC-MIC-64
     secured = bytearray(bytes.fromhex(v["secured_frame_no_fcs"]))

@@ -43,7 +43,8 @@ ERR_ADDR_MODE = const(5)  # reserved addressing mode 1
 ERR_VERSION = const(6)  # reserved frame version 3
 ERR_SECURITY = const(7)  # auxiliary security header not usable (2003 frame, reserved bits)
 ERR_IE = const(8)  # header IE list malformed or longer than FrameFields can keep
-ERR_COUNT = const(9)  # number of codes, for counter arrays
+ERR_PAN_ID_COMP = const(9)  # 2003/2006: PAN ID compression without both addresses
+ERR_COUNT = const(10)  # number of codes, for counter arrays
 
 MAX_PHY_PACKET = const(127)  # aMaxPHYPacketSize, 2006 Table 22 (includes the FCS)
 MAX_IE = const(48)  # header IE bytes kept in a FrameFields (enough for the IEs we use)
@@ -155,6 +156,14 @@ def _pan_presence(version, dst_mode, src_mode, compressed):
     return 1 if compressed else 3
 
 
+def _bad_compression(version, dst_mode, src_mode, compressed):
+    # 2006 7.2.1.1.5: with only one address present the PAN ID compression bit shall be
+    # 0; such a frame has no valid reading, so it is refused both ways. Frame version 2
+    # defines every combination in its own table (2015 Table 7-2).
+    return (version < VERSION_2015 and compressed
+            and (dst_mode == ADDR_NONE) != (src_mode == ADDR_NONE))
+
+
 def aux_header_len(sec_control):
     """Length of the auxiliary security header with this security control byte."""
     n = 1 + _KEY_ID_LEN[(sec_control >> 3) & 3]
@@ -188,6 +197,8 @@ def decode(buf, length, f, has_fcs=True):
         return ERR_VERSION
     if dst_mode == 1 or src_mode == 1:
         return ERR_ADDR_MODE
+    if _bad_compression(version, dst_mode, src_mode, fcf & _FCF_PANID_COMP):
+        return ERR_PAN_ID_COMP
     f.frame_type = ft
     f.version = version
     f.dst_mode = dst_mode
@@ -313,6 +324,8 @@ def encode_header(f, buf):
     fields no valid frame has (this is the sending side: a programming error)."""
     if f.dst_mode == 1 or f.src_mode == 1 or f.frame_type > FT_CMD or f.version > 2:
         raise ValueError("reserved field value")
+    if _bad_compression(f.version, f.dst_mode, f.src_mode, f.pan_id_compression):
+        raise ValueError("PAN ID compression needs both addresses before 2015")
     v2 = f.version == VERSION_2015
     fcf = (f.frame_type | (f.dst_mode << 10) | (f.version << 12) | (f.src_mode << 14))
     if f.security:

@@ -171,11 +171,18 @@ class MacSecurity:
 
     def _private_start(self, f, buf, end):
         # Where the encrypted part begins (2006 7.6.3.4 step c): after the MHR for data;
-        # after the command identifier for commands; after superframe/GTS/pending
-        # address fields for beacons. Negative when the frame is malformed.
+        # after the command identifier for 2003/2006 commands; after superframe/GTS/
+        # pending address fields for beacons. Negative when the frame is malformed.
+        # In frame version 2 the Command ID is the first byte of the (encrypted) payload
+        # (2015 7.3.4): Wireshark reads it from the decrypted payload for 2015
+        # command frames (packet-ieee802154.c, dissect_ieee802154_common) and OpenThread
+        # counts it in the header only when !IsVersion2015() (mac_frame.cpp,
+        # Frame::FindPayloadIndex). It must still be there, hence p < end.
         p = f.header_len
         if f.frame_type == fr.FT_CMD:
-            return p + 1 if p < end else -1
+            if p >= end:
+                return -1
+            return p if f.version == fr.VERSION_2015 else p + 1
         if f.frame_type == fr.FT_BEACON:
             n = beacon_fields_len(buf, p, end)
             return p + n if n >= 0 else -1
