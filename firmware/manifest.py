@@ -24,5 +24,7 @@ package("han", files=["__init__.py", "bridge_proto.py", "counters.py", "inventor
                       "mac/commands.py", "mac/csma.py", "mac/duplicates.py", "mac/fcs.py",
                       "mac/frame.py", "mac/indirect.py", "mac/mac.py", "mac/roles.py",
                       "mac/scan.py", "mac/security.py"]
+        + ["nwk/__init__.py", "nwk/frame.py", "nwk/security.py"]
+        + ["tc/__init__.py", "tc/keys.py"]
         + (_SIM_HAN if options.simulation else []))
 module("main.py")
