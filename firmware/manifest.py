@@ -25,6 +25,8 @@ package("han", files=["__init__.py", "bridge_proto.py", "counters.py", "inventor
                       "mac/frame.py", "mac/indirect.py", "mac/mac.py", "mac/roles.py",
                       "mac/scan.py", "mac/security.py"]
         + ["nwk/__init__.py", "nwk/frame.py", "nwk/security.py"]
+        + ["aps/__init__.py", "aps/frame.py", "aps/security.py"]
         + ["tc/__init__.py", "tc/keys.py"]
+        + ["zdo/__init__.py", "zdo/frames.py"]
         + (_SIM_HAN if options.simulation else []))
 module("main.py")

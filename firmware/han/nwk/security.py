@@ -164,7 +164,7 @@ class NwkSecurity:
                                c_len, mic)
         buf[hdr_len] = on_air
         if not ok:
-            raise ValueError("NWK MIC check failed")
+            raise ValueError("MIC check failed")  # also APS (han/aps/security.py)
         return c_len
 
     def encrypt(self, buf, hdr_len, payload, payload_len, key, aux,
