@@ -1,6 +1,7 @@
 """python -m tools.han sim --devices N --seconds S --pcap FILE [--seed S] [--json] [--associate]
 python -m tools.han medium --listen PATH [--seconds S] [--pcap FILE] [--seed S] [--json]
-python -m tools.han sniff --medium PATH --channel N --pcap FILE [--seconds S] [--json]"""
+python -m tools.han sniff --medium PATH --channel N --pcap FILE [--seconds S] [--json]
+python -m tools.han install-code HEX [--json]"""
 import argparse
 import json
 import sys
@@ -43,7 +44,14 @@ def main(argv=None):
     n.add_argument("--linktype", type=int, choices=(195, 283), default=283)
     n.add_argument("--seconds", type=float, default=None, help="default: until Ctrl-C")
     n.add_argument("--json", action="store_true")
+    ic = sub.add_parser("install-code", help="install code (6, 8, 12 or 16 octets, with or "
+                                             "without its CRC-16/X-25) -> link key, "
+                                             "key-transport key, key-load key")
+    ic.add_argument("code", metavar="HEX", help="hex octets; spaces, ':' and '-' allowed")
+    ic.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
+    if a.command == "install-code":
+        return _install_code(a)
     if a.command == "medium":
         return _medium(a)
     if a.command == "sniff":
@@ -113,6 +121,57 @@ def _sniff(a):
     print(json.dumps(result) if a.json else "sniffed %d frames on channel %d into %s" % (
         sniffer.frames, a.channel, a.pcap))
     return 0
+
+
+def _install_code(a):
+    from tools import fwpath
+
+    fwpath.setup()
+    from han.tc import keys
+    from native.crc16 import crc16_x25
+
+    text = a.code.strip()
+    for sep in (" ", ":", "-"):
+        text = text.replace(sep, "")
+    if text[:2].lower() == "0x":
+        text = text[2:]
+    try:
+        code = bytes.fromhex(text)
+    except ValueError:
+        print("install-code: not hex: %r" % a.code, file=sys.stderr)
+        return 2
+    n = len(code)
+    # BDB 10.1: 6, 8, 12 or 16 octets, then the CRC-16/X-25 little endian. With and without
+    # the CRC the lengths overlap only at 8 (6+2 or a bare 8): 8 octets are taken as a 6-octet
+    # code with its CRC when the last two octets are the CRC of the first six, else as bare.
+    bare = {6, 8, 12, 16}
+    with_crc = set(keys.INSTALL_CODE_LENGTHS)
+    if n in with_crc and (n not in bare or _crc_ok(code, crc16_x25)):
+        full = code
+    elif n in bare:
+        crc = crc16_x25(code)
+        full = code + bytes((crc & 0xFF, crc >> 8))
+    else:
+        print("install-code: %d octets; need 6, 8, 12 or 16 (+2 for the CRC)" % n,
+              file=sys.stderr)
+        return 2
+    try:
+        link = keys.install_code_link_key(full)
+    except ValueError as e:
+        crc = crc16_x25(full[:-2])
+        print("install-code: %s (given %s, computed %02X%02X)" % (
+            e, full[-2:].hex().upper(), crc & 0xFF, crc >> 8), file=sys.stderr)
+        return 2
+    result = {"install_code": full.hex().upper(), "crc": full[-2:].hex().upper(),
+              "link_key": link.hex().upper(),
+              "key_transport_key": keys.key_transport_key(link).hex().upper(),
+              "key_load_key": keys.key_load_key(link).hex().upper()}
+    _show(result, a.json)
+    return 0
+
+
+def _crc_ok(code, crc16_x25):
+    return crc16_x25(code[:-2]) == code[-2] | (code[-1] << 8)
 
 
 if __name__ == "__main__":
