@@ -108,13 +108,15 @@ class FrameFields:
         self.length = 0  # frame length without FCS
 
 
-def _read_ext(buf, p, dst):
-    # On air least significant byte first (2006 7.2.1.2); kept most significant first.
+def read_ext(buf, p, dst):
+    """An 8-byte extended address at buf[p] into dst. On air least significant byte first
+    (2006 7.2.1.2; ZigBee NWK/APS the same); kept most significant first, as printed.
+    write_ext is the reverse."""
     for i in range(8):
         dst[7 - i] = buf[p + i]
 
 
-def _write_ext(buf, p, src):
+def write_ext(buf, p, src):
     for i in range(8):
         buf[p + i] = src[7 - i]
 
@@ -131,7 +133,7 @@ def _write_addressing(buf, p, with_pan, pan, mode, short, ext):
         buf[p + 1] = (short >> 8) & 0xFF
         p += 2
     elif mode == ADDR_EXT:
-        _write_ext(buf, p, ext)
+        write_ext(buf, p, ext)
         p += 8
     return p
 
@@ -234,7 +236,7 @@ def decode(buf, length, f, has_fcs=True):
     elif dst_mode == ADDR_EXT:
         if p + 8 > end:
             return ERR_SHORT
-        _read_ext(buf, p, f.dst_ext)
+        read_ext(buf, p, f.dst_ext)
         p += 8
     if pans & 2:
         if p + 2 > end:
@@ -251,7 +253,7 @@ def decode(buf, length, f, has_fcs=True):
     elif src_mode == ADDR_EXT:
         if p + 8 > end:
             return ERR_SHORT
-        _read_ext(buf, p, f.src_ext)
+        read_ext(buf, p, f.src_ext)
         p += 8
     f.aux_offset = p
     if f.security:
@@ -284,7 +286,7 @@ def decode(buf, length, f, has_fcs=True):
                 ks[3 - i] = buf[q + i]
             q += 4
         elif kid == 3:
-            _read_ext(buf, q, ks)
+            read_ext(buf, q, ks)
             q += 8
         f.key_index = buf[q] if kid else 0
         p += n
@@ -373,7 +375,7 @@ def encode_header(f, buf):
                 buf[p + i] = f.key_source[3 - i]
             p += 4
         elif kid == 3:
-            _write_ext(buf, p, f.key_source)
+            write_ext(buf, p, f.key_source)
             p += 8
         if kid:
             buf[p] = f.key_index & 0xFF

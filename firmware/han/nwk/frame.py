@@ -15,6 +15,8 @@
 # byte first, as han.mac.frame does); on air they are little endian.
 from micropython import const
 
+from han.mac.frame import read_ext, write_ext
+
 # Frame types, 3.3.1.1.1 (Table 3-43): 2 is reserved.
 FT_DATA = const(0)
 FT_CMD = const(1)
@@ -118,15 +120,11 @@ def parse(buf, n, h):
     p = 8
     if h.dst64_present:
         _need(p, 8, n)
-        d = h.dst64
-        for i in range(8):
-            d[7 - i] = buf[p + i]
+        read_ext(buf, p, h.dst64)
         p += 8
     if h.src64_present:
         _need(p, 8, n)
-        s = h.src64
-        for i in range(8):
-            s[7 - i] = buf[p + i]
+        read_ext(buf, p, h.src64)
         p += 8
     if h.multicast:
         _need(p, 1, n)
@@ -211,14 +209,10 @@ def build_header(h, out):
     out[7] = h.seq & 0xFF
     p = 8
     if h.dst64_present:
-        d = h.dst64
-        for i in range(8):
-            out[p + i] = d[7 - i]
+        write_ext(out, p, h.dst64)
         p += 8
     if h.src64_present:
-        s = h.src64
-        for i in range(8):
-            out[p + i] = s[7 - i]
+        write_ext(out, p, h.src64)
         p += 8
     if h.multicast:
         out[p] = ((h.mcast_mode & 3) | ((h.nonmember_radius & 7) << 2)

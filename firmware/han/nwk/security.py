@@ -16,6 +16,7 @@
 from micropython import const
 
 from han.mac.ccm import CcmStar
+from han.mac.frame import read_ext, write_ext
 from native.aes import aes128_key_schedule, KEY_SCHEDULE_SIZE
 
 LEVEL_ENC_MIC_32 = const(5)  # nwkSecurityLevel of ZigBee PRO (4.3.1, Table 4-37)
@@ -72,9 +73,7 @@ def parse_aux(buf, off, n, aux):
     aux.frame_counter = buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)
     p += 4
     if aux.ext_nonce:
-        s = aux.src64
-        for i in range(8):
-            s[7 - i] = buf[p + i]
+        read_ext(buf, p, aux.src64)
         p += 8
     aux.key_seq = buf[p] if aux.key_id == KEY_NETWORK else 0
     aux.length = k
@@ -98,9 +97,7 @@ def build_aux(aux, out, off):
     out[p + 3] = (c >> 24) & 0xFF
     p += 4
     if aux.ext_nonce:
-        s = aux.src64
-        for i in range(8):
-            out[p + i] = s[7 - i]
+        write_ext(out, p, aux.src64)
         p += 8
     if aux.key_id == KEY_NETWORK:
         out[p] = aux.key_seq & 0xFF
