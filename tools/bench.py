@@ -1,6 +1,6 @@
 """Deterministic benchmarks on the emulated board (make bench).
 
-    python -m tools.bench [--json FILE] [--no-meter]
+    python -m tools.bench [--json FILE] [--no-meter] [--only KEY,...]
 
 QEMU runs with `-icount shift=0`: every guest instruction advances virtual time by exactly
 1 ns, and the board's TIMER0 (time.ticks_cpu(), 25 MHz) ticks every 40 ns, i.e. every 40
@@ -144,8 +144,10 @@ measure('aes.python', blocks_py, 1, 11)
 """
 
 # CCM* (IEEE 802.15.4 security, level 5: ENC-MIC-32) over a whole 127-byte frame: 23 bytes
-# of header authenticated, 100 of payload encrypted, a 4-byte MIC; AES from the natmod and
-# from its Python fallback.
+# of header authenticated, 100 of payload encrypted, a 4-byte MIC. "ccm": CcmStar.encrypt on
+# its C path (the _aes natmod's ccm_star_encrypt) and on its Python path (CBC-MAC and CTR
+# in Python around the natmod's AES block). "ccmaes": the Python path with the AES block
+# from the natmod and from its Python fallback (the row before the C path existed).
 CCM = """
 import han.mac.ccm as ccm
 from native import aes
@@ -157,10 +159,94 @@ frame = bytearray(127)
 def secure(k):
     for _ in range(k):
         c.encrypt(ks, nonce, frame, 23, 100, 4)
-ccm.aes128_encrypt_block = aes.aes128_encrypt_block_native
+assert ccm.IMPLEMENTATION == 'natmod'
+ref = bytearray(127)
+c.encrypt_python(ks, nonce, ref, 23, 100, 4)
+c.encrypt(ks, nonce, frame, 23, 100, 4)
+assert frame == ref
 measure('ccm.natmod', secure, 1, 3)
-ccm.aes128_encrypt_block = aes.aes128_encrypt_block_python
+ccm.ccm_star_encrypt = None
 measure('ccm.python', secure, 1, 3)
+ccm.aes128_encrypt_block = aes.aes128_encrypt_block_native
+measure('ccmaes.natmod', secure, 1, 3)
+ccm.aes128_encrypt_block = aes.aes128_encrypt_block_python
+measure('ccmaes.python', secure, 1, 3)
+"""
+
+# A full NWK+APS frame in one 127-byte MAC frame (9-byte MAC header, 2-byte FCS): NWK data
+# header (8 bytes) | NWK auxiliary header (14: extended nonce, key sequence number) | APS
+# data header (8) | APS auxiliary header (13: data key, extended nonce) | 65 bytes of APS
+# payload | APS MIC (4) | NWK MIC (4). Secure: ApsSecurity.encrypt with a link key, then
+# NwkSecurity.encrypt with the network key (both level 5, key schedules precomputed, the
+# headers already built, frame counters advancing). Verify: NwkSecurity.decrypt then
+# ApsSecurity.decrypt of a secured copy; each verify first restores the 116 secured bytes
+# (one slice copy, "nwkcopy" below, included in the verify figure). natmod = CcmStar's C
+# path, python = its Python path (AES block from the natmod in both).
+NWKAPS = """
+import han.mac.ccm as ccm
+from native import aes
+from han.nwk import frame as nf
+from han.nwk import security as ns
+from han.aps import frame as af
+from han.aps import security as asec
+mac = bytearray(127)
+nwk = memoryview(mac)[9:125]
+aps = memoryview(mac)[9 + 8 + 14:125]
+nh = nf.NwkHeader()
+nh.security = True
+nh.dst, nh.src, nh.radius, nh.seq = 0x0000, 0x1A2B, 30, 7
+assert nf.build_header(nh, nwk) == 8
+ah = af.ApsHeader()
+ah.security = True
+ah.dst_ep, ah.cluster, ah.profile, ah.src_ep, ah.counter = 1, 0x0702, 0x0109, 1, 5
+assert af.build(ah, aps, 0) == 8
+net_ks = bytearray(176)
+aes.aes128_key_schedule(bytes(range(16)), net_ks)
+link_ks = bytearray(176)
+aes.aes128_key_schedule(bytes(range(16, 32)), link_ks)
+n_aux = ns.AuxHeader()
+n_aux.src64[:] = bytes.fromhex('0011223344556677')
+a_aux = asec.AuxHeader()
+a_aux.key_id = asec.KEY_DATA
+a_aux.src64[:] = bytes.fromhex('0011223344556677')
+payload = bytes((i * 13 + 1) & 255 for i in range(65))
+nsec = ns.NwkSecurity()
+asecr = asec.ApsSecurity()
+def secure(k):
+    for _ in range(k):
+        n_aux.frame_counter += 1
+        a_aux.frame_counter += 1
+        assert asecr.encrypt(aps, 8, payload, 65, link_ks, a_aux) == 90
+        assert nsec.encrypt(nwk, 8, None, 90, net_ks, n_aux) == 116
+secure(1)
+secured = bytes(nwk)
+def restore(k):
+    for _ in range(k):
+        nwk[:] = secured
+def verify(k):
+    for _ in range(k):
+        nwk[:] = secured
+        nsec.decrypt(nwk, 116, net_ks, 8)
+        asecr.decrypt(aps, 90, link_ks, 8)
+verify(1)
+assert bytes(aps[21:86]) == payload
+ccm.ccm_star_encrypt = None
+ccm.ccm_star_decrypt = None
+n_aux.frame_counter -= 1
+a_aux.frame_counter -= 1
+secure(1)
+assert bytes(nwk) == secured  # the Python path secures to the same bytes
+verify(1)
+assert bytes(aps[21:86]) == payload
+ccm.ccm_star_encrypt = aes.ccm_star_encrypt_native
+ccm.ccm_star_decrypt = aes.ccm_star_decrypt_native
+measure('nwksec.natmod', secure, 1, 3)
+measure('nwkver.natmod', verify, 1, 3)
+measure('nwkcopy.natmod', restore, 1, 3)
+ccm.ccm_star_encrypt = None
+ccm.ccm_star_decrypt = None
+measure('nwksec.python', secure, 1, 3)
+measure('nwkver.python', verify, 1, 3)
 """
 
 # Each benchmark: (title, unit, small input, large input, units per input step, device code,
@@ -171,7 +257,11 @@ BENCHMARKS = [
     ("P1 telegram, NL 3-phase + gas", "telegram", 1, 3, 1, H1, "h1"),
     ("Smarty AES-128-GCM framing", "telegram", 1, 3, 1, H1, "gcm"),
     ("AES-128, one 16-byte block", "block", 1, 11, 1, H1, "aes"),
-    ("CCM* level 5, 127-byte frame", "frame", 1, 3, 1, CCM, "ccm"),
+    ("CCM* level 5, 100-byte payload", "frame", 1, 3, 1, CCM, "ccm"),
+    ("CCM* Python path, AES nat/py", "frame", 1, 3, 1, CCM, "ccmaes"),
+    ("NWK+APS frame, secure", "frame", 1, 3, 1, NWKAPS, "nwksec"),
+    ("NWK+APS frame, verify", "frame", 1, 3, 1, NWKAPS, "nwkver"),
+    ("  restore 116 bytes (in verify)", "frame", 1, 3, 1, NWKAPS, "nwkcopy"),
 ]
 
 
@@ -194,7 +284,14 @@ def main(argv=None):
                                                                        "bench.json"))
     parser.add_argument("--no-meter", action="store_true",
                         help="skip the whole-meter minute (tools/bench_meter.py)")
+    parser.add_argument("--only", metavar="KEYS",
+                        help="comma-separated result keys to run (crc16, metro, h1, gcm, aes, "
+                             "ccm, ccmaes, nwksec, nwkver, nwkcopy); default: all. Written "
+                             "to build/bench-partial.json unless --json is given")
     args = parser.parse_args(argv)
+    only = set(args.only.split(",")) if args.only else None
+    if only and "--json" not in (argv if argv is not None else sys.argv):
+        args.json = os.path.join(ROOT, "build", "bench-partial.json")
     natmods = [os.path.join(ROOT, "build", "natmod", "armv7m", f)
                for f in sorted(os.listdir(os.path.join(ROOT, "build", "natmod", "armv7m")))]
     rows = []
@@ -203,7 +300,9 @@ def main(argv=None):
     results = {}
     with EmulatedBoard(icount=True) as board:
         for title, unit, small, large, per_step, code, key in BENCHMARKS:
-            if "%s.python" % key not in results:
+            if only and key not in only:
+                continue
+            if "%s.python" % key not in results and "%s.natmod" % key not in results:
                 results.update(run_on_board(board, natmods, code))
             row = {"benchmark": title, "unit": unit}
             for impl in ("natmod", "python"):
@@ -217,7 +316,7 @@ def main(argv=None):
                              "fixed_instructions_per_call": round(fixed)}
             row["ratio_python_over_natmod"] = round(
                 row["python"]["instructions_per_unit"] / row["natmod"]["instructions_per_unit"],
-                1) if row["natmod"] else None
+                1) if row["natmod"] and row["python"] else None
             rows.append(row)
     print()
     def cell(r, impl, field, fmt):
@@ -225,7 +324,8 @@ def main(argv=None):
 
     print("%-30s %-9s %12s %12s %8s" % ("benchmark", "unit", "natmod", "python", "ratio"))
     for r in rows:
-        ratio = "%7.1fx" % r["ratio_python_over_natmod"] if r["natmod"] else "       -"
+        ratio = ("%7.1fx" % r["ratio_python_over_natmod"] if r["ratio_python_over_natmod"]
+                 else "       -")
         print("%-30s %-9s %12s %12s %s" % (
             r["benchmark"], r["unit"], cell(r, "natmod", "instructions_per_unit", "%.1f"),
             cell(r, "python", "instructions_per_unit", "%.1f"), ratio))

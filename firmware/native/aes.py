@@ -6,9 +6,10 @@
 #   aes128_encrypt_block(ks, src, dst)  encrypts the 16 bytes of src into dst (may be src)
 #
 # A C natmod (_aes) with the same two functions and the same key-schedule layout can replace
-# this fallback; the front picks it when it imports. The Python version allocates nothing
-# per call: it works in two module-level 16-byte scratch blocks (so it is not reentrant:
-# do not call it from an interrupt handler).
+# this fallback; the front picks it when it imports. The natmod also carries CCM* over a
+# frame (ccm_star_encrypt_native / ccm_star_decrypt_native below, used by han.mac.ccm).
+# The Python version allocates nothing per call: it works in two module-level 16-byte
+# scratch blocks (so it is not reentrant: do not call it from an interrupt handler).
 from micropython import const
 
 KEY_SCHEDULE_SIZE = const(176)  # (10 rounds + 1) * 16 bytes, FIPS 197 5.2 with Nk = 4
@@ -111,6 +112,16 @@ try:
 except ImportError:
     aes128_encrypt_block_native = None
     aes128_key_schedule_native = None
+
+# CCM* over a whole frame in C (_aes's ccm_star.c), the signatures of han.mac.ccm.CcmStar's
+# encrypt and decrypt with the key schedule above; None where the natmod lacks them (an
+# older _aes image), and han.mac.ccm then keeps its Python CBC-MAC and CTR.
+try:
+    from _aes import ccm_star_decrypt as ccm_star_decrypt_native
+    from _aes import ccm_star_encrypt as ccm_star_encrypt_native
+except ImportError:
+    ccm_star_decrypt_native = None
+    ccm_star_encrypt_native = None
 
 aes128_key_schedule = aes128_key_schedule_native or aes128_key_schedule_python
 aes128_encrypt_block = aes128_encrypt_block_native or aes128_encrypt_block_python

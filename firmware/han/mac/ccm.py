@@ -7,12 +7,34 @@
 #   buf[a_len + m_len : ... + mic_len]   the MIC (encrypted tag U), written / checked
 #
 # Not reentrant: one CcmStar per MAC holds the scratch blocks; nothing is allocated.
+#
+# Two paths, bit-identical (tests/unit/test_han_ccm_paths.py): the whole transformation in
+# C where the _aes natmod carries it (native.aes.ccm_star_*_native: CBC-MAC and CTR on the
+# AES kernel, about 14 times fewer instructions on the emulated board), else the Python
+# CBC-MAC and CTR below around native.aes's block cipher (encrypt_python / decrypt_python).
+# Both refuse impossible lengths with ValueError before touching buf.
 import micropython
 from micropython import const
 
-from native.aes import aes128_encrypt_block
+from native.aes import aes128_encrypt_block, ccm_star_decrypt_native, ccm_star_encrypt_native
 
 _L = const(2)  # length field size: 15 - 13-byte nonce (B.4.1)
+_MAX_A_LEN = const(0xFEFF)  # l(a) < 2^16 - 2^8: the two-byte encoding of l(a) (B.4.1.2)
+_MAX_M_LEN = const(0xFFFF)  # l(m) < 2^(8L) (B.4.1)
+
+# The path CcmStar.encrypt / decrypt take; module globals so that a benchmark or a test can
+# set them to None to run the Python path through the public methods.
+ccm_star_encrypt = ccm_star_encrypt_native
+ccm_star_decrypt = ccm_star_decrypt_native
+IMPLEMENTATION = "natmod" if ccm_star_encrypt_native else "python"
+
+
+def _check(buf, a_len, m_len, mic_len):
+    # M is 0 or even in 4..16 (B.4.1.2); a, m and the MIC must fit in buf.
+    if (mic_len < 0 or mic_len > 16 or mic_len & 1 or 0 < mic_len < 4 or a_len < 0
+            or a_len > _MAX_A_LEN or m_len < 0 or m_len > _MAX_M_LEN
+            or a_len + m_len + mic_len > len(buf)):
+        raise ValueError("bad CCM* lengths")
 
 
 class CcmStar:
@@ -87,6 +109,22 @@ class CcmStar:
         """Secure buf in place; return a_len + m_len + mic_len. With encrypt False
         (levels 1..3) m is only authenticated; callers then pass m_len 0 and the whole
         frame as a."""
+        f = ccm_star_encrypt
+        if f is not None:
+            return f(ks, nonce, buf, a_len, m_len, mic_len, encrypt)
+        return self.encrypt_python(ks, nonce, buf, a_len, m_len, mic_len, encrypt)
+
+    def decrypt(self, ks, nonce, buf, a_len, c_len, mic_len, encrypted=True):
+        """Open buf in place (c_len = encrypted bytes, MIC after them). Return True when
+        the MIC verifies (always True for M = 0, which authenticates nothing)."""
+        f = ccm_star_decrypt
+        if f is not None:
+            return f(ks, nonce, buf, a_len, c_len, mic_len, encrypted)
+        return self.decrypt_python(ks, nonce, buf, a_len, c_len, mic_len, encrypted)
+
+    def encrypt_python(self, ks, nonce, buf, a_len, m_len, mic_len, encrypt=True):
+        """encrypt() on the Python path."""
+        _check(buf, a_len, m_len, mic_len)
         if mic_len:
             self._auth(ks, nonce, buf, a_len, m_len, mic_len)
             s = self._tag_stream(ks, nonce)
@@ -98,9 +136,9 @@ class CcmStar:
             self._ctr(ks, nonce, buf, a_len, m_len)
         return a_len + m_len + mic_len
 
-    def decrypt(self, ks, nonce, buf, a_len, c_len, mic_len, encrypted=True):
-        """Open buf in place (c_len = encrypted bytes, MIC after them). Return True when
-        the MIC verifies (always True for M = 0, which authenticates nothing)."""
+    def decrypt_python(self, ks, nonce, buf, a_len, c_len, mic_len, encrypted=True):
+        """decrypt() on the Python path."""
+        _check(buf, a_len, c_len, mic_len)
         if encrypted:
             self._ctr(ks, nonce, buf, a_len, c_len)
         if not mic_len:
