@@ -1,7 +1,8 @@
 """python -m tools.han sim --devices N --seconds S --pcap FILE [--seed S] [--json] [--associate]
 python -m tools.han medium --listen PATH [--seconds S] [--pcap FILE] [--seed S] [--json]
 python -m tools.han sniff --medium PATH --channel N --pcap FILE [--seconds S] [--json]
-python -m tools.han install-code HEX [--json]"""
+python -m tools.han install-code HEX [--json]
+python -m tools.han decode CAPTURE [--key HEX ...] [--install-code HEX ...] [--json]"""
 import argparse
 import json
 import sys
@@ -49,7 +50,12 @@ def main(argv=None):
                                              "key-transport key, key-load key")
     ic.add_argument("code", metavar="HEX", help="hex octets; spaces, ':' and '-' allowed")
     ic.add_argument("--json", action="store_true")
+    from tools.han import decode  # python -m tools.han decode CAPTURE [--key HEX] ...
+
+    decode.add_parser(sub)
     a = ap.parse_args(argv)
+    if a.command == "decode":
+        return decode.run(a)
     if a.command == "install-code":
         return _install_code(a)
     if a.command == "medium":
