@@ -32,13 +32,18 @@ EMU_BOARD_FILES := $(shell find boards/emu-mps2 -type f 2>/dev/null)
 UNIX_OPTS := MICROPY_PY_FFI=0 MICROPY_SSL_MBEDTLS=0 MICROPY_SSL_AXTLS=0 MICROPY_PY_SSL=0 \
 	MICROPY_PY_BTREE=0 MICROPY_USE_READLINE=0
 
-.PHONY: all bootstrap build test test-cpython test-micropython test-emu run bench deploy \
+.PHONY: all bootstrap zoh build test test-cpython test-micropython test-emu run bench deploy \
 	natmods clean distclean natmod-xtensawin
 
 all: build
 
 bootstrap:
 	@tools/bootstrap.sh
+
+# zigbee-on-host (npm) for tests/host/test_han_zoh.py; `make bootstrap` runs it too when
+# Node.js >= 20.19 is there.
+zoh:
+	@tools/bootstrap.sh zoh
 
 build: $(MPY_CROSS) $(MICROPYTHON) $(EMU_FW) $(NATMOD_FILES)
 

@@ -5,7 +5,10 @@
 #   mpsrc   - MicroPython 1.25 source from Debian's source package, unpacked with
 #             Debian's patches into build/micropython-src (private apt configuration:
 #             the machine's own apt sources are never changed)
-# Usage: tools/bootstrap.sh [debian] [venv] [mpsrc]     (no argument: all three)
+#   zoh     - zigbee-on-host (npm, pinned in tools/zoh/package-lock.json) for the foreign
+#             trust-centre test; skipped with a note when Node.js >= 20.19 is missing
+#             unless asked for by name (tools/zoh/install.sh)
+# Usage: tools/bootstrap.sh [debian] [venv] [mpsrc] [zoh]     (no argument: all four)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -134,12 +137,14 @@ fetch_micropython_source() {
 }
 
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(debian venv mpsrc)
+soft_zoh=""
+[ ${#steps[@]} -gt 0 ] || { steps=(debian venv mpsrc zoh); soft_zoh=--soft; }
 for step in "${steps[@]}"; do
     case $step in
         debian) install_debian ;;
         venv) install_venv ;;
         mpsrc) fetch_micropython_source ;;
-        *) die "unknown step '$step' (debian, venv, mpsrc)" ;;
+        zoh) tools/zoh/install.sh $soft_zoh || die "tools/zoh/install.sh failed" ;;
+        *) die "unknown step '$step' (debian, venv, mpsrc, zoh)" ;;
     esac
 done
