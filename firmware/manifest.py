@@ -24,9 +24,12 @@ package("han", files=["__init__.py", "bridge_proto.py", "counters.py", "inventor
                       "mac/commands.py", "mac/csma.py", "mac/duplicates.py", "mac/fcs.py",
                       "mac/frame.py", "mac/indirect.py", "mac/mac.py", "mac/roles.py",
                       "mac/scan.py", "mac/security.py"]
-        + ["nwk/__init__.py", "nwk/frame.py", "nwk/security.py"]
-        + ["aps/__init__.py", "aps/frame.py", "aps/security.py"]
-        + ["tc/__init__.py", "tc/keys.py"]
-        + ["zdo/__init__.py", "zdo/frames.py"]
+        + ["zigbee.py", "nwk/__init__.py", "nwk/frame.py", "nwk/security.py",
+           "nwk/commands.py", "nwk/devices.py", "nwk/layer.py", "nwk/store.py"]
+        + ["aps/__init__.py", "aps/frame.py", "aps/security.py", "aps/commands.py",
+           "aps/layer.py"]
+        + ["tc/__init__.py", "tc/keys.py", "tc/centre.py", "tc/joiner.py"]
+        + ["zdo/__init__.py", "zdo/frames.py", "zdo/addr.py", "zdo/nodedesc.py",
+           "zdo/bind.py", "zdo/server.py", "zdo/client.py"]
         + (_SIM_HAN if options.simulation else []))
 module("main.py")

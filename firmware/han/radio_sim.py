@@ -36,6 +36,40 @@ TX_POWER_DBM = 0.0
 _RX_QUEUE = const(4)  # frames a radio's receive FIFO holds
 
 
+class Rng:
+    """random.Random's random() and getrandbits() where MicroPython has no Random class
+    (tier 2): xorshift32 (Marsaglia 2003), deterministic from the seed."""
+
+    def __init__(self, seed=1):
+        self._x = (seed * 2654435761 + 1) & 0xFFFFFFFF or 1
+
+    def _next(self):
+        x = self._x
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        self._x = x
+        return x
+
+    def getrandbits(self, k):
+        v = 0
+        got = 0
+        while got < k:
+            v = (v << 32) | self._next()
+            got += 32
+        return v >> (got - k)
+
+    def random(self):
+        return self._next() / 4294967296.0
+
+
+def make_rng(seed):
+    """random.Random(seed) on CPython (the simulator's figures depend on it), Rng on
+    MicroPython."""
+    cls = getattr(random, "Random", None)
+    return cls(seed) if cls is not None else Rng(seed)
+
+
 def airtime_us(psdu_len):
     return (SHR_PHR_OCTETS + psdu_len) * OCTET_US
 
@@ -54,7 +88,7 @@ class Medium:
     """The shared air. advance(now) processes everything that happens up to `now`."""
 
     def __init__(self, seed=1, base_loss=0.0, exponent=3.0):
-        self.rng = random.Random(seed)
+        self.rng = make_rng(seed)
         self.base_loss = base_loss
         self.exponent = exponent
         self.radios = []
@@ -71,7 +105,7 @@ class Medium:
         self.radios.append(radio)
 
     def rssi(self, a, b):
-        d = math.hypot(a[0] - b[0], a[1] - b[1])
+        d = math.sqrt((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2)
         if d < 1.0:
             d = 1.0
         return TX_POWER_DBM - 40.0 - 10.0 * self.exponent * math.log10(d)

@@ -142,19 +142,28 @@ class TxSlots:
         self._expiry[i] = 0
         return held
 
+    def _older(self, i, best):
+        # Held earlier = expires earlier (every hold lasts the same persistence time).
+        return best < 0 or self._clock.ticks_diff(self._expiry[i], self._expiry[best]) < 0
+
     def pending_for(self, dst):
-        """The first slot held for short address dst, or -1."""
+        """The slot held longest for short address dst, or -1: frames leave in the order
+        they were queued (ZigBee's frame counters refuse one that arrives after a newer)."""
+        best = -1
         for i in range(len(self.state)):
-            if self.state[i] == HELD and self.dst[i] == dst:
-                return i
-        return -1
+            if self.state[i] == HELD and not self.dst_is_ext[i] and self.dst[i] == dst \
+                    and self._older(i, best):
+                best = i
+        return best
 
     def pending_for_ext(self, ext):
-        """The first slot held for extended address ext, or -1."""
+        """The slot held longest for extended address ext, or -1."""
+        best = -1
         for i in range(len(self.state)):
-            if self.state[i] == HELD and self.dst_is_ext[i] and same_ext(self.dst_ext[i], ext):
-                return i
-        return -1
+            if self.state[i] == HELD and self.dst_is_ext[i] and \
+                    same_ext(self.dst_ext[i], ext) and self._older(i, best):
+                best = i
+        return best
 
     def data_request(self, f):
         """A data request from f's source, by short address or, before association (to

@@ -90,6 +90,10 @@ class Mac:
         self._txf = fr.FrameFields()
         self._rxf = fr.FrameFields()
         self._dups = DuplicateFilter()
+        # False when an upper layer rejects duplicates after authenticating the frame
+        # (ZigBee NWK security runs above an unsecured MAC: recording the sequence numbers
+        # of unauthenticated frames would let a forged one mask the genuine frame).
+        self.dup_filter = True
         self._early_ack = -1  # sequence number of an ACK read while still on air
         self._early_pending = False
         # Statistics.
@@ -186,7 +190,7 @@ class Mac:
             n += 1
         else:
             plen = s.plen[i]
-            if n + plen + 2 + 16 > fr.MAX_PHY_PACKET:
+            if n + plen + 2 + (16 if s.secure[i] else 0) > fr.MAX_PHY_PACKET:
                 return -FRAME_TOO_LONG
             p = s.payload[i]
             for j in range(plen):
@@ -281,7 +285,7 @@ class Mac:
                 if self.on_beacon:
                     self.on_beacon(f, buf, self.radio.last_lqi())
                 continue
-            if self._dups.seen(f):
+            if self.dup_filter and self._dups.seen(f):
                 # A retransmission whose ACK was lost (the radio acknowledged it again);
                 # checked before CCM* so it is not mistaken for a replay attack.
                 self.rx_duplicates += 1
@@ -298,7 +302,8 @@ class Mac:
                 self.rx_unsecured += 1
                 self._report(f, RX_UNSECURED, now)
                 continue
-            self._dups.remember(f)  # only now: a forged frame must not mask the genuine one
+            if self.dup_filter:
+                self._dups.remember(f)  # only now: a forged frame must not mask the genuine one
             self.rx_frames += 1
             self._report(f, RX_OK, now)
             if f.frame_type == fr.FT_CMD:

@@ -70,10 +70,21 @@ class Coordinator:
         self.associations = 0
         self.disassociations = 0
         self.realignments = 0
+        self.association_denied = 0
         # Observers (han/inventory.py): on_associated(ext, short, now) after a successful
         # association, on_disassociated(ext, now) when a device leaves or is removed.
         self.on_associated = None
         self.on_disassociated = None
+        # admit(ext, capability) -> slot index, or -1 to deny (ZigBee's trust centre
+        # decides; None: first free slot). MAC disassociation and orphan commands are
+        # unsecured: a ZigBee network (NWK Leave and Rejoin, secured) ignores them.
+        self.admit = None
+        self.accept_unsecured_leave = True
+        # on_response_sent(ext, short, now): the association response reached the device
+        # (its ACK came): what the upper layers send it next finds it associated.
+        self.on_response_sent = None
+        self._resp_handle = [0] * max_devices
+        mac.on_frame_sent = self._frame_sent
         self._f = fr.FrameFields()
         self._buf = bytearray(40)
         self._bf = cmd.BeaconFields()
@@ -101,6 +112,8 @@ class Coordinator:
 
     def start_at(self, channel, pan_id, now):
         """Run at once on a known channel and PAN ID (no scans)."""
+        self.mac.short_addr = 0x0000
+        self.mac.coordinator_short = 0x0000
         self.channel = channel
         self.preferred_pan = pan_id
         self._begin(now)
@@ -141,6 +154,8 @@ class Coordinator:
             self.mac.send_frame(self._buf, n, now)
         elif c == cmd.CMD_ASSOC_REQUEST and f.src_mode == fr.ADDR_EXT:
             self._associate(f.src_ext, buf[p], now)
+        elif not self.accept_unsecured_leave:
+            return
         elif c == cmd.CMD_DISASSOC_NOTIFICATION and f.src_mode == fr.ADDR_EXT:
             i = self._find(f.src_ext)
             if i >= 0:
@@ -157,12 +172,19 @@ class Coordinator:
     def _associate(self, ext, capability, now):
         status = cmd.ASSOC_SUCCESS
         i = self._find(ext)  # a device that associates again keeps its address
-        if i < 0:
+        full = False
+        if self.admit is not None:
+            i = self.admit(ext, capability)  # -2: the table is full
+            full = i == -2
+            if i < 0 or i >= len(self.dev_used):
+                i = -1
+                self.association_denied += 1
+        elif i < 0:
             for j in range(len(self.dev_used)):
                 if not self.dev_used[j]:
                     i = j
                     break
-        if not self.association_permit:
+        if not self.association_permit or (i < 0 and not full and self.admit is not None):
             status = cmd.ASSOC_ACCESS_DENIED
         elif i < 0:
             status = cmd.ASSOC_PAN_AT_CAPACITY
@@ -184,7 +206,18 @@ class Coordinator:
                 self.on_associated(e, short, now)
         n = cf.assoc_response(self._f, self._buf, self.mac.pan_id, ext, self.mac.ext_addr,
                               short, status)
-        self.mac.send_frame(self._buf, n, now, indirect=True, dst_ext=ext)
+        h = self.mac.send_frame(self._buf, n, now, indirect=True, dst_ext=ext)
+        if status == cmd.ASSOC_SUCCESS:
+            self._resp_handle[i] = h
+
+    def _frame_sent(self, handle, status):
+        for i in range(len(self._resp_handle)):
+            if handle and self._resp_handle[i] == handle:
+                self._resp_handle[i] = 0
+                if status == SUCCESS and self.dev_used[i] and self.on_response_sent:
+                    self.on_response_sent(self.dev_ext[i], self.first_short + i,
+                                          self.mac.clock.ticks_us())
+                return
 
     def _forget(self, i, now):
         self.dev_used[i] = 0
@@ -194,6 +227,16 @@ class Coordinator:
         sec = self.mac.security
         if sec is not None:
             sec.devices.add(self.dev_ext[i], cf.NO_SHORT)  # keeps its frame counter
+
+    def restore(self, i, ext, capability):
+        """Slot i holds ext again (state restored after a reboot): same address."""
+        self.dev_used[i] = 1
+        self.dev_cap[i] = capability
+        self.dev_ext[i][:] = ext
+
+    def release(self, i):
+        """Free slot i without a disassociation frame (the NWK layer removed it)."""
+        self.dev_used[i] = 0
 
     def disassociate(self, ext, now):
         """Coordinator-initiated disassociation (7.5.3.2): indirect to a device that
@@ -233,6 +276,7 @@ class EndDevice:
         self._deadline = 0
         self._handle = 0
         self._poll_interval = mac.poll_interval_us
+        self.accept_unsecured_leave = True  # False in a ZigBee network (NWK Leave)
         self._f = fr.FrameFields()
         self._buf = bytearray(40)
         mac.on_command = self._command
@@ -382,9 +426,14 @@ class EndDevice:
                          buf[p + 4])
             self.rejoins += 1
         elif (c == cmd.CMD_DISASSOC_NOTIFICATION and self.state == D_ASSOCIATED
-              and f.src_mode == fr.ADDR_EXT and _same(f.src_ext, self.coord_ext)):
+              and self.accept_unsecured_leave and f.src_mode == fr.ADDR_EXT and _same(f.src_ext, self.coord_ext)):
             self.state = D_IDLE
             self._unassociated()
+
+    def resume(self, short, pan, coord_short, channel, coord_ext):
+        """Associated again from saved state (a reboot): no frame is exchanged."""
+        self.coord_ext[:] = coord_ext
+        self._joined(short, pan, coord_short, channel)
 
     def _joined(self, short, pan, coord_short, channel):
         m = self.mac

@@ -1,0 +1,344 @@
+# ZigBee APS layer (ZigBee spec 05-3474-21, 2.2.8 and 4.4): the data service with
+# acknowledgements, retries and duplicate rejection, APS commands, and APS security with
+# link keys (the device's preconfigured install-code key, its unique trust-centre link
+# key) and the keys derived from them (key-transport, key-load: 4.5.3), over han/nwk/layer.
+#
+#   send_data(...)    unicast data, APS ack requested by default: retransmitted up to
+#                     apscMaxFrameRetries times, then on_confirm(tid, NO_ACK)
+#   send_command(...) an APS command, APS-secured with the key named (or not at all)
+#   on_data(src, index, h, buf, off, n, aps_secured, now)      data for an endpoint
+#   on_command(c, src, index, buf, off, n, key_id, nwk_secured, now)
+#        key_id: the APS key the command was secured with (KEY_DATA, KEY_TRANSPORT,
+#        KEY_LOAD) or -1 when it was not APS-secured; `which` tells which of the entry's
+#        keys opened it (USED_LINK_KEY / USED_TCLK).
+#
+# Incoming APS-secured frames: the sender's table entry (by the auxiliary header's source
+# address), the counter above the entry's last APS counter, then the MIC; nothing is
+# recorded before all three pass. Duplicates (a retransmission whose ack was lost) are
+# answered with an ack again but not delivered twice (2.2.8.4.5).
+from micropython import const
+
+from han.aps import frame as af
+from han.aps.security import ApsSecurity, AuxHeader, parse_aux
+from han.nwk.devices import KEY_LEN, NO_COUNTER
+from han.nwk.security import KEY_DATA, KEY_LOAD, KEY_TRANSPORT
+from han.tc.keys import key_load_key, key_transport_key
+
+SUCCESS = const(0)
+NO_ACK = const(0xA7)  # APS status NO_ACK (2.2.9, Table 2-27)
+APSC_MAX_FRAME_RETRIES = const(3)  # 2.2.7.1
+ACK_WAIT_US = const(1500000)  # apsAckWaitDuration for a device whose receiver is on
+ACK_WAIT_SLEEPY_US = const(10000000)  # held for a poll: macTransactionPersistenceTime + poll
+_PENDING = const(4)  # data frames awaiting an ack
+_DUPS = const(8)
+DUP_TIMEOUT_US = const(10000000)  # apsDuplicateRejectionTimeoutPeriod (a wide one)
+MAX_APS = const(90)  # an APS frame in a secured NWK frame: 116 - 8 NWK - 14 aux - 4 MIC
+USED_LINK_KEY = const(1)
+USED_TCLK = const(2)
+
+
+class Aps:
+    def __init__(self, nwk, clock):
+        self.nwk = nwk
+        self.clock = clock
+        self.table = nwk.table
+        self.st = nwk.st
+        self.on_data = None
+        self.on_command = None
+        self.on_confirm = None  # (tid, status)
+        self.on_refused = None  # (reason, who, now): reasons of han.nwk.layer
+        nwk.on_data = self._rx
+        self._sec = ApsSecurity()
+        self._h = af.ApsHeader()
+        self._th = af.ApsHeader()
+        self._aux = AuxHeader()
+        self._rx_buf = bytearray(MAX_APS + 32)
+        self._tx_buf = bytearray(MAX_APS + 32)
+        self._keep = bytearray(MAX_APS + 32)
+        self._derived = bytearray(KEY_LEN)
+        self._counter = 0
+        self.which = 0
+        # Frames awaiting an ack: a copy to retransmit, destination, counter, retries left.
+        self._p_buf = [bytearray(MAX_APS) for _ in range(_PENDING)]
+        self._p_len = bytearray(_PENDING)
+        self._p_dst = [0] * _PENDING
+        self._p_ctr = bytearray(_PENDING)
+        self._p_left = bytearray(_PENDING)
+        self._p_due = [0] * _PENDING
+        self._p_tid = [0] * _PENDING
+        self._p_used = bytearray(_PENDING)
+        self._tid = 0
+        self._d_src = [-1] * _DUPS
+        self._d_ctr = bytearray(_DUPS)
+        self._d_at = [0] * _DUPS
+        self._d_next = 0
+        self.tx_retries = 0
+        self.tx_failed = 0
+        self.rx_duplicates = 0
+        self.rx_refused = 0
+
+    def _next_counter(self):
+        c = self._counter
+        self._counter = (c + 1) & 0xFF
+        return c
+
+    # --- transmit ------------------------------------------------------------------------
+    def send_data(self, dst, dst_ep, cluster, profile, src_ep, payload, n, now, ack=True):
+        """Queue an APS data frame; a transaction id (> 0) or 0 when it could not be
+        sent (no free slot for an acknowledged frame, too long, no network key)."""
+        slot = -1
+        if ack and dst < 0xFFF8:
+            for k in range(_PENDING):
+                if not self._p_used[k]:
+                    slot = k
+                    break
+            if slot < 0:
+                return 0
+        h = self._th
+        h.clear()
+        h.frame_type = af.FT_DATA
+        if dst >= 0xFFF8:  # a NWK broadcast: APS broadcast delivery, never acknowledged
+            h.delivery = af.DM_BROADCAST
+            ack = False
+        h.ack_request = ack
+        h.dst_ep = dst_ep
+        h.cluster = cluster
+        h.profile = profile
+        h.src_ep = src_ep
+        h.counter = self._next_counter()
+        buf = self._tx_buf
+        hl = af.build(h, buf, 0)
+        if hl + n > MAX_APS:
+            return 0
+        for i in range(n):
+            buf[hl + i] = payload[i]
+        total = hl + n
+        if not self.nwk.send(dst, buf, total, now):
+            return 0
+        self._tid = (self._tid % 0xFFFF) + 1
+        if slot >= 0:
+            p = self._p_buf[slot]
+            for i in range(total):
+                p[i] = buf[i]
+            self._p_len[slot] = total
+            self._p_dst[slot] = dst
+            self._p_ctr[slot] = h.counter
+            self._p_left[slot] = APSC_MAX_FRAME_RETRIES
+            self._p_due[slot] = self.clock.ticks_add(now, self._ack_wait(dst))
+            self._p_tid[slot] = self._tid
+            self._p_used[slot] = 1
+        return self._tid
+
+    def _ack_wait(self, dst):
+        return ACK_WAIT_SLEEPY_US if self.nwk.coordinator and self.nwk._sleepy(dst) \
+            else ACK_WAIT_US
+
+    def send_command(self, dst, payload, n, now, key_id=-1, key=None, nwk_secure=True,
+                     dst64=None):
+        """Send an APS command (payload starts with its identifier). key_id -1: not
+        APS-secured; KEY_DATA: secured with `key` (a link key); KEY_TRANSPORT / KEY_LOAD:
+        with the key derived from the link key `key`. Returns the NWK/MAC handle or 0."""
+        h = self._th
+        h.clear()
+        h.frame_type = af.FT_CMD
+        h.security = key_id >= 0
+        h.counter = self._next_counter()
+        buf = self._tx_buf
+        hl = af.build(h, buf, 0)
+        if key_id < 0:
+            for i in range(n):
+                buf[hl + i] = payload[i]
+            total = hl + n
+        else:
+            aux = self._aux
+            aux.clear()
+            aux.key_id = key_id
+            aux.ext_nonce = True
+            aux.src64[:] = self.nwk.mac.ext_addr
+            try:
+                aux.frame_counter = self.nwk.store.reserve(self.st, False)
+            except OSError:
+                return 0
+            total = self._sec.encrypt(buf, hl, payload, n, self._key_for(key_id, key), aux)
+        return self.nwk.send(dst, buf, total, now, secure=nwk_secure, dst64=dst64)
+
+    def _key_for(self, key_id, link_key):
+        if key_id == KEY_TRANSPORT:
+            self._derived[:] = key_transport_key(link_key)
+            return self._derived
+        if key_id == KEY_LOAD:
+            self._derived[:] = key_load_key(link_key)
+            return self._derived
+        return link_key
+
+    def _send_ack(self, src, h, now):
+        a = self._th
+        a.clear()
+        a.frame_type = af.FT_ACK
+        a.dst_ep = h.src_ep
+        a.cluster = h.cluster
+        a.profile = h.profile
+        a.src_ep = h.dst_ep
+        a.counter = h.counter
+        n = af.build(a, self._tx_buf, 0)
+        self.nwk.send(src, self._tx_buf, n, now)
+
+    # --- receive -------------------------------------------------------------------------
+    def _refuse(self, who, now):
+        self.rx_refused += 1
+        if self.on_refused is not None:
+            self.on_refused(-1, who, now)
+
+    def _rx(self, nh, view, off, n, nwk_secured, index, now):
+        if n > len(self._rx_buf):
+            self._refuse(nh.src, now)
+            return
+        buf = self._rx_buf
+        for i in range(n):  # APS security needs the APS header at index 0
+            buf[i] = view[off + i]
+        h = self._h
+        try:
+            hl = af.parse(buf, 0, n, h)
+        except ValueError:
+            self._refuse(nh.src, now)
+            return
+        key_id = -1
+        poff = hl
+        plen = n - hl
+        if h.security:
+            r = self._open(buf, n, hl, now)
+            if r < 0:
+                return
+            key_id = self._sec.aux.key_id
+            index = self._open_index
+            poff = hl + self._sec.aux.length
+            plen = r
+        elif not nwk_secured:
+            # Neither layer secured it: nothing in it may be believed (joining devices
+            # receive their keys APS-secured).
+            self._refuse(nh.src, now)
+            return
+        ft = h.frame_type
+        if ft == af.FT_ACK:
+            self._acked(nh.src, h.counter)
+        elif ft == af.FT_CMD:
+            if self.on_command is not None and plen > 0:
+                self.on_command(buf[poff], nh.src, index, buf, poff, plen, key_id,
+                                nwk_secured, now)
+        elif ft == af.FT_DATA:
+            if h.delivery != af.DM_UNICAST and h.delivery != af.DM_BROADCAST:
+                return  # groups: not used by this network
+            if self._duplicate(nh.src, h.counter, now):
+                self.rx_duplicates += 1
+                if h.ack_request:
+                    self._send_ack(nh.src, h, now)
+                return
+            if h.ack_request and h.delivery == af.DM_UNICAST:
+                self._send_ack(nh.src, h, now)
+            if self.on_data is not None:
+                self.on_data(nh.src, index, h, buf, poff, plen, key_id >= 0, now)
+
+    def _open(self, buf, n, hl, now):
+        aux = self._sec.aux
+        try:
+            parse_aux(buf, hl, n, aux)
+        except ValueError:
+            self._refuse(-1, now)
+            return -1
+        t = self.table
+        i = t.find_ext(aux.src64) if aux.ext_nonce else -1
+        if i < 0:
+            self._refuse(aux.src64 if aux.ext_nonce else -1, now)
+            return -1
+        c = aux.frame_counter
+        if c == 0xFFFFFFFF or c <= t.aps_in[i]:
+            self._refuse(aux.src64, now)
+            return -1
+        # Which key: the data key is the TC link key once one is set, else the link key;
+        # key-transport / key-load keys derive from either (a device that lost its TC
+        # link key comes back with its install code).
+        r = -1
+        keep = self._keep
+        for j in range(n):
+            keep[j] = buf[j]
+        for which in (USED_TCLK, USED_LINK_KEY):
+            base = t.tclk[i] if which == USED_TCLK else t.link_key[i]
+            if which == USED_TCLK and not _any(base):
+                continue
+            try:
+                r = self._sec.decrypt(buf, n, self._key_for(aux.key_id, base), hl)
+                self.which = which
+                break
+            except ValueError:
+                # MIC failed: CCM* decrypted in place before checking; restore the frame
+                # for the next key.
+                for j in range(n):
+                    buf[j] = keep[j]
+        if r < 0:
+            self._refuse(aux.src64, now)
+            return -1
+        t.aps_in[i] = c
+        t.counters_dirty = True
+        self._open_index = i
+        return r
+
+    _open_index = -1
+
+    def _duplicate(self, src, counter, now):
+        for k in range(_DUPS):
+            if self._d_src[k] == src:
+                fresh = self.clock.ticks_diff(now, self._d_at[k]) < DUP_TIMEOUT_US
+                dup = fresh and self._d_ctr[k] == counter
+                self._d_ctr[k] = counter
+                self._d_at[k] = now
+                return dup
+        k = self._d_next
+        self._d_next = (k + 1) % _DUPS
+        self._d_src[k] = src
+        self._d_ctr[k] = counter
+        self._d_at[k] = now
+        return False
+
+    def _acked(self, src, counter):
+        for k in range(_PENDING):
+            if self._p_used[k] and self._p_dst[k] == src and self._p_ctr[k] == counter:
+                self._p_used[k] = 0
+                if self.on_confirm is not None:
+                    self.on_confirm(self._p_tid[k], SUCCESS)
+                return
+
+    def step(self, now):
+        """Retransmit what was not acknowledged in time; the microseconds until the next
+        ack wait ends (-1: none)."""
+        best = -1
+        for k in range(_PENDING):
+            if not self._p_used[k]:
+                continue
+            left = self.clock.ticks_diff(self._p_due[k], now)
+            if left <= 0:
+                if self._p_left[k] == 0:
+                    self._p_used[k] = 0
+                    self.tx_failed += 1
+                    if self.on_confirm is not None:
+                        self.on_confirm(self._p_tid[k], NO_ACK)
+                    continue
+                self._p_left[k] -= 1
+                self.tx_retries += 1
+                dst = self._p_dst[k]
+                self.nwk.send(dst, self._p_buf[k], self._p_len[k], now)
+                left = self._ack_wait(dst)
+                self._p_due[k] = self.clock.ticks_add(now, left)
+            if best < 0 or left < best:
+                best = left
+        return best
+
+    def forget_counters(self, i):
+        """A key of entry i changed: its sender may start a new counter space."""
+        self.table.aps_in[i] = NO_COUNTER
+
+
+def _any(b):
+    for x in b:
+        if x:
+            return True
+    return False

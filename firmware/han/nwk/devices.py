@@ -1,0 +1,178 @@
+# The ZigBee device table both roles keep: on the coordinator (trust centre) one entry per
+# registered or joined device (ZigBee spec 05-3474-21, 3.6.1.5 neighbour table and 4.7.3
+# the trust centre's apsDeviceKeyPairSet), on an end device one entry for its parent, the
+# trust centre. Entry i of the coordinator's table is the device with network address
+# first_short + i (han.mac.roles.Coordinator allocates addresses the same way).
+#
+# Per entry: extended address, MAC capability, state, the preconfigured link key (from
+# the install code, 4.6.3.4), the trust-centre link key of the R21 exchange (4.6.3.5),
+# the last accepted incoming NWK and APS frame counters (4.3.1.2, 4.4.1.2: replays are
+# refused by comparing with them), and the clock ticks of the last frame heard.
+#
+# Two records in the registers' record store (registers/store.py) keep it across power
+# cuts: the table (keys, states: written when they change, rarely) and the counters (the
+# incoming counters and the reservations of the outgoing ones; small, so littlefs keeps it
+# inline in its metadata log, written at most every COUNTER_SAVE_US while traffic flows).
+from micropython import const
+
+# Entry states.
+EMPTY = const(0)
+REGISTERED = const(1)  # install code known, never joined
+JOINING = const(2)  # associated, network key sent, not heard secured yet
+JOINED = const(3)  # holds the network key (a NWK-secured frame from it was accepted)
+VERIFIED = const(4)  # its unique trust-centre link key is confirmed (Verify/Confirm Key)
+
+NO_COUNTER = const(-1)  # nothing accepted yet under the current key
+KEY_LEN = const(16)
+_ENTRY = const(1 + 1 + 8 + 2 * KEY_LEN)  # state, capability, ext, link key, TC link key
+
+
+class DeviceTable:
+    def __init__(self, size=16, first_short=0x0001):
+        self.size = size
+        self.first_short = first_short
+        self.state = bytearray(size)
+        self.cap = bytearray(size)
+        self.ext = [bytearray(8) for _ in range(size)]
+        self.link_key = [bytearray(KEY_LEN) for _ in range(size)]
+        self.tclk = [bytearray(KEY_LEN) for _ in range(size)]
+        self.nwk_in = [NO_COUNTER] * size
+        self.aps_in = [NO_COUNTER] * size
+        self.last_seen = [0] * size
+        self.counters_dirty = False
+
+    # --- lookups -------------------------------------------------------------------------
+    def find_ext(self, ext):
+        for i in range(self.size):
+            if self.state[i] != EMPTY:
+                e = self.ext[i]
+                same = True
+                for j in range(8):
+                    if e[j] != ext[j]:
+                        same = False
+                        break
+                if same:
+                    return i
+        return -1
+
+    def find_short(self, short):
+        i = short - self.first_short
+        if 0 <= i < self.size and self.state[i] >= JOINING:
+            return i
+        return -1
+
+    def short_of(self, i):
+        return self.first_short + i
+
+    def count(self, state=JOINING):
+        """Entries at this state or beyond."""
+        n = 0
+        for i in range(self.size):
+            if self.state[i] >= state:
+                n += 1
+        return n
+
+    # --- changes -------------------------------------------------------------------------
+    def register(self, ext, link_key):
+        """Add (or re-key) a device's preconfigured link key; the entry index, or -1 when
+        the table is full. A device already joined keeps its state and counters."""
+        if len(ext) != 8 or len(link_key) != KEY_LEN:
+            raise ValueError("extended address 8 bytes, link key 16")
+        i = self.find_ext(ext)
+        if i < 0:
+            for j in range(self.size):
+                if self.state[j] == EMPTY:
+                    i = j
+                    break
+            if i < 0:
+                return -1
+            self.ext[i][:] = ext
+            self.state[i] = REGISTERED
+            self.cap[i] = 0
+            self.nwk_in[i] = NO_COUNTER
+            self.aps_in[i] = NO_COUNTER
+            for j in range(KEY_LEN):
+                self.tclk[i][j] = 0
+        self.link_key[i][:] = link_key
+        return i
+
+    def remove(self, i):
+        self.state[i] = EMPTY
+        self.cap[i] = 0
+        self.nwk_in[i] = NO_COUNTER
+        self.aps_in[i] = NO_COUNTER
+        for j in range(KEY_LEN):
+            self.link_key[i][j] = 0
+            self.tclk[i][j] = 0
+        self.counters_dirty = True
+
+    def accept_counter(self, table, i, counter):
+        """Replay check of 4.3.1.2 step 6 / 4.4.1.2: 0 when counter is above the last
+        accepted one (and record it), 1 when equal (a retransmission: a duplicate), 2 when
+        below (a replay) or the counter is 0xFFFFFFFF (refused: it cannot be followed)."""
+        last = table[i]
+        if counter == 0xFFFFFFFF or counter < last:
+            return 2
+        if counter == last:
+            return 1
+        table[i] = counter
+        self.counters_dirty = True
+        return 0
+
+    # --- persistence (packing; han/nwk/store.py writes the records) ----------------------
+    @staticmethod
+    def table_bytes(size):
+        return size * _ENTRY
+
+    def pack_table(self, out, off):
+        p = off
+        for i in range(self.size):
+            out[p] = self.state[i]
+            out[p + 1] = self.cap[i]
+            out[p + 2:p + 10] = self.ext[i]
+            out[p + 10:p + 26] = self.link_key[i]
+            out[p + 26:p + 42] = self.tclk[i]
+            p += _ENTRY
+        return p - off
+
+    def unpack_table(self, buf, off):
+        p = off
+        for i in range(self.size):
+            s = buf[p]
+            self.state[i] = s if s <= VERIFIED else EMPTY
+            self.cap[i] = buf[p + 1]
+            self.ext[i][:] = buf[p + 2:p + 10]
+            self.link_key[i][:] = buf[p + 10:p + 26]
+            self.tclk[i][:] = buf[p + 26:p + 42]
+            p += _ENTRY
+        return p - off
+
+    def pack_counters(self, out, off):
+        p = off
+        for i in range(self.size):
+            _put32(out, p, self.nwk_in[i])
+            _put32(out, p + 4, self.aps_in[i])
+            p += 8
+        return p - off
+
+    def unpack_counters(self, buf, off):
+        p = off
+        for i in range(self.size):
+            self.nwk_in[i] = _get32(buf, p)
+            self.aps_in[i] = _get32(buf, p + 4)
+            p += 8
+        return p - off
+
+
+def _put32(out, p, v):
+    # NO_COUNTER (-1) is stored as 0xFFFFFFFF, which accept_counter never records.
+    v &= 0xFFFFFFFF
+    out[p] = v & 0xFF
+    out[p + 1] = (v >> 8) & 0xFF
+    out[p + 2] = (v >> 16) & 0xFF
+    out[p + 3] = v >> 24
+
+
+def _get32(buf, p):
+    v = buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)
+    return NO_COUNTER if v == 0xFFFFFFFF else v

@@ -1,0 +1,364 @@
+# A ZigBee PRO node of a star network: the 802.15.4 MAC (unsecured, as ZigBee runs it),
+# the MAC role (association), the NWK and APS layers, the trust centre (coordinator) or the
+# joining half (end device), the state kept across reboots (han/nwk/store.py), and the
+# end device's recovery when it loses its parent.
+#
+#   coordinator:  start() scans and forms the network, or after a reboot comes back on the
+#                 saved channel and PAN ID with its table, keys and counters: the devices
+#                 see nothing (their frames keep being accepted, ours keep their order).
+#   end device:   start() joins by active scan, association and the install-code key
+#                 exchange (han/tc/joiner.py), or resumes the saved network. After
+#                 PARENT_LOSS_FAILURES transmissions in a row without an ACK from the
+#                 parent it rejoins (NWK Rejoin Request, secured; after
+#                 SECURED_REJOIN_ATTEMPTS unanswered, a trust-centre rejoin, unsecured,
+#                 answered with the network key under its TC link key), retrying with
+#                 back-off up to REJOIN_MAX_US while the coordinator is away.
+#
+# Application: send(dst, dst_ep, cluster, profile, src_ep, payload, n, now) -> transaction
+# id; on_app(src, src_ep, dst_ep, cluster, profile, buf, off, n, now);
+# on_confirm(tid, status) from the APS layer (acknowledged or NO_ACK after the retries).
+from micropython import const
+
+from han.aps.layer import Aps
+from han.mac import commands as cmd
+from han.mac.mac import SUCCESS, Mac
+from han.mac.roles import C_RUNNING, Coordinator, EndDevice
+from han.nwk import commands as nc
+from han.nwk.devices import JOINING, VERIFIED, DeviceTable
+from han.nwk.layer import Nwk
+from han.nwk.store import NetState, NetStore
+from han.nwk.security import KEY_TRANSPORT
+from han.zdo import frames as zf
+
+ROLE_COORDINATOR = const(1)
+ROLE_END_DEVICE = const(2)
+PARENT_LOSS_FAILURES = const(3)
+SECURED_REJOIN_ATTEMPTS = const(3)
+REJOIN_WAIT_US = const(1000000)  # for the rejoin response (polled quickly meanwhile)
+REJOIN_MAX_US = const(30000000)
+REJOIN_POLL_US = const(250000)
+ZDO_PROFILE = const(0x0000)
+BROADCAST_RX_ON = const(0xFFFD)
+
+# End-device states of this module (the joiner keeps the key exchange's own).
+E_IDLE = const(0)
+E_JOINING = const(1)  # MAC association, then the key exchange
+E_UP = const(2)
+E_REJOIN_WAIT = const(3)  # rejoin request sent, waiting for the response
+E_REJOIN_BACKOFF = const(4)
+
+
+class _ParentWatch:
+    """Mac.monitor of an end device: counts transmissions to the parent that ended
+    without an ACK (data and polls alike)."""
+
+    def __init__(self, node):
+        self.node = node
+        self.failures = 0
+
+    def rx_frame(self, f, outcome, lqi, rssi, now):
+        pass
+
+    def tx_done(self, dst_short, dst_ext, status, now):
+        if status == SUCCESS:
+            self.failures = 0
+        elif dst_short == 0x0000:
+            self.failures += 1
+
+
+class ZigbeeNode:
+    def __init__(self, radio, clock, role, ext, record_store, rand_bits, channel_mask,
+                 pan_id=None, link_key=None, network_key=None, capability=None,
+                 poll_interval_us=0, table_size=16, allow_default_key=False, out=None):
+        if role not in (ROLE_COORDINATOR, ROLE_END_DEVICE):
+            raise ValueError("role: ROLE_COORDINATOR or ROLE_END_DEVICE")
+        self.clock = clock
+        self.role = role
+        self.out = out
+        coordinator = role == ROLE_COORDINATOR
+        self.mac = Mac(radio, clock, ext, 0xFFFF, 0xFFFF, rand_bits, security=None,
+                       max_payload=116, extra_wait_us=getattr(radio, "latency_us", 0),
+                       rx_on_when_idle=coordinator or capability is None
+                       or bool(capability & cmd.CAP_RX_ON_IDLE),
+                       poll_interval_us=poll_interval_us)
+        self.table = DeviceTable(table_size if coordinator else 1,
+                                 0x0001 if coordinator else 0x0000)
+        self.st = NetState()
+        self.store = NetStore(record_store, self.table, clock)
+        self.nwk = Nwk(self.mac, self.st, self.table, self.store, coordinator)
+        self.aps = Aps(self.nwk, clock)
+        self.nwk.on_command = self._nwk_command
+        self.aps.on_data = self._aps_data
+        self.aps.on_command = self._aps_command
+        self.on_app = None
+        self.on_event = None  # (text) one line per network event (joins, rejoins, keys)
+        self._buf = bytearray(40)
+        self._zdo_seq = 0
+        self.resumed = self.store.load(self.st) and self.st.role == role
+        if coordinator:
+            self.role_sm = Coordinator(self.mac, channel_mask, rand_bits, pan_id=pan_id,
+                                       max_devices=table_size)
+            from han.tc.centre import TrustCentre
+
+            self.tc = TrustCentre(self, rand_bits, allow_default_key)
+            self.joiner = None
+            if not self.resumed:
+                self.st.role = role
+                if network_key is None:
+                    network_key = bytes(rand_bits(8) for _ in range(16))
+                self.st.key[:] = network_key
+                self.st.has_key = True
+        else:
+            cap = capability if capability is not None else cmd.CAP_RX_ON_IDLE
+            self.role_sm = EndDevice(self.mac, channel_mask, cap | cmd.CAP_SECURITY)
+            self.role_sm.accept_unsecured_leave = False
+            self.capability = self.role_sm.capability
+            from han.tc.joiner import Joiner
+
+            self.joiner = Joiner(self)
+            self.joiner.on_failed = self._join_failed
+            self.joiner.on_joined = self._joined
+            self.tc = None
+            if link_key is None or len(link_key) != 16:
+                raise ValueError("an end device needs its 16-byte install-code link key")
+            self._link_key = bytes(link_key)
+            self._watch = _ParentWatch(self)
+            self.mac.monitor = self._watch
+            self.state = E_IDLE
+            self._rejoins = 0
+            self._rejoin_at = 0
+            self._backoff = REJOIN_WAIT_US
+            self._poll_interval = poll_interval_us
+            self.rejoins_done = 0
+        self.nwk.keys_changed()
+        self._running = False
+
+    # --- persistence ---------------------------------------------------------------------
+    def save(self):
+        st = self.st
+        st.short = self.mac.short_addr
+        st.pan_id = self.mac.pan_id
+        self.store.save_net(st)
+
+    def _say(self, text):
+        if self.on_event is not None:
+            self.on_event(text)
+
+    # --- start ---------------------------------------------------------------------------
+    def start(self):
+        now = self.clock.ticks_us()
+        st = self.st
+        if self.role == ROLE_COORDINATOR:
+            if self.resumed:
+                t = self.table
+                for i in range(t.size):
+                    if t.state[i] >= JOINING:
+                        self.role_sm.restore(i, t.ext[i], t.cap[i])
+                self.role_sm.start_at(st.channel, st.pan_id, now)
+            else:
+                self.role_sm.start(now)
+            return
+        if self.resumed and st.has_key and self.table.state[0] >= JOINING:
+            self.role_sm.resume(st.short, st.pan_id, 0x0000, st.channel, st.tc_ext)
+            self.joiner.resume()
+            self.state = E_UP
+            self._say("zigbee resumed short 0x%04x" % st.short)
+            return
+        self._join(now)
+
+    def _join(self, now):
+        self.state = E_JOINING
+        self.role_sm.join(now)
+
+    # --- application ---------------------------------------------------------------------
+    def send(self, dst, dst_ep, cluster, profile, src_ep, payload, n, now, ack=True):
+        if self.role == ROLE_END_DEVICE and self.state != E_UP:
+            return 0
+        return self.aps.send_data(dst, dst_ep, cluster, profile, src_ep, payload, n, now,
+                                  ack)
+
+    def announce(self, now):
+        """Device_annce (ZDO 2.4.3.1.11), broadcast to the devices whose receiver is on."""
+        self._zdo_seq = (self._zdo_seq + 1) & 0xFF
+        n = zf.build_device_annce(self._buf, self._zdo_seq, self.mac.short_addr,
+                                  self.mac.ext_addr, self.capability)
+        self.aps.send_data(BROADCAST_RX_ON, 0, zf.DEVICE_ANNCE, ZDO_PROFILE, 0, self._buf, n,
+                           now, ack=False)
+
+    def _aps_data(self, src, index, h, buf, off, n, aps_secured, now):
+        if self.tc is not None and index >= 0:
+            self.tc.heard_secured(index)
+        if h.dst_ep == 0 and h.profile == ZDO_PROFILE:
+            return  # ZDO requests: answered by the ZDO server once it is wired
+        if self.on_app is not None:
+            self.on_app(src, h.src_ep, h.dst_ep, h.cluster, h.profile, buf, off, n, now)
+
+    def _aps_command(self, c, src, index, buf, off, n, key_id, nwk_secured, now):
+        if self.tc is not None:
+            if index >= 0 and nwk_secured:
+                self.tc.heard_secured(index)
+            self.tc.command(c, src, index, buf, off, n, key_id, nwk_secured, now)
+        else:
+            self.joiner.command(c, src, index, buf, off, n, key_id, nwk_secured, now)
+
+    # --- NWK commands --------------------------------------------------------------------
+    def _nwk_command(self, c, h, buf, off, n, secured, index, now):
+        if self.role == ROLE_COORDINATOR:
+            self._coordinator_command(c, h, buf, off, secured, index, now)
+        else:
+            self._device_command(c, h, buf, off, secured, index, now)
+
+    def _coordinator_command(self, c, h, buf, off, secured, index, now):
+        t = self.table
+        if c == nc.REJOIN_REQUEST:
+            if index < 0 or t.state[index] < JOINING:
+                return  # not one of ours: a rejoin is no way in (join by association)
+            short = t.short_of(index)
+            if secured:
+                m = nc.build_rejoin_response(self._buf, 0, short, nc.REJOIN_SUCCESS)
+                self.nwk.send(short, self._buf, m, now, command=True, src64=True,
+                              dst64=t.ext[index])
+                self._say("zigbee rejoin 0x%04x secured" % short)
+                return
+            # Trust-centre rejoin (4.6.3.3): the answer changes nothing here; the network
+            # key goes under the key the genuine device holds, so a forger learns nothing.
+            m = nc.build_rejoin_response(self._buf, 0, short, nc.REJOIN_SUCCESS)
+            self.nwk.send(short, self._buf, m, now, secure=False, command=True, src64=True,
+                          dst64=t.ext[index])
+            key = t.tclk[index] if t.state[index] == VERIFIED else t.link_key[index]
+            self.tc.send_network_key(index, now, KEY_TRANSPORT, key, nwk_secure=False)
+            self._say("zigbee rejoin 0x%04x trust centre" % short)
+        elif c == nc.ED_TIMEOUT_REQUEST and secured and index >= 0:
+            ok = buf[off + 1] <= nc.ED_TIMEOUT_MAX_INDEX
+            m = nc.build_ed_timeout_response(
+                self._buf, 0, nc.ED_TIMEOUT_SUCCESS if ok else nc.ED_TIMEOUT_INCORRECT_VALUE,
+                nc.PARENT_MAC_POLL_KEEPALIVE)
+            self.nwk.send(t.short_of(index), self._buf, m, now, command=True)
+
+    def _device_command(self, c, h, buf, off, secured, index, now):
+        if c == nc.REJOIN_RESPONSE and h.src == 0x0000 and (
+                self.state == E_REJOIN_WAIT or self.state == E_REJOIN_BACKOFF):
+            # Also while backing off: the request may have left late (behind frames that
+            # waited for the lost parent in the MAC's queue).
+            if not secured and not (h.dst64_present and h.dst64 == self.mac.ext_addr):
+                return
+            if buf[off + 3] != nc.REJOIN_SUCCESS:
+                return
+            short = nc.u16(buf, off + 1)
+            if short != self.mac.short_addr and not secured:
+                return  # an unsecured answer may not move us
+            self.mac.short_addr = short
+            self.mac.radio.set_addresses(self.mac.pan_id, short, self.mac.ext_addr)
+            self._rejoined(now)
+        elif c == nc.LEAVE and secured and index == 0:
+            options = buf[off + 1]
+            self._say("zigbee leave requested")
+            self._forget_network()
+            if options & nc.LEAVE_REJOIN:
+                self._join(now)
+            else:
+                self.state = E_IDLE
+
+    def _forget_network(self):
+        st = self.st
+        st.has_key = False
+        st.has_alt = False
+        self.table.state[0] = 0
+        self.save()
+
+    # --- end-device recovery -------------------------------------------------------------
+    def _joined(self, now):
+        self.state = E_UP
+        self._watch.failures = 0
+        st = self.st
+        st.short = self.mac.short_addr
+        st.channel = self.role_sm.channel
+        self.save()
+        self._say("zigbee joined short 0x%04x tclk %s" % (
+            self.mac.short_addr, "verified" if self.table.state[0] == VERIFIED else "none"))
+
+    def _join_failed(self, now):
+        self._say("zigbee no network key: joining again")
+        self._join(now)
+
+    def _rejoined(self, now):
+        self.state = E_UP
+        self._watch.failures = 0
+        self._rejoins = 0
+        self._backoff = REJOIN_WAIT_US
+        self.mac.poll_interval_us = self._poll_interval
+        self.rejoins_done += 1
+        self._say("zigbee rejoined short 0x%04x" % self.mac.short_addr)
+
+    def _send_rejoin(self, now):
+        self._rejoins += 1
+        secured = self._rejoins <= SECURED_REJOIN_ATTEMPTS or self._rejoins % 2 == 1
+        m = nc.build_rejoin_request(self._buf, 0, self.capability)
+        self.nwk.send(0x0000, self._buf, m, now, secure=secured, command=True, src64=True)
+        if self._poll_interval:
+            self.mac.poll_interval_us = REJOIN_POLL_US  # the response waits for a poll
+        self.state = E_REJOIN_WAIT
+        self._rejoin_at = self.clock.ticks_add(now, REJOIN_WAIT_US)
+
+    def _device_step(self, now):
+        if self.state == E_JOINING:
+            if self.role_sm.associated and self.joiner.state == 0:
+                t = self.table
+                t.ext[0][:] = self.role_sm.coord_ext
+                t.link_key[0][:] = self._link_key
+                if t.state[0] < JOINING:
+                    t.state[0] = JOINING
+                self.st.role = ROLE_END_DEVICE
+                self.st.channel = self.role_sm.channel
+                self.st.tc_ext[:] = self.role_sm.coord_ext
+                self.joiner.start(now)
+            return self.joiner.step(now)
+        if self.state == E_UP:
+            if self._watch.failures >= PARENT_LOSS_FAILURES:
+                self._say("zigbee parent lost")
+                self._rejoins = 0
+                self._send_rejoin(now)
+            return -1
+        if self.state in (E_REJOIN_WAIT, E_REJOIN_BACKOFF):
+            left = self.clock.ticks_diff(self._rejoin_at, now)
+            if left > 0:
+                return left
+            if self.state == E_REJOIN_WAIT:
+                # No answer: wait, doubling up to REJOIN_MAX_US, then ask again.
+                self.state = E_REJOIN_BACKOFF
+                self._backoff = min(self._backoff * 2, REJOIN_MAX_US)
+                # A sleepy device polls at its usual pace meanwhile: the answer to a
+                # request that left late is held for it by the parent.
+                self.mac.poll_interval_us = self._poll_interval
+                self._rejoin_at = self.clock.ticks_add(now, self._backoff)
+                return self._backoff
+            self._send_rejoin(now)
+            return REJOIN_WAIT_US
+        return -1
+
+    # --- the polled machine --------------------------------------------------------------
+    def step(self, now):
+        """One pass; the microseconds until the next is due (-1: a frame wakes it)."""
+        w = self.role_sm.step(now)
+        w = _min(w, self.mac.step(now))
+        w = _min(w, self.role_sm.step(now))
+        w = _min(w, self.aps.step(now))
+        if self.role == ROLE_COORDINATOR:
+            if self.role_sm.state == C_RUNNING and not self._running:
+                self._running = True
+                st = self.st
+                st.channel = self.role_sm.channel
+                st.short = 0x0000
+                self.save()
+                self._say("zigbee pan 0x%04x channel %d %s" % (
+                    self.mac.pan_id, st.channel, "resumed" if self.resumed else "formed"))
+            w = _min(w, self.tc.step(now))
+        else:
+            w = _min(w, self._device_step(now))
+        return _min(w, self.store.counters_due(self.st, now))
+
+
+def _min(a, b):
+    if b < 0:
+        return a
+    return b if a < 0 or b < a else a

@@ -1,0 +1,242 @@
+# The ZigBee star network (firmware/han/zigbee.py with han/nwk, han/aps, han/tc) on the
+# simulated medium (tests/unit/zb_net.py): install-code join with the R21 trust-centre
+# link key exchange, APS data with acks both ways, and the faults of issue 11 tried as an
+# attacker would: coordinator reboot during traffic (no replay accepted, no rejoin
+# needed), coordinator gone for minutes (devices rejoin), unregistered joiners, forged
+# unsecured frames, a full device table, key update and switch, removal. Portable: tiers
+# 1 and 2.
+from han import radio_sim
+from han.mac import cmdframes as cf
+from han.mac import commands as cmd
+from han.mac import frame as fr
+from han.nwk import layer as nl
+from han.nwk.devices import EMPTY, VERIFIED
+from han.tc.keys import install_code_link_key
+from zb_net import NETWORK_KEY, Net, device_ext
+from support import raises
+
+METERING = 0x0702
+SE_PROFILE = 0x0109
+
+
+def _joined_net(devices=2, sleepy=1, pcap=None):
+    net = Net(devices=devices, sleepy=sleepy, pcap=pcap)
+    net.coord.boot()
+    net.run(3)
+    net.register_all()
+    for d in net.devs:
+        d.boot()
+    assert net.run(20, until=net.joined)
+    return net
+
+
+def _traffic(net, rounds, tag, to_devices=True):
+    for i in range(rounds):
+        now = net.clock.ticks_us()
+        for j, d in enumerate(net.devs):
+            if d.node is not None and d.node.state == 2:
+                d.node.send(0x0000, 1, METERING, SE_PROFILE, 1, bytes([tag, i, j]), 3, now)
+            if to_devices and net.coord.node is not None:
+                net.coord.node.send(d.node.mac.short_addr, 1, METERING, SE_PROFILE, 1,
+                                    bytes([tag | 0x80, i, j]), 3, now)
+        net.run(2)
+
+
+def _got(node, tag):
+    return sorted(p for (_, _, _, _, p) in node.received if p[0] == tag)
+
+
+def test_install_code_join_gives_each_device_a_unique_verified_tc_link_key():
+    net = _joined_net()
+    t = net.coord.node.table
+    keys = []
+    for d in net.devs:
+        i = t.find_ext(d.ext)
+        assert t.state[i] == VERIFIED
+        assert d.node.table.state[0] == VERIFIED
+        assert bytes(t.tclk[i]) == bytes(d.node.table.tclk[0])
+        assert bytes(t.tclk[i]) != bytes(d.link_key)
+        assert d.node.st.has_key and bytes(d.node.st.key) == NETWORK_KEY
+        keys.append(bytes(t.tclk[i]))
+    assert keys[0] != keys[1]
+    # The first device's link key is HAN.md's install-code vector.
+    assert bytes(net.devs[0].link_key) == bytes.fromhex("66B6900981E1EE3CA4206B6B861C02BB")
+    assert net.coord.node.tc.keys_verified == 2
+
+
+def test_aps_data_both_ways_acknowledged():
+    net = _joined_net()
+    _traffic(net, 5, 1)
+    for j, d in enumerate(net.devs):
+        assert _got(net.coord, 1).count(bytes([1, 0, j])) == 1
+        assert len([p for p in _got(net.coord, 1) if p[2] == j]) == 5
+        assert len(_got(d, 0x81)) == 5
+        assert [s for _, s in d.confirms] == [0] * 5
+    assert [s for _, s in net.coord.confirms] == [0] * 10
+
+
+def test_unregistered_device_is_refused_and_gets_no_key():
+    net = Net(devices=1, sleepy=0)
+    net.coord.boot()
+    net.run(3)
+    net.devs[0].boot()  # its install code was never registered
+    net.run(12)
+    d = net.devs[0].node
+    assert not d.st.has_key and d.state != 2
+    assert net.coord.node.tc.denied >= 1
+    assert net.coord.node.role_sm.association_denied >= 1
+    assert net.coord.node.table.count() == 0
+
+
+def test_wrong_install_code_cannot_open_the_network_key():
+    net = Net(devices=1, sleepy=0)
+    net.coord.boot()
+    net.run(3)
+    d = net.devs[0]
+    wrong = install_code_link_key(bytes.fromhex("83FED3407A939723A5C639B26916D505C3B5"))
+    d.link_key = bytes(16)  # the device holds another key than the one registered
+    net.coord.node.tc.register(d.ext, wrong)
+    d.boot()
+    net.run(12)
+    assert not d.node.st.has_key
+    assert any("no network key" in e for e in d.events)
+
+
+def test_coordinator_reboot_is_invisible_and_replays_stay_refused():
+    net = _joined_net()
+    _traffic(net, 2, 1)
+    frames = []
+    sniff = net.medium.sniffer
+
+    def keep(t, frame, n, ch, rssi, lqi):
+        frames.append(bytes(frame[:n]))
+        if sniff:
+            sniff(t, frame, n, ch, rssi, lqi)
+    net.medium.sniffer = keep
+    _traffic(net, 2, 2)
+    net.medium.sniffer = sniff
+    net.coord.kill()
+    net.run(0.3)
+    net.coord.boot()
+    assert net.coord.node.resumed
+    n0 = len(net.coord.received)
+    _traffic(net, 4, 3)
+    # Traffic resumed at once, without any rejoin.
+    assert len(net.coord.received) - n0 == 8
+    for d in net.devs:
+        assert not any("lost" in e or "rejoin" in e for e in d.events)
+        assert len(_got(d, 0x83)) == 4
+    # Replay the data frames captured before the reboot from an attacker's radio.
+    att = radio_sim.SimRadio(net.medium, (2.0, 2.0), 15)
+    att.on()
+    refused = net.coord.node.nwk.rx_refused[nl.REFUSED_REPLAY]
+    n0 = len(net.coord.received)
+    data = [f for f in frames if f[0] & 7 == fr.FT_DATA and f[5:7] == b"\x00\x00"]
+    assert len(data) >= 4
+    for f in data:
+        att.prepare(bytearray(f[:-2]), len(f) - 2)
+        att.transmit()
+        net.run(0.05)
+    assert len(net.coord.received) == n0
+    assert net.coord.node.nwk.rx_refused[nl.REFUSED_REPLAY] - refused >= 4
+
+
+def test_devices_rejoin_after_the_coordinator_was_gone_for_minutes():
+    net = _joined_net()
+    net.coord.kill()
+    _traffic(net, 3, 4, to_devices=False)
+    net.run(170)
+    assert all(any("parent lost" in e for e in d.events) for d in net.devs)
+    net.coord.boot()
+    assert net.run(60, until=lambda: all(d.node.state == 2 for d in net.devs))
+    assert all(d.node.rejoins_done == 1 for d in net.devs)
+    n0 = len(net.coord.received)
+    _traffic(net, 3, 5)
+    assert len(net.coord.received) - n0 == 6
+
+
+def test_forged_unsecured_frames_change_nothing():
+    net = _joined_net(devices=1, sleepy=0)
+    d = net.devs[0]
+    att = radio_sim.SimRadio(net.medium, (2.0, 2.0), 15)
+    att.on()
+    f = fr.FrameFields()
+    buf = bytearray(127)
+    # A MAC disassociation notification "from the coordinator" to the device, and one
+    # "from the device" to the coordinator (2006 7.3.3: unsecured commands).
+    n = cf.disassoc_notification(f, buf, 0x4D45, d.ext, net.coord.ext,
+                                 cmd.DISASSOC_BY_COORDINATOR)
+    att.prepare(buf, n)
+    att.transmit()
+    net.run(0.1)
+    n = cf.disassoc_notification(f, buf, 0x4D45, net.coord.ext, d.ext,
+                                 cmd.DISASSOC_BY_DEVICE)
+    att.prepare(buf, n)
+    att.transmit()
+    net.run(0.1)
+    # An unsecured NWK Leave and an unsecured APS Switch Key from "the coordinator", and
+    # an unsecured data frame with the device's address and next MAC sequence number.
+    for nwk_payload in (bytes([0x09, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x04, 0x40]),
+                        bytes([0x08, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x05,
+                               0x09, 0x07])):
+        f.clear()
+        f.frame_type = fr.FT_DATA
+        f.dst_mode = fr.ADDR_SHORT
+        f.dst_pan = 0x4D45
+        f.dst_addr = d.node.mac.short_addr
+        f.src_mode = fr.ADDR_SHORT
+        f.src_addr = 0x0000
+        f.pan_id_compression = True
+        n = fr.encode(f, nwk_payload, len(nwk_payload), buf)
+        att.prepare(buf, n)
+        att.transmit()
+        net.run(0.1)
+    assert d.node.state == 2 and d.node.role_sm.associated
+    assert net.coord.node.role_sm.dev_used[0] == 1
+    assert d.node.st.key_seq == 0
+    _traffic(net, 3, 6)
+    assert len(_got(net.coord, 6)) == 3 and len(_got(d, 0x86)) == 3
+
+
+def test_full_table_refuses_registration_and_association_without_raising():
+    net = Net(devices=1, sleepy=0)
+    net.coord.boot()
+    net.run(3)
+    tc = net.coord.node.tc
+    for i in range(16):
+        assert tc.register(device_ext(100 + i), bytes(16)) == i
+    assert tc.register(device_ext(200), bytes(16)) == -1
+    tc.allow_default_key = True  # even then: no room, PAN_AT_CAPACITY, nothing raised
+    net.devs[0].boot()
+    net.run(5)
+    assert net.coord.node.role_sm.association_denied >= 1
+    assert net.devs[0].node.role_sm.status in (-1, cmd.ASSOC_PAN_AT_CAPACITY)
+
+
+def test_network_key_update_and_switch_reach_every_device():
+    net = _joined_net()
+    new_key = bytes(range(0x40, 0x50))
+    net.coord.node.tc.update_network_key(new_key, net.clock.ticks_us())
+    net.run(20)
+    assert net.coord.node.st.key_seq == 1 and bytes(net.coord.node.st.key) == new_key
+    for d in net.devs:
+        assert d.node.st.key_seq == 1 and bytes(d.node.st.key) == new_key
+    _traffic(net, 3, 7)
+    assert len(_got(net.coord, 7)) == 6
+
+
+def test_removed_device_leaves_and_is_forgotten():
+    net = _joined_net(devices=1, sleepy=0)
+    d = net.devs[0]
+    assert net.coord.node.tc.remove(d.ext, net.clock.ticks_us())
+    net.run(2)
+    assert net.coord.node.table.state[0] == EMPTY
+    assert d.node.state == 0 and not d.node.st.has_key
+    assert not net.coord.node.tc.remove(d.ext, net.clock.ticks_us())
+
+
+def test_table_register_checks_sizes():
+    net = Net(devices=0)
+    net.coord.boot()
+    raises(ValueError, net.coord.node.tc.register, b"\x01" * 7, bytes(16))
+    raises(ValueError, net.coord.node.tc.register, b"\x01" * 8, bytes(15))
