@@ -13,7 +13,7 @@ from micropython import const
 from han.aps.frame import (CMD_CONFIRM_KEY, CMD_REMOVE_DEVICE, CMD_REQUEST_KEY,
                            CMD_SWITCH_KEY, CMD_TRANSPORT_KEY, CMD_TUNNEL,
                            CMD_UPDATE_DEVICE, CMD_VERIFY_KEY)
-from han.mac.frame import read_ext, write_ext
+from han.mac.frame import write_ext
 
 # Key types, 4.4.11.1.1 (Table 4-12) and Request Key 4.4.11.4.1.
 KEY_TC_LINK = const(0x04)  # trust-centre link key (Transport Key, Request Key)
@@ -174,6 +174,3 @@ def build_confirm_key(out, off, status, dst64):
     out[off + 2] = KEY_TC_LINK
     write_ext(out, off + CK_DST, dst64)
     return 11
-
-
-__all__ = ("read_ext",)  # re-exported for the readers of these commands
