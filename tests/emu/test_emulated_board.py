@@ -186,7 +186,7 @@ def test_deploy_to_the_emulated_board():
         os.close(board.console_fd)
         board.console_fd = None
         proc = subprocess.run([sys.executable, "-m", "tools.deploy", "--board", "emu-mps2",
-                               "--port", board.pty, "--ramfs", "512", "--exec",
+                               "--port", board.pty, "--ramfs", "768", "--exec",
                                DEPLOYED_CHECK],
                               cwd=ROOT, capture_output=True, text=True, timeout=180)
     finally:

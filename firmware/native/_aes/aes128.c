@@ -72,21 +72,6 @@ static const uint8_t rcon[10] = {0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80,
 #define SBOX(x) ((uint8_t)te[(x)])
 #define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
-// Little-endian word loads and stores from byte buffers of any alignment (the caller's
-// bytearrays, memoryviews into frames). Written with shifts so that no memcpy is needed in
-// a natmod; compilers merge them into one load where the target allows unaligned access.
-static inline uint32_t load32(const uint8_t *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-static inline void store32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 void aes128_key_schedule(const uint8_t key[16], uint8_t ks[AES128_KEY_SCHEDULE_SIZE]) {
     for (int i = 0; i < 16; i++) {
         ks[i] = key[i];

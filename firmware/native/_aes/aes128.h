@@ -13,4 +13,19 @@ void aes128_encrypt_block(const uint8_t ks[AES128_KEY_SCHEDULE_SIZE], const uint
 // in place: for modes that keep their chaining value in registers (ccm_star.c).
 void aes128_encrypt_words(const uint8_t ks[AES128_KEY_SCHEDULE_SIZE], uint32_t s[4]);
 
+// Little-endian word loads and stores from byte buffers of any alignment (the caller's
+// bytearrays, memoryviews into frames). Written with shifts so that no memcpy is needed in
+// a natmod; compilers merge them into one load where the target allows unaligned access.
+static inline uint32_t load32(const uint8_t *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+
+static inline void store32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
 #endif

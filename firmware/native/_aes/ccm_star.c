@@ -6,18 +6,6 @@
 #include "ccm_star.h"
 #include "aes128.h"
 
-static inline uint32_t load32(const uint8_t *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-static inline void store32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 int ccm_star_mic_len_valid(size_t mic_len) {
     return mic_len == 0 || (mic_len >= 4 && mic_len <= 16 && (mic_len & 1) == 0);
 }
