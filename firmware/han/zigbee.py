@@ -22,9 +22,10 @@ from micropython import const
 from han.aps.layer import Aps
 from han.mac import commands as cmd
 from han.mac.mac import SUCCESS, Mac
+from han.mac.security import same_ext
 from han.mac.roles import C_RUNNING, Coordinator, EndDevice
 from han.nwk import commands as nc
-from han.nwk.devices import JOINING, VERIFIED, DeviceTable
+from han.nwk.devices import EMPTY, JOINING, VERIFIED, DeviceTable
 from han.nwk.layer import Nwk
 from han.nwk.store import NetState, NetStore
 from han.nwk.security import KEY_TRANSPORT
@@ -240,7 +241,7 @@ class ZigbeeNode:
                 self.state == E_REJOIN_WAIT or self.state == E_REJOIN_BACKOFF):
             # Also while backing off: the request may have left late (behind frames that
             # waited for the lost parent in the MAC's queue).
-            if not secured and not (h.dst64_present and h.dst64 == self.mac.ext_addr):
+            if not secured and not (h.dst64_present and same_ext(h.dst64, self.mac.ext_addr)):
                 return
             if buf[off + 3] != nc.REJOIN_SUCCESS:
                 return
@@ -263,7 +264,7 @@ class ZigbeeNode:
         st = self.st
         st.has_key = False
         st.has_alt = False
-        self.table.state[0] = 0
+        self.table.state[0] = EMPTY
         self.save()
 
     # --- end-device recovery -------------------------------------------------------------

@@ -9,21 +9,14 @@ import io
 import subprocess
 import tempfile
 
-from test_han_zigbee import _traffic
-from zb_net import Net
+from test_han_zigbee import _joined_net, _traffic
 
 EXPECTED_APS_COMMANDS = {"0x05", "0x08", "0x0f", "0x10", "0x09"}  # TK, Request/Verify/Confirm/Switch Key
 
 
 def _capture(path):
     out = open(path, "wb")
-    net = Net(devices=2, sleepy=1, pcap=out)
-    net.coord.boot()
-    net.run(3)
-    net.register_all()
-    for d in net.devs:
-        d.boot()
-    assert net.run(20, until=net.joined)
+    net = _joined_net(devices=2, sleepy=1, pcap=out)
     _traffic(net, 3, 1)
     net.coord.kill()
     net.run(0.3)

@@ -20,7 +20,7 @@ from micropython import const
 
 from han.aps import frame as af
 from han.aps.security import ApsSecurity, AuxHeader, parse_aux
-from han.nwk.devices import KEY_LEN, NO_COUNTER
+from han.nwk.devices import FRESH, KEY_LEN, NO_COUNTER, counter_verdict
 from han.nwk.security import KEY_DATA, KEY_LOAD, KEY_TRANSPORT
 from han.tc.keys import key_load_key, key_transport_key
 
@@ -56,6 +56,7 @@ class Aps:
         self._tx_buf = bytearray(MAX_APS + 32)
         self._keep = bytearray(MAX_APS + 32)
         self._derived = bytearray(KEY_LEN)
+        self._open_index = -1
         self._counter = 0
         self.which = 0
         # Frames awaiting an ack: a copy to retransmit, destination, counter, retries left.
@@ -130,7 +131,7 @@ class Aps:
         return self._tid
 
     def _ack_wait(self, dst):
-        return ACK_WAIT_SLEEPY_US if self.nwk.coordinator and self.nwk._sleepy(dst) \
+        return ACK_WAIT_SLEEPY_US if self.nwk.coordinator and self.nwk.sleepy(dst) \
             else ACK_WAIT_US
 
     def send_command(self, dst, payload, n, now, key_id=-1, key=None, nwk_secure=True,
@@ -251,19 +252,21 @@ class Aps:
             self._refuse(aux.src64 if aux.ext_nonce else -1, now)
             return -1
         c = aux.frame_counter
-        if c == 0xFFFFFFFF or c <= t.aps_in[i]:
+        if counter_verdict(t.aps_in[i], c) != FRESH:
             self._refuse(aux.src64, now)
             return -1
         # Which key: the data key is the TC link key once one is set, else the link key;
         # key-transport / key-load keys derive from either (a device that lost its TC
         # link key comes back with its install code).
         r = -1
+        two = _any(t.tclk[i])  # else only the link key can open it: nothing to restore
         keep = self._keep
-        for j in range(n):
-            keep[j] = buf[j]
+        if two:
+            for j in range(n):
+                keep[j] = buf[j]
         for which in (USED_TCLK, USED_LINK_KEY):
             base = t.tclk[i] if which == USED_TCLK else t.link_key[i]
-            if which == USED_TCLK and not _any(base):
+            if which == USED_TCLK and not two:
                 continue
             try:
                 r = self._sec.decrypt(buf, n, self._key_for(aux.key_id, base), hl)
@@ -272,8 +275,9 @@ class Aps:
             except ValueError:
                 # MIC failed: CCM* decrypted in place before checking; restore the frame
                 # for the next key.
-                for j in range(n):
-                    buf[j] = keep[j]
+                if which == USED_TCLK:
+                    for j in range(n):
+                        buf[j] = keep[j]
         if r < 0:
             self._refuse(aux.src64, now)
             return -1
@@ -281,8 +285,6 @@ class Aps:
         t.counters_dirty = True
         self._open_index = i
         return r
-
-    _open_index = -1
 
     def _duplicate(self, src, counter, now):
         for k in range(_DUPS):

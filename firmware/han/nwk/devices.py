@@ -13,7 +13,16 @@
 # cuts: the table (keys, states: written when they change, rarely) and the counters (the
 # incoming counters and the reservations of the outgoing ones; small, so littlefs keeps it
 # inline in its metadata log, written at most every COUNTER_SAVE_US while traffic flows).
+import struct
+
 from micropython import const
+
+from han.mac.security import same_ext
+
+# counter_verdict() results.
+FRESH = const(0)
+DUPLICATE = const(1)  # the counter of the last accepted frame: a retransmission
+REPLAY = const(2)
 
 # Entry states.
 EMPTY = const(0)
@@ -44,15 +53,8 @@ class DeviceTable:
     # --- lookups -------------------------------------------------------------------------
     def find_ext(self, ext):
         for i in range(self.size):
-            if self.state[i] != EMPTY:
-                e = self.ext[i]
-                same = True
-                for j in range(8):
-                    if e[j] != ext[j]:
-                        same = False
-                        break
-                if same:
-                    return i
+            if self.state[i] != EMPTY and same_ext(self.ext[i], ext):
+                return i
         return -1
 
     def find_short(self, short):
@@ -106,19 +108,6 @@ class DeviceTable:
             self.tclk[i][j] = 0
         self.counters_dirty = True
 
-    def accept_counter(self, table, i, counter):
-        """Replay check of 4.3.1.2 step 6 / 4.4.1.2: 0 when counter is above the last
-        accepted one (and record it), 1 when equal (a retransmission: a duplicate), 2 when
-        below (a replay) or the counter is 0xFFFFFFFF (refused: it cannot be followed)."""
-        last = table[i]
-        if counter == 0xFFFFFFFF or counter < last:
-            return 2
-        if counter == last:
-            return 1
-        table[i] = counter
-        self.counters_dirty = True
-        return 0
-
     # --- persistence (packing; han/nwk/store.py writes the records) ----------------------
     @staticmethod
     def table_bytes(size):
@@ -149,30 +138,28 @@ class DeviceTable:
 
     def pack_counters(self, out, off):
         p = off
+        # NO_COUNTER (-1) is stored as 0xFFFFFFFF, a counter counter_verdict never accepts.
         for i in range(self.size):
-            _put32(out, p, self.nwk_in[i])
-            _put32(out, p + 4, self.aps_in[i])
+            struct.pack_into("<II", out, p, self.nwk_in[i] & 0xFFFFFFFF,
+                             self.aps_in[i] & 0xFFFFFFFF)
             p += 8
         return p - off
 
     def unpack_counters(self, buf, off):
         p = off
         for i in range(self.size):
-            self.nwk_in[i] = _get32(buf, p)
-            self.aps_in[i] = _get32(buf, p + 4)
+            nwk, aps = struct.unpack_from("<II", buf, p)
+            self.nwk_in[i] = NO_COUNTER if nwk == 0xFFFFFFFF else nwk
+            self.aps_in[i] = NO_COUNTER if aps == 0xFFFFFFFF else aps
             p += 8
         return p - off
 
 
-def _put32(out, p, v):
-    # NO_COUNTER (-1) is stored as 0xFFFFFFFF, which accept_counter never records.
-    v &= 0xFFFFFFFF
-    out[p] = v & 0xFF
-    out[p + 1] = (v >> 8) & 0xFF
-    out[p + 2] = (v >> 16) & 0xFF
-    out[p + 3] = v >> 24
-
-
-def _get32(buf, p):
-    v = buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)
-    return NO_COUNTER if v == 0xFFFFFFFF else v
+def counter_verdict(last, counter):
+    """The replay check of 4.3.1.2 step 6 / 4.4.1.2 against the last accepted counter
+    (NO_COUNTER: none yet): FRESH above it, DUPLICATE equal, REPLAY below it or
+    0xFFFFFFFF (a counter that could not be followed). Record it only once the frame has
+    passed its MIC check."""
+    if counter == 0xFFFFFFFF or counter < last:
+        return REPLAY
+    return DUPLICATE if counter == last else FRESH

@@ -20,7 +20,8 @@ from micropython import const
 from han.nwk import commands as nc
 from han.nwk import frame as nf
 from han.nwk import security as ns
-from han.nwk.devices import JOINING
+from han.mac.security import same_ext
+from han.nwk.devices import DUPLICATE, JOINING, REPLAY, counter_verdict
 from native.aes import KEY_SCHEDULE_SIZE, aes128_key_schedule
 
 BROADCAST_ALL = const(0xFFFF)
@@ -58,6 +59,7 @@ class Nwk:
         self.on_command = None
         self.on_refused = None
         self.on_sent = None  # (handle, status) for frames sent with send()
+        self.on_key_switched = None  # (now): an end device followed the TC's new key
         mac.on_data = self._rx
         mac.on_sent = self._sent
         mac.dup_filter = False  # duplicates are refused by the frame counters instead
@@ -66,6 +68,8 @@ class Nwk:
         self._th = nf.NwkHeader()
         self._aux = ns.AuxHeader()
         self._tx = bytearray(MAX_FRAME)
+        self._rx = bytearray(MAX_FRAME)  # the NWK frame, at index 0 as the codecs want it
+        self._open_index = -1
         self._ks = bytearray(KEY_SCHEDULE_SIZE)
         self._ks_alt = bytearray(KEY_SCHEDULE_SIZE)
         self._seq = 0
@@ -146,13 +150,13 @@ class Nwk:
         if mac_dst < 0:
             mac_dst = 0xFFFF if dst >= 0xFFF8 else dst
         if indirect is None:
-            indirect = self.coordinator and self._sleepy(mac_dst)
+            indirect = self.coordinator and self.sleepy(mac_dst)
         handle = self.mac.send(mac_dst, buf, total, now, indirect=indirect, secure=False)
         if handle:
             self.tx_frames += 1
         return handle
 
-    def _sleepy(self, short):
+    def sleepy(self, short):
         i = self.table.find_short(short)
         return i >= 0 and not self.table.cap[i] & 0x08  # CAP_RX_ON_IDLE (802.15.4 7.3.1.2)
 
@@ -169,30 +173,32 @@ class Nwk:
     def _rx(self, f, buf, lqi):
         now = self.mac.clock.ticks_us()
         off = f.header_len
-        n = off + f.payload_len
+        n = f.payload_len
         h = self._h
-        # The NWK codec reads from index 0: a view of the MAC payload (made per frame;
-        # memoryview slices are small and the frame rate is low).
-        view = memoryview(buf)[off:n]
+        if n > MAX_FRAME:
+            self._refuse(REFUSED_MALFORMED, f.src_addr, now)
+            return
+        view = self._rx
+        for i in range(n):  # copied, not sliced: nothing allocated per frame
+            view[i] = buf[off + i]
         try:
-            hl = nf.parse(view, n - off, h)
+            hl = nf.parse(view, n, h)
         except ValueError:
             self._refuse(REFUSED_MALFORMED, f.src_addr, now)
             return
         if h.frame_type == nf.FT_INTERPAN:
             self._refuse(REFUSED_NOT_FOR_US, f.src_addr, now)
             return
-        st = self.st
         if h.dst != self.mac.short_addr and h.dst < 0xFFF8 and not (
-                h.dst64_present and _same(h.dst64, self.mac.ext_addr)):
+                h.dst64_present and same_ext(h.dst64, self.mac.ext_addr)):
             self._refuse(REFUSED_NOT_FOR_US, h.src, now)
             return
         index = -1
-        plen = n - off - hl
+        plen = n - hl
         poff = hl
         secured = h.security
         if secured:
-            r = self._open(view, n - off, hl, h, now)
+            r = self._open(view, n, hl, h, now)
             if r < 0:
                 return
             index = self._open_index
@@ -246,11 +252,11 @@ class Nwk:
             self._refuse(REFUSED_KEY_SEQ, who, now)
             return -1
         c = aux.frame_counter
-        last = table.nwk_in[i]
-        if c == 0xFFFFFFFF or c < last:
+        verdict = counter_verdict(table.nwk_in[i], c)
+        if verdict == REPLAY:
             self._refuse(REFUSED_REPLAY, who, now)
             return -1
-        if c == last:
+        if verdict == DUPLICATE:
             self._refuse(REFUSED_DUPLICATE, who, now)
             return -1
         try:
@@ -270,14 +276,4 @@ class Nwk:
         self.rx_accepted += 1
         self._open_index = i
         return plen
-
-    _open_index = -1
-    on_key_switched = None
-
-
-def _same(a, b):
-    for i in range(8):
-        if a[i] != b[i]:
-            return False
-    return True
 

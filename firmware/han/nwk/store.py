@@ -18,6 +18,8 @@
 # What is accepted between the last counter save and a power cut without warning (at most
 # COUNTER_SAVE_US of traffic) could be replayed once: that is the price of not writing the
 # flash for every frame, and it is bounded.
+import struct
+
 from micropython import const
 
 from han.nwk.devices import KEY_LEN, DeviceTable
@@ -94,8 +96,8 @@ class NetStore:
         self.table.unpack_table(b, p)
         c = self._cbuf
         if self._ctr.load(c) == len(c):
-            st.nwk_out = st.nwk_reserved = _get32(c, 0)
-            st.aps_out = st.aps_reserved = _get32(c, 4)
+            st.nwk_out, st.aps_out = struct.unpack_from("<II", c, 0)
+            st.nwk_reserved, st.aps_reserved = st.nwk_out, st.aps_out
             self.table.unpack_counters(c, 8)
         return True
 
@@ -144,8 +146,7 @@ class NetStore:
 
     def save_counters(self, st):
         c = self._cbuf
-        _put32(c, 0, st.nwk_reserved)
-        _put32(c, 4, st.aps_reserved)
+        struct.pack_into("<II", c, 0, st.nwk_reserved, st.aps_reserved)
         self.table.pack_counters(c, 8)
         self._ctr.save(c, len(c))
         self.table.counters_dirty = False
@@ -165,14 +166,3 @@ class NetStore:
                 return COUNTER_SAVE_US - age
         self.save_counters(st)
         return -1
-
-
-def _put32(out, p, v):
-    out[p] = v & 0xFF
-    out[p + 1] = (v >> 8) & 0xFF
-    out[p + 2] = (v >> 16) & 0xFF
-    out[p + 3] = (v >> 24) & 0xFF
-
-
-def _get32(buf, p):
-    return buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)

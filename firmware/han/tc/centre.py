@@ -24,7 +24,9 @@ from micropython import const
 
 from han.aps import commands as ac
 from han.aps.frame import CMD_REQUEST_KEY, CMD_VERIFY_KEY
+from han.aps.layer import USED_TCLK
 from han.mac.frame import read_ext
+from han.mac.security import same_ext
 from han.nwk import commands as nc
 from han.nwk.devices import JOINED, JOINING, KEY_LEN, VERIFIED
 from han.nwk.security import KEY_DATA, KEY_LOAD, KEY_TRANSPORT
@@ -48,6 +50,7 @@ class TrustCentre:
         self.rand_bits = rand_bits
         self.allow_default_key = allow_default_key
         self._buf = bytearray(_CMD_BUF)
+        self._ext = bytearray(8)
         self._pending = [bytearray(KEY_LEN) for _ in range(self.table.size)]
         self._has_pending = bytearray(self.table.size)
         self._switch_at = None
@@ -129,15 +132,14 @@ class TrustCentre:
             for j in range(KEY_LEN):
                 k[j] = self.rand_bits(8)
             self._has_pending[index] = 1
-            base = t.tclk[index] if self.aps.which == 2 else t.link_key[index]
+            base = t.tclk[index] if self.aps.which == USED_TCLK else t.link_key[index]
             m = ac.build_transport_tclk(self._buf, 0, k, t.ext[index], self.node.mac.ext_addr)
             self.aps.send_command(src, self._buf, m, now, KEY_LOAD, base)
         elif c == CMD_VERIFY_KEY:
             ok = self._has_pending[index] and buf[off + 1] == ac.KEY_TC_LINK
             if ok:
-                ext = bytearray(8)
-                read_ext(buf, off + ac.VK_SRC, ext)
-                ok = ext == t.ext[index]
+                read_ext(buf, off + ac.VK_SRC, self._ext)
+                ok = same_ext(self._ext, t.ext[index])
             if ok:
                 h = verify_key_hash(self._pending[index])
                 diff = 0

@@ -18,6 +18,7 @@ from han.aps import commands as ac
 from han.aps.frame import CMD_CONFIRM_KEY, CMD_SWITCH_KEY, CMD_TRANSPORT_KEY
 from han.aps.layer import USED_TCLK
 from han.mac.frame import read_ext
+from han.mac.security import same_ext
 from han.nwk.devices import JOINED, KEY_LEN, VERIFIED
 from han.nwk.security import KEY_DATA, KEY_LOAD, KEY_TRANSPORT
 from han.tc.keys import verify_key_hash
@@ -60,7 +61,7 @@ class Joiner:
 
     def _for_us(self, buf, off):
         read_ext(buf, off, self._ext)
-        return self._ext == self.node.mac.ext_addr
+        return same_ext(self._ext, self.node.mac.ext_addr)
 
     def command(self, c, src, index, buf, off, n, key_id, nwk_secured, now):
         t = self.table
