@@ -89,6 +89,7 @@ class ZigbeeNode:
         self.nwk = Nwk(self.mac, self.st, self.table, self.store, coordinator)
         self.aps = Aps(self.nwk, clock)
         self.nwk.on_command = self._nwk_command
+        self.nwk.on_key_switched = self._key_switched
         self.aps.on_data = self._aps_data
         self.aps.on_command = self._aps_command
         self.on_app = None
@@ -140,6 +141,12 @@ class ZigbeeNode:
         st.short = self.mac.short_addr
         st.pan_id = self.mac.pan_id
         self.store.save_net(st)
+
+    def _key_switched(self, now):
+        # A frame under the alternate key made it active (the Switch Key was missed):
+        # saved, or a reboot would bring the old key back.
+        self.save()
+        self._say("zigbee network key %d active" % self.st.key_seq)
 
     def _say(self, text):
         if self.on_event is not None:

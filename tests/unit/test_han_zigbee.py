@@ -225,6 +225,24 @@ def test_network_key_update_and_switch_reach_every_device():
     assert len(_got(net.coord, 7)) == 6
 
 
+def test_device_that_missed_switch_key_follows_the_new_key_and_keeps_it():
+    net = _joined_net(devices=1, sleepy=0)
+    d = net.devs[0]
+    new_key = bytes(range(0x60, 0x70))
+    net.coord.node.tc.update_network_key(new_key, net.clock.ticks_us())
+    net.run(2)  # the next key reached the device
+    d.kill()
+    net.run(20)  # the coordinator switched; the device's Switch Key went nowhere
+    d.boot()
+    assert d.node.st.key_seq == 0 and d.node.st.has_alt
+    _traffic(net, 1, 8)  # the coordinator's frame under the new key switches the device
+    assert len(_got(d, 0x88)) == 1
+    d.boot()  # a reboot keeps the key it switched to
+    assert d.node.st.key_seq == 1 and bytes(d.node.st.key) == new_key
+    _traffic(net, 2, 9)
+    assert len(_got(net.coord, 9)) == 2
+
+
 def test_removed_device_leaves_and_is_forgotten():
     net = _joined_net(devices=1, sleepy=0)
     d = net.devs[0]
