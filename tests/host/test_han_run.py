@@ -18,29 +18,11 @@ from han.mac.roles import Coordinator, EndDevice  # noqa: E402
 from han.mac.security import MacSecurity  # noqa: E402
 from registers.counters import RamCounterStore  # noqa: E402
 from han.run import run_coordinator, run_end_device, step_once  # noqa: E402
+from tools.han.rtclock import MonotonicClock  # noqa: E402
 
 COORD = bytes.fromhex("0004A30B00C0FFEE")
 DEV = bytes.fromhex("0004A30B00000002")
 KEY = bytes.fromhex("C0C1C2C3C4C5C6C7C8C9CACBCCCDCECF")
-
-
-class MonotonicClock:
-    """Microsecond ticks from time.monotonic, starting at 0 (the medium's time base is
-    absolute microseconds); a test lasts seconds, far from the 2**30 wrap."""
-
-    def __init__(self):
-        self._t0 = time.monotonic_ns()
-
-    def ticks_us(self):
-        return (time.monotonic_ns() - self._t0) // 1000
-
-    @staticmethod
-    def ticks_diff(a, b):
-        return a - b
-
-    @staticmethod
-    def ticks_add(a, d):
-        return a + d
 
 
 def _mac(medium, clock, ext, pos, seed, short):

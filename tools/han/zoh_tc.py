@@ -37,6 +37,7 @@ import tempfile
 import time
 
 from tools import fwpath
+from tools.han.rtclock import MonotonicClock
 from tools.han.zoh_rcp import FakeRcp
 
 fwpath.setup()
@@ -88,24 +89,6 @@ def check_installed(node=None):
         raise ZohUnavailable("tools/zoh/node_modules has zigbee-on-host %s, %s is pinned: %s"
                              % (have, want, INSTALL_HINT))
     return node
-
-
-class MonotonicClock:
-    """Microsecond ticks from time.monotonic since the start (the medium's time base)."""
-
-    def __init__(self):
-        self._t0 = time.monotonic_ns()
-
-    def ticks_us(self):
-        return (time.monotonic_ns() - self._t0) // 1000
-
-    @staticmethod
-    def ticks_diff(a, b):
-        return a - b
-
-    @staticmethod
-    def ticks_add(a, d):
-        return a + d
 
 
 class ForeignTrustCentre:
