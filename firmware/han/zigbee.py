@@ -29,7 +29,10 @@ from han.nwk.devices import EMPTY, JOINING, VERIFIED, DeviceTable
 from han.nwk.layer import Nwk
 from han.nwk.store import NetState, NetStore
 from han.nwk.security import KEY_TRANSPORT
+from han.aps.frame import DM_UNICAST
 from han.zdo import frames as zf
+from han.zdo import nodedesc as zn
+from han.zdo.server import ZdoServer
 
 ROLE_COORDINATOR = const(1)
 ROLE_END_DEVICE = const(2)
@@ -40,6 +43,15 @@ REJOIN_MAX_US = const(30000000)
 REJOIN_POLL_US = const(250000)
 ZDO_PROFILE = const(0x0000)
 BROADCAST_RX_ON = const(0xFFFD)
+# The largest APS payload of one unfragmented data frame: 116 octets of MAC payload less
+# the NWK header without extended addresses (8), its auxiliary security header and MIC
+# (14 + 4) and the APS data header (8): 82, the node descriptor's transfer sizes.
+APS_MAX_PAYLOAD = const(82)
+ZDO_OUT = const(96)
+# ZDP status NOT_AUTHORIZED (2.4.5): joining is governed by the trust centre's
+# registrations (install codes through the authenticated configuration path), and
+# removals by the trust centre, not by other members of the network.
+ZDP_NOT_AUTHORIZED = const(0x8D)
 
 # End-device states of this module (the joiner keeps the key exchange's own).
 E_IDLE = const(0)
@@ -70,7 +82,8 @@ class _ParentWatch:
 class ZigbeeNode:
     def __init__(self, radio, clock, role, ext, record_store, rand_bits, channel_mask,
                  pan_id=None, link_key=None, network_key=None, capability=None,
-                 poll_interval_us=0, table_size=16, allow_default_key=False, out=None):
+                 poll_interval_us=0, table_size=16, allow_default_key=False, out=None,
+                 endpoints=(), manufacturer=0x0000):
         if role not in (ROLE_COORDINATOR, ROLE_END_DEVICE):
             raise ValueError("role: ROLE_COORDINATOR or ROLE_END_DEVICE")
         self.clock = clock
@@ -93,6 +106,7 @@ class ZigbeeNode:
         self.aps.on_data = self._aps_data
         self.aps.on_command = self._aps_command
         self.on_app = None
+        self.on_zdo = None  # (src, cluster, buf, off, n, now): responses for a ZDO client
         self.on_event = None  # (text) one line per network event (joins, rejoins, keys)
         self._buf = bytearray(40)
         self._zdo_seq = 0
@@ -134,6 +148,36 @@ class ZigbeeNode:
             self.rejoins_done = 0
         self.nwk.keys_changed()
         self._running = False
+        self.zdo = self._zdo_server(endpoints, manufacturer)
+        self._zdo_out = bytearray(ZDO_OUT)
+
+    def _zdo_server(self, endpoints, manufacturer):
+        # The node descriptor (ZigBee 2.3.2.3): the coordinator is the primary trust centre
+        # and network manager; transfer sizes are what one unfragmented APS frame holds.
+        if self.role == ROLE_COORDINATOR:
+            desc = (zn.LOGICAL_COORDINATOR, False, False, zn.BAND_2400,
+                    zn.CAP_ALT_PAN_COORD | zn.CAP_FFD | zn.CAP_MAINS | zn.CAP_RX_ON_IDLE
+                    | zn.CAP_ALLOCATE, manufacturer, APS_MAX_PAYLOAD, APS_MAX_PAYLOAD,
+                    zn.server_mask(zn.SRV_PRIMARY_TC | zn.SRV_NETWORK_MANAGER),
+                    APS_MAX_PAYLOAD, 0)
+            children = self._children
+        else:
+            desc = (zn.LOGICAL_END_DEVICE, False, False, zn.BAND_2400, self.capability,
+                    manufacturer, APS_MAX_PAYLOAD, APS_MAX_PAYLOAD, zn.server_mask(0),
+                    APS_MAX_PAYLOAD, 0)
+            children = None
+        return ZdoServer(self.mac.short_addr, self.mac.ext_addr, desc, endpoints,
+                         children=children, on_permit_joining=_not_authorized,
+                         on_leave=_not_authorized_leave,
+                         on_device_annce=self._device_annce)
+
+    def _children(self):
+        t = self.table
+        return [(t.short_of(i), bytes(t.ext[i])) for i in range(t.size)
+                if t.state[i] >= JOINING]
+
+    def _device_annce(self, short, ext, capability):
+        self._say("zigbee device_annce 0x%04x" % short)
 
     # --- persistence ---------------------------------------------------------------------
     def save(self):
@@ -197,7 +241,17 @@ class ZigbeeNode:
         if self.tc is not None and index >= 0:
             self.tc.heard_secured(index)
         if h.dst_ep == 0 and h.profile == ZDO_PROFILE:
-            return  # ZDO requests: answered by the ZDO server once it is wired
+            # ZDO (2.4.3): answered unicast to the requester by the ZDO server.
+            zdo = self.zdo
+            zdo.nwk = self.mac.short_addr  # a rejoin may have changed it
+            r = zdo.handle(h.cluster, memoryview(buf)[off:off + n], n, self._zdo_out,
+                           h.delivery != DM_UNICAST)
+            if r is not None:
+                self.aps.send_data(src, 0, r[0], ZDO_PROFILE, 0, self._zdo_out, r[1], now,
+                                   ack=False)
+            if self.on_zdo is not None:
+                self.on_zdo(src, h.cluster, buf, off, n, now)
+            return
         if self.on_app is not None:
             self.on_app(src, h.src_ep, h.dst_ep, h.cluster, h.profile, buf, off, n, now)
 
@@ -364,6 +418,14 @@ class ZigbeeNode:
         else:
             w = _min(w, self._device_step(now))
         return _min(w, self.store.counters_due(self.st, now))
+
+
+def _not_authorized(duration, tc_significance):
+    return ZDP_NOT_AUTHORIZED
+
+
+def _not_authorized_leave(target, remove_children, rejoin):
+    return ZDP_NOT_AUTHORIZED
 
 
 def _min(a, b):

@@ -19,8 +19,9 @@ METERING = 0x0702
 SE_PROFILE = 0x0109
 
 
-def _joined_net(devices=2, sleepy=1, pcap=None):
+def _joined_net(devices=2, sleepy=1, pcap=None, endpoints=()):
     net = Net(devices=devices, sleepy=sleepy, pcap=pcap)
+    net.coord.endpoints = endpoints
     net.coord.boot()
     net.run(3)
     net.register_all()
@@ -258,3 +259,30 @@ def test_table_register_checks_sizes():
     net.coord.boot()
     raises(ValueError, net.coord.node.tc.register, b"\x01" * 7, bytes(16))
     raises(ValueError, net.coord.node.tc.register, b"\x01" * 8, bytes(15))
+
+
+def test_zdo_requests_are_answered_by_the_coordinator():
+    # An energy service interface on endpoint 1 (SE 1.4 device 0x0500) with Basic and
+    # Metering servers: a device finds it and reads the node descriptor (ZigBee 2.4.3).
+    net = _joined_net(devices=1, sleepy=0,
+                      endpoints=[(1, SE_PROFILE, 0x0500, 1, [0x0000, METERING], [])])
+    dev = net.devs[0]
+    now = net.clock.ticks_us()
+    # Node_Desc_req (0x0002) for 0x0000; Match_Desc_req (0x0006) for Metering servers;
+    # Active_EP_req (0x0005); Mgmt_Permit_Joining_req (0x0036) 60 s.
+    for cluster, payload in ((0x0002, "110000"), (0x0006, "120000090101020700"),
+                             (0x0005, "130000"), (0x0036, "143C01")):
+        p = bytes.fromhex(payload)
+        assert dev.node.send(0x0000, 0, cluster, 0x0000, 0, p, len(p), now, ack=False)
+        net.run(1)
+    got = {(c, p) for (src, c, p) in dev.zdo_in if src == 0x0000}
+    # Node_Desc_rsp: coordinator, 2.4 GHz band (0x08 << 3), capability 0x8F, manufacturer
+    # 0, transfer sizes 82, server mask primary TC + network manager, revision 22 << 9.
+    assert (0x8002, bytes.fromhex("1100" "0000" "00408f0000" "525200" "412c" "5200" "00")) \
+        in got
+    assert (0x8006, bytes.fromhex("1200000001" "01")) in got
+    assert (0x8005, bytes.fromhex("1300000001" "01")) in got
+    assert (0x8036, bytes.fromhex("148d")) in got  # joining is the trust centre's choice
+    # Four requests and the device's Device_annce (which gets no answer, 2.4.3.1.11).
+    assert net.coord.node.zdo.requests == 5 and net.coord.node.zdo.malformed == 0
+    assert "zigbee device_annce 0x%04x" % dev.node.mac.short_addr in net.coord.events

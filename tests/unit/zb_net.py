@@ -51,6 +51,8 @@ class Node:
         self.confirms = []
         self.node = None
         self.boots = 0
+        self.endpoints = ()
+        self.zdo_in = []  # (src, cluster, payload) of ZDO frames for this node
 
     def boot(self):
         """A new ZigbeeNode over this node's flash (first start or a reboot)."""
@@ -66,7 +68,8 @@ class Node:
             pan_id=0x4D45, link_key=self.link_key,
             network_key=NETWORK_KEY if self.role == ROLE_COORDINATOR else None,
             capability=None if self.role == ROLE_COORDINATOR else cap,
-            poll_interval_us=500000 if self.sleepy else 0)
+            poll_interval_us=500000 if self.sleepy else 0, endpoints=self.endpoints)
+        self.node.on_zdo = self._zdo
         self.node.on_event = self.events.append
         self.node.on_app = self._app
         self.node.aps.on_confirm = lambda tid, status: self.confirms.append((tid, status))
@@ -80,6 +83,9 @@ class Node:
             if self.radio in self.net.medium.radios:
                 self.net.medium.radios.remove(self.radio)
             self.node = None
+
+    def _zdo(self, src, cluster, buf, off, n, now):
+        self.zdo_in.append((src, cluster, bytes(buf[off:off + n])))
 
     def _app(self, src, src_ep, dst_ep, cluster, profile, buf, off, n, now):
         self.received.append((src, src_ep, dst_ep, cluster, bytes(buf[off:off + n])))
