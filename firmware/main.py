@@ -111,8 +111,8 @@ def provisioning_handler(registers):
 
 
 def make_counter_store(registers):
-    """The persisted frame counters (registers/counters.py) that P1's encryption and the
-    HAN's MAC security share: one store object, so their records never race."""
+    """The persisted frame counters (registers/counters.py) of P1's encryption (the HAN's
+    ZigBee counters are kept by han/nwk/store.py in the same record store)."""
     if registers is None:
         return None
     from registers.counters import FlashCounterStore
@@ -120,33 +120,43 @@ def make_counter_store(registers):
     return FlashCounterStore(registers.store)
 
 
-def make_han(hal, role, ext, key, counters=None, registers=None, out=print):
-    """The HAN node (han/node.py) on the board's radio, or None when no role is asked. ext
-    and key: the radio's EUI-64 and the network key, from the provisioning record or the
-    caller; HAN tamper episodes reach the tamper log through a callback."""
+def make_han(hal, role, record, registers, ext=None, network_key=None, out=print):
+    """The HAN node (han/node.py, a ZigBee PRO node) on the board's radio, or None when no
+    role is asked. Its identity from the provisioning record: han_eui64 (or ext), for a
+    device its han_install_code, for the coordinator han_network_key (or network_key; else
+    it makes one). The network (keys, device table, frame counters) lives in the registers'
+    store; tamper episodes reach the tamper log through a callback."""
     if role is None:
         return None
     if hal.radio is None:
         raise ValueError("board %s has no HAN radio (none fitted or it does not answer)"
                          % hal.name)
-    if key is None or ext is None:
-        raise ValueError("the HAN needs a provisioned han_eui64 and han_network_key "
-                         "(python -m tools.provision), or han_ext/han_key")
+    if registers is None:
+        raise ValueError("the HAN keeps its network in the registers' store: no file system")
+    ext = ext or (record.han_eui64 if record else None)
+    if ext is None:
+        raise ValueError("the HAN needs a provisioned han_eui64 (python -m tools.provision) "
+                         "or han_ext")
+    code = record.han_install_code if record else None
+    if role == "device" and code is None:
+        raise ValueError("a HAN device needs a provisioned han_install_code")
     import random
 
-    from han.counters import HanCounterStore
+    from app.tasks import han_tamper_logger
     from han.node import HanNode
 
-    # Backoffs and sequence numbers must differ between devices: seed from the address.
-    random.seed((ext[4] << 24 | ext[5] << 16 | ext[6] << 8 | ext[7]) & 0x3FFFFFFF)
-    store = HanCounterStore(counters) if counters is not None else None
-    on_tamper = None
-    if registers is not None:
-        from app.tasks import han_tamper_logger
+    keys = None
+    if role == "coordinator":
+        from han.tc.keygen import KeyGenerator
 
-        on_tamper = han_tamper_logger(registers)
-    return HanNode(hal.radio, hal.clock, role, ext, key, random.getrandbits,
-                   counters=store, out=out, on_tamper=on_tamper)
+        keys = KeyGenerator(hal.entropy, record.config_key if record else None)
+    # Backoffs and sequence numbers must differ between devices: seed from the address
+    # (keys never come from this generator).
+    random.seed((ext[4] << 24 | ext[5] << 16 | ext[6] << 8 | ext[7]) & 0x3FFFFFFF)
+    return HanNode(hal.radio, hal.clock, role, ext, registers.store, random.getrandbits,
+                   install_code=code,
+                   network_key=network_key or (record.han_network_key if record else None),
+                   out=out, on_tamper=han_tamper_logger(registers), keys=keys)
 
 
 def make_p1(hal, source, profile, key=None, system_title=None, counters=None):
@@ -253,13 +263,20 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None,
                          identity=record.p1_equipment_id if record is not None else None)
     supervisor = make_supervisor(hal, registers, out)
     config_key = record.config_key if record is not None else None
+    node = None
+    if han is not None:
+        node = make_han(hal, han, record, registers, han_ext, han_key, out)
     if registers is not None:
         session = None
         if config_key is not None:
-            from registers.config import OP_PROVISION
+            from registers.config import OP_HAN_JOINER, OP_PROVISION
 
-            session = make_config_session(registers, metrology, config_key,
-                                          {OP_PROVISION: provisioning_handler(registers)})
+            handlers = {OP_PROVISION: provisioning_handler(registers)}
+            if node is not None and node.role == "coordinator":
+                from han.node import joiner_handler
+
+                handlers[OP_HAN_JOINER] = joiner_handler(node)
+            session = make_config_session(registers, metrology, config_key, handlers)
         elif metrology is not None:
             restore_calibration(registers, metrology)
         supervisor.add(sv.TASK_REGISTERS, lambda: registers_task(registers, hal.clock, seconds),
@@ -295,10 +312,7 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None,
         push = make_p1(hal, source, market, key or (record.p1_key if record else None),
                        record.system_title if record else None, counters)
         supervisor.add(sv.TASK_P1, lambda: p1_run(push, seconds), DEADLINE_MS["p1"])
-    if han is not None:
-        node = make_han(hal, han, han_ext or (record.han_eui64 if record else None),
-                        han_key or (record.han_network_key if record else None),
-                        counters, registers, out)
+    if node is not None:
         supervisor.add(sv.TASK_HAN, lambda: node.run(seconds), DEADLINE_MS["han"])
     state = status_fields(registers, record, indicator)
     supervisor.add(sv.TASK_STATUS,
@@ -317,8 +331,10 @@ def run(seconds=None, board_module=None, out=print, profile="nl", utc=None, key=
     the host's time); without it the board's clock is trusted only if it keeps time through
     power cuts (board.CLOCK_KEEPS_TIME), else the registers resume from the persisted time,
     unsynchronised. key: overrides the provisioned P1 key (16 bytes). han: None (no HAN),
-    "coordinator" (the hub) or "device" (a HAN device stand-in, han/node.py); han_ext and
-    han_key override the provisioned EUI-64 and network key."""
+    "coordinator" (the hub, ZigBee coordinator and trust centre) or "device" (a ZigBee end
+    device, han/node.py); han_ext and han_key override the provisioned EUI-64 and the
+    coordinator's network key. The coordinator admits the devices registered through the
+    configuration op OP_HAN_JOINER (python -m tools.config han-join EUI64 CODE)."""
     if board_module is None:
         import board as board_module
     hal = board_module.make_hal()

@@ -28,7 +28,7 @@ package("han", files=["__init__.py", "bridge_proto.py", "counters.py", "inventor
            "nwk/commands.py", "nwk/devices.py", "nwk/layer.py", "nwk/store.py"]
         + ["aps/__init__.py", "aps/frame.py", "aps/security.py", "aps/commands.py",
            "aps/layer.py"]
-        + ["tc/__init__.py", "tc/keys.py", "tc/centre.py", "tc/joiner.py"]
+        + ["tc/__init__.py", "tc/keys.py", "tc/keygen.py", "tc/centre.py", "tc/joiner.py"]
         + ["zdo/__init__.py", "zdo/frames.py", "zdo/addr.py", "zdo/nodedesc.py",
            "zdo/bind.py", "zdo/server.py", "zdo/client.py"]
         + (_SIM_HAN if options.simulation else []))

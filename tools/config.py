@@ -9,6 +9,9 @@
     set-text MESSAGE [--hex]                       OP_SET_TEXT_MESSAGE (P1 0-0:96.13.0)
     reset-log ID                                   OP_RESET_LOG (0 standard .. 3 transaction)
     provision FILE.json                            OP_PROVISION (app/provision.py record)
+    han-join EUI64 INSTALL_CODE                    OP_HAN_JOINER: the hub's trust centre
+                                                   admits this device (code with its CRC)
+    han-remove EUI64                               OP_HAN_JOINER: the device must leave
 
 A command is op u8 | counter u32 LE | payload, its tag HMAC-SHA256(key, command)
 (docs/registers.md "Configuration"). The counter must exceed the last one the meter
@@ -251,7 +254,34 @@ def build(args):
     if args.sub == "provision":
         with open(args.file) as f:
             return fwconfig.OP_PROVISION, provision_bytes(json.load(f))
+    if args.sub in ("han-join", "han-remove"):
+        return fwconfig.OP_HAN_JOINER, han_joiner_payload(
+            args.eui64, args.install_code if args.sub == "han-join" else None)
     raise ValueError("no subcommand")
+
+
+def _hex_arg(text, what):
+    clean = str(text).replace(":", "").replace("-", "").replace(" ", "")
+    try:
+        return bytes.fromhex(clean)
+    except ValueError:
+        raise ValueError("%s: hex digits expected" % what)
+
+
+def han_joiner_payload(eui64, install_code=None):
+    """OP_HAN_JOINER payload (firmware/han/node.py): action, EUI-64 as printed (most
+    significant octet first), install code with its CRC-16/X-25 for a join."""
+    from han.node import JOINER_ADD, JOINER_REMOVE
+    from han.tc.keys import install_code_link_key
+
+    ext = _hex_arg(eui64, "EUI-64")
+    if len(ext) != 8:
+        raise ValueError("EUI-64: 16 hex digits")
+    if install_code is None:
+        return bytes([JOINER_REMOVE]) + ext
+    code = _hex_arg(install_code, "install code")
+    install_code_link_key(code)  # ValueError: length or CRC, before anything is sent
+    return bytes([JOINER_ADD]) + ext + code
 
 
 def parser():
@@ -285,6 +315,11 @@ def parser():
     s.add_argument("id", type=int)
     s = sub.add_parser("provision", help="write the provisioning record (JSON)")
     s.add_argument("file")
+    s = sub.add_parser("han-join", help="let a HAN device join the hub by its install code")
+    s.add_argument("eui64", help="the device's IEEE address, 16 hex digits as printed")
+    s.add_argument("install_code", help="install code with its CRC-16 (as printed), hex")
+    s = sub.add_parser("han-remove", help="make a HAN device leave and forget it")
+    s.add_argument("eui64")
     return p
 
 

@@ -77,6 +77,34 @@ class LineEcho:
         self.out.flush()
 
 
+# make run's host HAN device (when the board is the coordinator): its address and install
+# code (6 octets + CRC-16/X-25), registered on the board through the configuration path.
+HOST_DEVICE_EXT = bytes.fromhex("0004A30B0000D001")
+HOST_DEVICE_CODE = bytes.fromhex("A1B2C3D4E5F688CC")
+
+
+def register_han_device(board, record, ext, code, echo):
+    """Type a signed OP_HAN_JOINER command (tools.config han-join) on the board's console,
+    as an installer does, and wait for the meter's answer."""
+    from tools import config
+
+    if record.config_key is None:
+        echo.text("[emu] no config_key provisioned: the host HAN device cannot be "
+                  "registered\n")
+        return False
+    cmd = config.command(config.fwconfig.OP_HAN_JOINER, int(time.time()),
+                         config.han_joiner_payload(ext.hex(), code.hex()))
+    start = len(board.console_log)
+    board.write_console(config.console_line(cmd, config.sign(record.config_key, cmd)) + "\r")
+    try:
+        board.wait_console(b"CFG OK %d" % config.fwconfig.OP_HAN_JOINER, timeout=10,
+                           echo=echo, start=start)
+    except EmulatorError:
+        echo.text("[emu] the board did not accept the HAN device's registration\n")
+        return False
+    return True
+
+
 class HostMedium:
     """make run's own simulated 802.15.4 medium (tools/han/medium_server.py) in a thread,
     and, when the board is the coordinator, a HAN device on the host joining it."""
@@ -102,16 +130,19 @@ class HostMedium:
         from hal.clock import SystemClock
         from han.node import HanNode
         from han.radio_bridge import BridgeRadio
+        from registers.memfs import MemoryFs
+        from registers.store import RecordStore
         from tools.han.medium_server import SocketStream
 
         time.sleep(0.2)  # the server is listening
         clock = SystemClock()
-        node = HanNode(BridgeRadio(SocketStream(self.path)), clock, "device",
-                       bytes.fromhex("0004A30B0000D001"), bytes(range(0xC0, 0xD0)),
-                       random.Random(7).getrandbits, out=lambda s: None, report_ms=5000)
+        node = HanNode(BridgeRadio(SocketStream(self.path)), clock, "device", HOST_DEVICE_EXT,
+                       RecordStore(MemoryFs()), random.Random(7).getrandbits,
+                       install_code=HOST_DEVICE_CODE, out=lambda s: None, report_ms=5000)
         node.start()
         while not self._stop.is_set():
-            time.sleep(min(node.step(clock.ticks_us()), 2000) / 1e6)
+            wait = node.step(clock.ticks_us())  # -1: only a frame wakes it
+            time.sleep((2000 if wait < 0 else min(wait, 2000)) / 1e6)
 
     def stop(self, echo):
         self._stop.set()
@@ -174,6 +205,8 @@ def cmd_run(args):
         # --seconds counts from the meter's first second boundary (its first status line,
         # when the first telegram also starts): the time the meter runs.
         board.wait_console(b"status uptime=1s", echo=echo, start=len(board.console_log))
+        if medium is not None and args.han == "coordinator":
+            register_han_device(board, record, HOST_DEVICE_EXT, HOST_DEVICE_CODE, echo)
         deadline = time.monotonic() + args.seconds if args.seconds else None
         p1_key = args.key or (record.p1_key.hex() if record.p1_key else None)
         reader = uart1_session(p1_key, echo)

@@ -16,6 +16,8 @@
 #   Leds         set(index, on), count
 #   Radio        see hal.radio (Contiki-NG shape; asynchronous transmit + tx_busy)
 #   Watchdog     feed(), reset_cause() -> hal.watchdog RESET_*, timeout_ms (hal.watchdog)
+#   entropy      entropy(n) -> n bytes from a true random source (os.urandom where the
+#                port has one: the ESP32's and STM32's hardware RNG, the host's), or None
 #
 # Backends: hal.sim (deterministic, CPython and the unix port), hal.emu_mps2 (the emulated
 # MPS2-AN385 board), hal.esp32 and hal.stm32 (real boards). boards/<b>/board.py picks them.
@@ -34,7 +36,7 @@ class Hal:
 
     def __init__(self, name, clock, console=None, p1_uart=None, data_request=None,
                  leds=None, adc=None, flash=None, spi=None, radio=None, power_warning=None,
-                 watchdog=None):
+                 watchdog=None, entropy=None):
         self.name = name
         self.clock = clock
         self.console = console
@@ -51,3 +53,16 @@ class Hal:
         # Hardware watchdog (hal.watchdog interface): fed by app.supervisor while every task
         # makes progress; also tells the cause of the last reset.
         self.watchdog = watchdog
+        # Secret keys (the HAN trust centre's) need it; None on a board without one.
+        self.entropy = entropy if entropy is not None else os_entropy()
+
+
+def os_entropy():
+    """os.urandom where the port provides it (MicroPython: MICROPY_PY_OS_URANDOM, backed by
+    the chip's RNG on ESP32 and STM32), else None (the emulated MPS2-AN385 has no RNG)."""
+    try:
+        import os
+
+        return os.urandom
+    except (ImportError, AttributeError):
+        return None

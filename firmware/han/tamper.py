@@ -13,6 +13,10 @@
 #   within MIC_WINDOW_US (one may be a device with an old key; a series is a forgery
 #   attempt; the FCS already removes frames corrupted on air).
 #
+# Under ZigBee the MAC runs unsecured and security is the NWK layer's: its refusals
+# (han/nwk/layer.py on_refused) come in through nwk_refused() and count as above, by the
+# sender's extended address from the NWK auxiliary header.
+#
 # Each is raised once per episode through on_tamper(kind, address, now): an episode of a
 # kind for a source lasts while its abnormal frames keep coming less than
 # TAMPER_EPISODE_GAP_US apart; a new event is raised only after such a quiet gap. The
@@ -27,6 +31,8 @@ from micropython import const
 
 from han.mac import frame as fr
 from han.mac.security import SEC_ERR_MIC, SEC_ERR_REPLAY, same_ext
+from han.nwk.layer import (REFUSED_KEY_SEQ, REFUSED_MIC, REFUSED_REPLAY, REFUSED_UNKNOWN_SOURCE,
+                           REFUSED_UNSECURED)
 
 TAMPER_FLOOD = const(1)
 TAMPER_REPLAY = const(2)
@@ -68,24 +74,24 @@ class TamperDetector:
         inventory.tamper = self
 
     # --- sources -----------------------------------------------------------------------
-    def _unknown_slot(self, f, now):
-        ext_mode = f.src_mode == fr.ADDR_EXT
+    def _unknown_slot(self, ext, short, now):
+        # ext: an extended address (bytes-like), or None and the short address.
         for k in range(UNKNOWN_SOURCES):
             s = self._u_short[k]
-            if ext_mode:
-                if s == 0x10000 and same_ext(self._u_ext[k], f.src_ext):
+            if ext is not None:
+                if s == 0x10000 and same_ext(self._u_ext[k], ext):
                     return k
-            elif s == f.src_addr:
+            elif s == short:
                 return k
         k = self._u_next  # a new unknown source takes the oldest slot
         self._u_next = (k + 1) % UNKNOWN_SOURCES
-        if ext_mode:
+        if ext is not None:
             self._u_short[k] = 0x10000
             e = self._u_ext[k]
             for j in range(8):
-                e[j] = f.src_ext[j]
+                e[j] = ext[j]
         else:
-            self._u_short[k] = f.src_addr
+            self._u_short[k] = short
         slot = self._known + k
         self._flood_count[slot] = 0
         self._flood_start[slot] = now
@@ -95,6 +101,11 @@ class TamperDetector:
             self._ep_active[slot * _KINDS + kind] = 0
         return k
 
+    def _slot(self, index, ext, short, now):
+        if self.inventory.is_associated(index):
+            return index
+        return self._known + self._unknown_slot(ext, short, now)
+
     def _address(self, slot):
         if slot < self._known:
             return self.inventory.ext_of(slot)
@@ -102,15 +113,14 @@ class TamperDetector:
         s = self._u_short[k]
         return self._u_ext[k] if s == 0x10000 else s
 
-    # --- per frame (called by DeviceInventory.rx_frame) --------------------------------
+    # --- per MAC frame (called by DeviceInventory.rx_frame) ----------------------------
     def rx_frame(self, f, outcome, index, now):
-        if f.src_mode != fr.ADDR_SHORT and f.src_mode != fr.ADDR_EXT:
-            return  # no source to blame
-        known = self.inventory.is_associated(index)
-        if known:
-            slot = index
+        if f.src_mode == fr.ADDR_EXT:
+            slot = self._slot(index, f.src_ext, 0, now)
+        elif f.src_mode == fr.ADDR_SHORT:
+            slot = self._slot(index, None, f.src_addr, now)
         else:
-            slot = self._known + self._unknown_slot(f, now)
+            return  # no source to blame
         clock = self.clock  # (a bound method kept in a local would be an allocation)
         # Floods: every frame counts, whatever its fate.
         if clock.ticks_diff(now, self._flood_start[slot]) >= FLOOD_WINDOW_US:
@@ -122,16 +132,45 @@ class TamperDetector:
         if outcome == SEC_ERR_REPLAY:
             self._episode(TAMPER_REPLAY, slot, now)
         elif outcome == SEC_ERR_MIC:
-            if self._mic_count[slot] == 0 or \
-                    clock.ticks_diff(now, self._mic_start[slot]) >= MIC_WINDOW_US:
-                self._mic_start[slot] = now
-                self._mic_count[slot] = 0
-            self._mic_count[slot] += 1
-            if self._mic_count[slot] >= MIC_FAILURES_THRESHOLD:
-                self._episode(TAMPER_MIC_FAILURES, slot, now)
-        if not known and (f.frame_type == fr.FT_DATA or f.security) \
+            self._mic_failure(slot, now)
+        if slot >= self._known and (f.frame_type == fr.FT_DATA or f.security) \
                 and f.frame_type != fr.FT_BEACON:
             self._episode(TAMPER_UNKNOWN_DEVICE, slot, now)
+
+    # --- per refused NWK frame (han/nwk/layer.py on_refused) ---------------------------
+    def nwk_refused(self, reason, who, now):
+        """A ZigBee network-layer refusal: who is the sender's extended address (from the
+        security header) or its short address. Replays and frames failing authentication
+        (a wrong MIC, or a key sequence number we never issued) count as at the MAC; a
+        secured frame from a source the trust centre never admitted, or an unsecured one
+        where only secured frames are accepted, is an unknown device. Malformed frames,
+        duplicates (retransmissions) and frames for others are not attacks."""
+        if reason == REFUSED_REPLAY:
+            kind = TAMPER_REPLAY
+        elif reason == REFUSED_MIC or reason == REFUSED_KEY_SEQ:
+            kind = TAMPER_MIC_FAILURES
+        elif reason == REFUSED_UNKNOWN_SOURCE or reason == REFUSED_UNSECURED:
+            kind = TAMPER_UNKNOWN_DEVICE
+        else:
+            return
+        inv = self.inventory
+        if isinstance(who, int):
+            slot = self._slot(inv.find_short(who), None, who, now)
+        else:
+            slot = self._slot(inv.find_ext(who), who, 0, now)
+        if kind == TAMPER_MIC_FAILURES:
+            self._mic_failure(slot, now)
+        else:
+            self._episode(kind, slot, now)
+
+    def _mic_failure(self, slot, now):
+        if self._mic_count[slot] == 0 or \
+                self.clock.ticks_diff(now, self._mic_start[slot]) >= MIC_WINDOW_US:
+            self._mic_start[slot] = now
+            self._mic_count[slot] = 0
+        self._mic_count[slot] += 1
+        if self._mic_count[slot] >= MIC_FAILURES_THRESHOLD:
+            self._episode(TAMPER_MIC_FAILURES, slot, now)
 
     def _episode(self, kind, slot, now):
         j = slot * _KINDS + kind

@@ -23,7 +23,7 @@ from han.aps.layer import Aps
 from han.mac import commands as cmd
 from han.mac.mac import SUCCESS, Mac
 from han.mac.security import same_ext
-from han.mac.roles import C_RUNNING, Coordinator, EndDevice
+from han.mac.roles import C_RUNNING, D_IDLE, Coordinator, EndDevice
 from han.nwk import commands as nc
 from han.nwk.devices import EMPTY, JOINING, VERIFIED, DeviceTable
 from han.nwk.layer import Nwk
@@ -41,6 +41,11 @@ SECURED_REJOIN_ATTEMPTS = const(3)
 REJOIN_WAIT_US = const(1000000)  # for the rejoin response (polled quickly meanwhile)
 REJOIN_MAX_US = const(30000000)
 REJOIN_POLL_US = const(250000)
+# Association refused (ACCESS_DENIED: not registered yet, BDB 8.3 network steering): ask
+# again after JOIN_RETRY_US, doubling up to JOIN_RETRY_MAX_US, so that a device powered
+# before the hub knows its install code joins once it does, without flooding the channel.
+JOIN_RETRY_US = const(5000000)
+JOIN_RETRY_MAX_US = const(60000000)
 ZDO_PROFILE = const(0x0000)
 BROADCAST_RX_ON = const(0xFFFD)
 # The largest APS payload of one unfragmented data frame: 116 octets of MAC payload less
@@ -83,7 +88,7 @@ class ZigbeeNode:
     def __init__(self, radio, clock, role, ext, record_store, rand_bits, channel_mask,
                  pan_id=None, link_key=None, network_key=None, capability=None,
                  poll_interval_us=0, table_size=16, allow_default_key=False, out=None,
-                 endpoints=(), manufacturer=0x0000):
+                 endpoints=(), manufacturer=0x0000, keys=None):
         if role not in (ROLE_COORDINATOR, ROLE_END_DEVICE):
             raise ValueError("role: ROLE_COORDINATOR or ROLE_END_DEVICE")
         self.clock = clock
@@ -116,13 +121,23 @@ class ZigbeeNode:
                                        max_devices=table_size)
             from han.tc.centre import TrustCentre
 
-            self.tc = TrustCentre(self, rand_bits, allow_default_key)
+            if keys is None:
+                from han.tc.keygen import PrngKeys
+
+                keys = PrngKeys(rand_bits)
+            self.keys = keys  # han/tc/keygen.py: where secret keys come from
+            self.tc = TrustCentre(self, allow_default_key)
             self.joiner = None
             if not self.resumed:
                 self.st.role = role
+                # The extended PAN ID (3.2.2.3): the coordinator's own EUI-64, unique.
+                self.st.ext_pan[:] = ext
                 if network_key is None:
-                    network_key = bytes(rand_bits(8) for _ in range(16))
-                self.st.key[:] = network_key
+                    from han.tc.keygen import PURPOSE_NETWORK_KEY
+
+                    keys.fill(self.st.key, PURPOSE_NETWORK_KEY, ext, self.st)
+                else:
+                    self.st.key[:] = network_key
                 self.st.has_key = True
         else:
             cap = capability if capability is not None else cmd.CAP_RX_ON_IDLE
@@ -146,6 +161,9 @@ class ZigbeeNode:
             self._backoff = REJOIN_WAIT_US
             self._poll_interval = poll_interval_us
             self.rejoins_done = 0
+            self._join_at = None
+            self._join_backoff = JOIN_RETRY_US
+            self.joins_refused = 0
         self.nwk.keys_changed()
         self._running = False
         self.zdo = self._zdo_server(endpoints, manufacturer)
@@ -170,6 +188,20 @@ class ZigbeeNode:
                          children=children, on_permit_joining=_not_authorized,
                          on_leave=_not_authorized_leave,
                          on_device_annce=self._device_annce)
+
+    def _beacon_payload(self):
+        # ZigBee beacon payload (05-3474 3.6.7, Table 3-62): protocol ID 0; stack profile
+        # 2 (ZigBee PRO) and protocol version 2; no router capacity (a star of end
+        # devices), depth 0, end-device capacity; the extended PAN ID (sent least
+        # significant octet first); TxOffset 0xFFFFFF (no beacon scheduling); update ID 0.
+        p = bytearray(15)
+        p[1] = 0x22
+        p[2] = 0x80
+        ep = self.st.ext_pan
+        for i in range(8):
+            p[3 + i] = ep[7 - i]
+        p[11] = p[12] = p[13] = 0xFF
+        return p
 
     def _children(self):
         t = self.table
@@ -331,6 +363,7 @@ class ZigbeeNode:
     # --- end-device recovery -------------------------------------------------------------
     def _joined(self, now):
         self.state = E_UP
+        self._join_backoff = JOIN_RETRY_US
         self._watch.failures = 0
         st = self.st
         st.short = self.mac.short_addr
@@ -363,6 +396,20 @@ class ZigbeeNode:
         self._rejoin_at = self.clock.ticks_add(now, REJOIN_WAIT_US)
 
     def _device_step(self, now):
+        if self.state == E_JOINING and self.role_sm.state == D_IDLE and \
+                self.joiner.state == 0:
+            if self._join_at is None:
+                self.joins_refused += 1
+                self._say("zigbee association refused (status %d): again in %d s" % (
+                    self.role_sm.status, self._join_backoff // 1000000))
+                self._join_at = self.clock.ticks_add(now, self._join_backoff)
+                self._join_backoff = min(self._join_backoff * 2, JOIN_RETRY_MAX_US)
+            left = self.clock.ticks_diff(self._join_at, now)
+            if left > 0:
+                return left
+            self._join_at = None
+            self.role_sm.join(now)
+            return 0
         if self.state == E_JOINING:
             if self.role_sm.associated and self.joiner.state == 0:
                 t = self.table
@@ -409,6 +456,9 @@ class ZigbeeNode:
             if self.role_sm.state == C_RUNNING and not self._running:
                 self._running = True
                 st = self.st
+                if not any(st.ext_pan):  # saved before the extended PAN ID was kept
+                    st.ext_pan[:] = self.mac.ext_addr
+                self.role_sm.beacon_payload = self._beacon_payload()
                 st.channel = self.role_sm.channel
                 st.short = 0x0000
                 self.save()

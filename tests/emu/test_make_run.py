@@ -114,13 +114,18 @@ def test_registers_survive_an_emulated_power_cycle(tmp_path):
 
 def test_han_coordinator_with_a_host_device(tmp_path):
     # make run --han coordinator: the board's UART2 joins make run's own medium, where a
-    # host HAN device (firmware/han/node.py over a socket) associates and reports every 5 s.
+    # host HAN device (firmware/han/node.py over a socket, a ZigBee end device) is
+    # registered on the board through the configuration path (a signed CFG line), joins by
+    # install code and reports every 5 s.
     pcap = tmp_path / "han.pcap"
-    out = emu_run("--seconds", "8", "--han", "coordinator", "--han-pcap", str(pcap),
+    out = emu_run("--seconds", "12", "--han", "coordinator", "--han-pcap", str(pcap),
                   "--flash", str(tmp_path / "meter-flash.bin"))
-    assert re.search(r"^han pan 0x[0-9a-f]{4} channel \d+ started", out, re.M)
+    assert re.search(r"^han zigbee pan 0x[0-9a-f]{4} channel \d+ formed", out, re.M)
+    assert re.search(r"^CFG OK 8 \d+", out, re.M)
+    assert "han registered 0004a30b0000d001" in out
     assert "han associated 0004a30b0000d001 short 0x0001" in out
-    assert re.search(r"^han rx from 0004a30b0000d001 .* secured 1 kind 0x01 n 0", out, re.M)
+    assert re.search(r"^han rx from 0x0001 ep 1 cluster 0x0702 len 12 zcl 0x0a seq 1$", out,
+                     re.M)
     m = re.search(r"\[emu\] HAN medium: 2 nodes, (\d+) frames on air", out)
     assert m and int(m.group(1)) >= 8 and pcap.stat().st_size > 24
 

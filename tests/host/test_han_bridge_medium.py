@@ -1,8 +1,9 @@
 # The simulated medium across processes (tools/han/medium_server.py) with host nodes on
 # the bridged radio (firmware/han/radio_bridge.py over a socket), in real time: the same
 # path the emulated boards take through UART2 (tests/emu/test_han_two_boards.py), minus
-# QEMU. A coordinator and two devices run the firmware's HAN node (firmware/han/node.py);
-# the capture is checked with Debian's tshark. Tier 1.
+# QEMU. A coordinator and two devices run the firmware's HAN node (firmware/han/node.py, a
+# ZigBee node): the devices join by install code and report; the capture is checked with
+# Debian's tshark given only the install codes' link keys. Tier 1.
 import json
 import random
 import subprocess
@@ -16,14 +17,29 @@ from tools import fwpath
 fwpath.setup()
 from hal.clock import SystemClock  # noqa: E402
 from han.node import HanNode  # noqa: E402
+from han.tc.keys import install_code_link_key  # noqa: E402
+from native.crc16 import crc16_x25  # noqa: E402
+from registers.memfs import MemoryFs  # noqa: E402
+from registers.store import RecordStore  # noqa: E402
 from han.radio_bridge import BridgeRadio  # noqa: E402
 from han.sniffer import Sniffer  # noqa: E402
 from tools.han.medium_server import MediumServer, SocketStream  # noqa: E402
 
-KEY = bytes(range(0xC0, 0xD0))  # IEEE 802.15.4 Annex C's example key
-KEY_OPTION = 'uat:ieee802154_keys:"%s","1","No hash"' % KEY.hex().upper()
 COORD = bytes.fromhex("0004A30B00C0FFEE")
 DEVICES = [bytes.fromhex("0004A30B0000000%d" % i) for i in (2, 3)]
+
+
+def _code(i):
+    code = bytes([0x51, 0x52, 0x53, 0x54, 0x55, i])  # 6 octets + CRC-16/X-25 (BDB 10.1)
+    c = crc16_x25(code)
+    return code + bytes([c & 0xFF, c >> 8])
+
+
+CODES = [_code(i) for i in range(len(DEVICES))]
+KEY_OPTIONS = []
+for _i, _c in enumerate(CODES):
+    KEY_OPTIONS += ["-o", 'uat:zigbee_pc_keys:"%s","Normal","ic%d"'
+                    % (install_code_link_key(_c).hex(), _i)]
 
 
 def _run_nodes(nodes, seconds, sniffer):
@@ -35,8 +51,8 @@ def _run_nodes(nodes, seconds, sniffer):
         if all(n.received >= 4 for n in nodes[1:]):
             end = min(end, time.monotonic() + 0.5)
         wait = min(n.step(clock.ticks_us()) for n in nodes)
-        if sniffer.channel == 0 and nodes[0].role_sm.state == 3:  # the PAN has started
-            sniffer.channel = nodes[0].role_sm.channel
+        if sniffer.channel == 0 and nodes[0].zb.role_sm.state == 3:  # the PAN has started
+            sniffer.channel = nodes[0].zb.role_sm.channel
             sniffer.start()
         if sniffer.channel:
             sniffer.step()
@@ -52,13 +68,16 @@ def session(tmp_path_factory):
     clock = SystemClock()
     lines = {}
 
-    def node(role, ext, seed):
+    def node(role, ext, seed, code=None):
         out = lines.setdefault(ext.hex(), [])
-        return HanNode(BridgeRadio(SocketStream(path)), clock, role, ext, KEY,
-                       random.Random(seed).getrandbits, out=out.append, report_ms=1000)
+        return HanNode(BridgeRadio(SocketStream(path)), clock, role, ext,
+                       RecordStore(MemoryFs()), random.Random(seed).getrandbits,
+                       install_code=code, out=out.append, report_ms=1000)
 
-    nodes = [node("coordinator", COORD, 1)] + [node("device", e, 2 + i)
+    nodes = [node("coordinator", COORD, 1)] + [node("device", e, 2 + i, CODES[i])
                                                 for i, e in enumerate(DEVICES)]
+    for ext, code in zip(DEVICES, CODES):
+        nodes[0].register(ext, code)
     for n in nodes:
         n.start()
     sniffed = str(tmp / "sniffer.pcap")
@@ -79,27 +98,31 @@ def _tshark(pcap, *args):
 
 def test_devices_join_with_distinct_addresses(session):
     nodes, lines = session[:2]
-    joined = [ln for d in DEVICES for ln in lines[d.hex()] if ln.startswith("han joined")]
-    assert len(joined) == 2
+    joined = [ln for d in DEVICES for ln in lines[d.hex()]
+              if ln.startswith("han zigbee joined short ") and ln.endswith("tclk verified")]
+    assert len(joined) == 2, lines
     shorts = {n.mac.short_addr for n in nodes[1:]}
-    assert len(shorts) == 2 and all(0 < s < 0xFFFE for s in shorts)
+    assert len(shorts) == 2 and all(0 < s < 0xFFF8 for s in shorts)
     assoc = [ln for ln in lines[COORD.hex()] if ln.startswith("han associated")]
     assert sorted(ln.split()[2] for ln in assoc) == sorted(d.hex() for d in DEVICES)
 
 
-def test_secured_reports_and_replies_cross_the_bridge(session):
+def test_reports_and_answers_cross_the_bridge(session):
     nodes, lines = session[:2]
     coord_rx = [ln for ln in lines[COORD.hex()] if ln.startswith("han rx")]
     for i, d in enumerate(DEVICES):
-        reports = [ln for ln in coord_rx if ("from %s" % d.hex()) in ln]
-        # Run until each device had 4 replies (see _run_nodes): 4 reports or more.
-        assert len(reports) >= 4 and all("secured 1 kind 0x01" in ln for ln in reports)
-        replies = [ln for ln in lines[d.hex()] if ln.startswith("han rx")]
-        assert len(replies) >= 4
-        assert all(("from %s" % COORD.hex()) in ln and "secured 1 kind 0x80" in ln
-                   for ln in replies)
+        short = nodes[1 + i].mac.short_addr
+        reports = [ln for ln in coord_rx if ln.startswith("han rx from 0x%04x " % short)]
+        # Run until each device had 4 answers (see _run_nodes): 4 reports or more, ZCL
+        # Report Attributes (0x0A) on Metering; answers are Default Responses (0x0B).
+        assert len(reports) >= 4 and all(" cluster 0x0702 " in ln and " zcl 0x0a " in ln
+                                         for ln in reports)
+        answers = [ln for ln in lines[d.hex()] if ln.startswith("han rx")]
+        assert len(answers) >= 4
+        assert all(ln.startswith("han rx from 0x0000 ") and " zcl 0x0b " in ln
+                   for ln in answers)
         assert nodes[1 + i].reports_sent - len(reports) <= 1  # the last may be in flight
-    assert all(n.mac.rx_security_errors == 0 for n in nodes)
+    assert all(sum(n.zb.nwk.rx_refused[r] for r in (3, 4, 5, 6)) == 0 for n in nodes)
 
 
 def test_server_accounting(session):
@@ -118,20 +141,22 @@ def test_server_accounting(session):
 
 def test_tshark_dissects_and_decrypts_the_capture(session):
     summary, pcap = session[2:4]
-    verbose = _tshark(pcap, "-V", "-o", KEY_OPTION)
+    verbose = _tshark(pcap, "-V", *KEY_OPTIONS)
     assert "Malformed" not in verbose and "Bad FCS" not in verbose
+    assert "Encrypted Payload" not in verbose  # it learnt the network key from our TK
     fcs = _tshark(pcap, "-T", "fields", "-e", "wpan.fcs_ok").split()
     assert len(fcs) == summary["pcap_frames"] == summary["frames_on_air"]
     assert set(fcs) == {"1"}
     cmds = set(_tshark(pcap, "-T", "fields", "-e", "wpan.cmd").split())
     assert {"0x01", "0x02", "0x04", "0x07"} <= cmds  # assoc req/resp, data req, beacon req
-    rows = _tshark(pcap, "-o", KEY_OPTION, "-Y", "wpan.security == 1", "-T", "fields",
-                   "-e", "wpan.src64", "-e", "data.data").splitlines()
-    assert len(rows) >= 16  # 4 reports + 4 replies for each device
+    rows = _tshark(pcap, *KEY_OPTIONS, "-Y", "zbee_zcl", "-T", "fields",
+                   "-e", "zbee_nwk.src", "-e", "zbee_aps.cluster",
+                   "-e", "zbee_zcl.cmd.id").splitlines()
+    assert len(rows) >= 16  # 4 reports + 4 answers for each device
     for row in rows:
-        src, data = row.split("\t")
-        kind = "01" if src.replace(":", "") != COORD.hex() else "80"
-        assert data.startswith("3f" + kind)
+        src, cluster, command = row.split("\t")
+        assert cluster == "0x0702"
+        assert command == ("0x0b" if src == "0x0000" else "0x0a"), row
 
 
 def test_cli_runs_a_medium(tmp_path):
@@ -166,7 +191,7 @@ def test_sniffer_hears_everything_on_its_channel(session):
     assert "Malformed" not in _tshark(sniffed, "-V")
     assert len(heard) >= 20
     assert {row[1] for row in heard} == {"1"}  # FCS recomputed right
-    assert {row[3] for row in heard} == {str(nodes[0].role_sm.channel)}  # TAP header
+    assert {row[3] for row in heard} == {str(nodes[0].zb.role_sm.channel)}  # TAP header
     assert all(0 < int(row[4]) <= 255 for row in heard)
     # Promiscuous: the ACKs (no address at all) and data frames addressed to other nodes.
     types = [row[0] for row in heard]

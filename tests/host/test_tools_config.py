@@ -192,3 +192,36 @@ def test_delivery_over_a_pty_to_the_console_on_micropython(tmp_path):
         os.close(master)
         os.close(slave)
         sys.stdout.flush()
+
+
+def test_han_join_and_remove_reach_the_hubs_trust_centre(tmp_path):
+    # han-join: op 8, action 1, the EUI-64 as printed, the install code with its CRC
+    # (HAN.md's vector), as docs/config.md lays it out; the coordinator's handler (wired
+    # by main for han="coordinator") registers it, han-remove forgets it.
+    import random
+
+    from han import radio_sim
+    from han.node import HanNode, joiner_handler
+
+    code = "83FED3407A939723A5C639B26916D505C3B5"
+    cmd, tag, _ = run_tool(tmp_path, "han-join", "00:04:a3:0b:12:34:56:78", code)
+    assert cmd[0] == 8 and cmd[5:].hex() == "01" "0004a30b12345678" + code.lower()
+    _, regs, metrology, _ = meter()
+    node = HanNode(radio_sim.SimRadio(radio_sim.Medium(), (0.0, 0.0)), FakeClock(),
+                   "coordinator", bytes.fromhex("0004A30B00C0FFEE"), regs.store,
+                   random.Random(1).getrandbits, out=lambda s: None)
+    session = main.make_config_session(regs, metrology, KEY,
+                                       {config.OP_HAN_JOINER: joiner_handler(node)})
+    assert session.execute(cmd, tag) == 8
+    i = node.zb.table.find_ext(bytes.fromhex("0004A30B12345678"))
+    # The link key of the code (HAN.md: MMO hash of code + CRC).
+    assert bytes(node.zb.table.link_key[i]).hex() == "66b6900981e1ee3ca4206b6b861c02bb"
+    cmd, tag, _ = run_tool(tmp_path, "han-remove", "0004A30B12345678")
+    assert cmd[5:].hex() == "02" "0004a30b12345678"
+    assert session.execute(cmd, tag) == 8
+    assert node.zb.table.find_ext(bytes.fromhex("0004A30B12345678")) < 0
+    # A wrong CRC is refused by the tool before anything is sent.
+    lines = []
+    assert tool.main(["--key", KEY_HEX, "--counter-file", str(tmp_path / "c"), "han-join",
+                      "0004A30B12345678", code[:-1] + "4"], out=lines.append) == 2
+    assert "CRC" in lines[-1]

@@ -25,9 +25,9 @@ from han import radio_sim  # noqa: E402
 from han.mac.mac import Mac  # noqa: E402
 from han.mac.security import MacSecurity  # noqa: E402
 from registers.counters import RamCounterStore  # noqa: E402
-from han.node import APP_DISPATCH  # noqa: E402,F401 (assoc_sim imports it from here)
 from han.pcap import PcapWriter  # noqa: E402
 
+APP_DISPATCH = 0x3F  # the payloads' first octet (see above)
 NETWORK_KEY = bytes.fromhex("C0C1C2C3C4C5C6C7C8C9CACBCCCDCECF")  # 802.15.4 Annex C's key
 KEY_INDEX = 1
 PAN_ID = 0x1A2B

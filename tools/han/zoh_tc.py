@@ -8,6 +8,11 @@
         tc.attach(lambda now: step_once(dev, mac, now))
         tc.run(until=lambda: dev.associated, timeout=10)
 
+or our whole ZigBee end device (han.zigbee.ZigbeeNode, ROLE_END_DEVICE) on tc.radio(),
+attached with tc.attach(node.step): it joins by install code (association, Transport
+Key, Device_annce, Request Key, Verify Key / Confirm Key) and exchanges APS data
+(tc.send_unicast one way, "frame" events from zigbee-on-host's onFrame the other).
+
 Pieces (docs/han.md, "A foreign trust centre"):
 - tools/zoh/zoh_tc.cjs: zigbee-on-host's OTRCPDriver (the npm package pinned in
   tools/zoh/package.json, installed by tools/zoh/install.sh) forms a network with the
@@ -16,6 +21,8 @@ Pieces (docs/han.md, "A foreign trust centre"):
 - tools/han/zoh_rcp.py: the fake OpenThread radio co-processor it drives over Spinel/HDLC,
   a SimRadio on the same in-process Medium as our node; the Spinel link is a unix
   socketpair inherited by the node process;
+- tools/zoh/decode_capture.cjs (decode_capture() here): zigbee-on-host's MAC/NWK/APS
+  decoders and its CCM* over every frame of a capture, given keys (our coordinator's);
 - this module: one single-threaded loop in real time (the host stack runs on Node's
   clock): medium to the present, Spinel bytes both ways, the RCP, every attached node.
 
@@ -47,6 +54,7 @@ from han.pcap import PcapWriter  # noqa: E402
 ROOT = fwpath.ROOT
 ZOH_DIR = os.path.join(ROOT, "tools", "zoh")
 SCRIPT = os.path.join(ZOH_DIR, "zoh_tc.cjs")
+DECODE_SCRIPT = os.path.join(ZOH_DIR, "decode_capture.cjs")
 NODE_MIN = (20, 19)  # zigbee-on-host's engines: ^20.19.0 || >=22.12.0
 INSTALL_HINT = ("install it with `make zoh` or `tools/zoh/install.sh` (needs Node.js >= 20.19 and npm on "
                 "PATH; Debian bookworm's nodejs is 18: use a newer nodejs package)")
@@ -89,6 +97,25 @@ def check_installed(node=None):
         raise ZohUnavailable("tools/zoh/node_modules has zigbee-on-host %s, %s is pinned: %s"
                              % (have, want, INSTALL_HINT))
     return node
+
+
+def decode_capture(pcap, network_keys=(), link_keys=(), node=None, timeout=60):
+    """zigbee-on-host's MAC/NWK/APS decoders over every frame of a LINKTYPE 195 capture
+    (tools/zoh/decode_capture.cjs): (one dict per frame, the summary dict). Keys are
+    16-byte values; Transport Key commands that open teach the script further keys."""
+    node = check_installed(node)
+    cmd = [node, DECODE_SCRIPT, pcap]
+    for k in network_keys:
+        cmd += ["--network-key", bytes(k).hex()]
+    for k in link_keys:
+        cmd += ["--link-key", bytes(k).hex()]
+    r = subprocess.run(cmd, cwd=ZOH_DIR, capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise ZohError("decode_capture.cjs: exit %d\n%s" % (r.returncode, r.stderr))
+    rows = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+    if not rows or "summary" not in rows[-1]:
+        raise ZohError("decode_capture.cjs: no summary\n%s" % r.stderr)
+    return rows[:-1], rows[-1]["summary"]
 
 
 class ForeignTrustCentre:

@@ -59,15 +59,18 @@ def beacon_request(f, buf):
     return _finish(f, buf, cmd.CMD_BEACON_REQUEST)
 
 
-def beacon(f, buf, pan, coord_short, bf):
+def beacon(f, buf, pan, coord_short, bf, payload=None):
     """7.2.2.1: source short address and PAN of the coordinator, no destination; the
-    superframe spec etc. from BeaconFields bf, no beacon payload."""
+    superframe spec etc. from BeaconFields bf, then the beacon payload (the upper layer's:
+    ZigBee's network description, 05-3474 3.6.7) if one is given."""
     _start(f, fr.FT_BEACON)
     f.src_mode = fr.ADDR_SHORT
     f.src_pan = pan
     f.src_addr = coord_short
     n = fr.encode_header(f, buf)
-    return cmd.encode_beacon(bf, buf, 0, buf, n)
+    if payload is None:
+        return cmd.encode_beacon(bf, buf, 0, buf, n)
+    return cmd.encode_beacon(bf, payload, len(payload), buf, n)
 
 
 def assoc_request(f, buf, pan, coord_short, own_ext, capability):

@@ -88,6 +88,7 @@ class Coordinator:
         self._f = fr.FrameFields()
         self._buf = bytearray(40)
         self._bf = cmd.BeaconFields()
+        self.beacon_payload = None  # the upper layer's (ZigBee: han/zigbee.py), or none
         mac.on_command = self._command
 
     def start(self, now):
@@ -150,7 +151,8 @@ class Coordinator:
         if c == cmd.CMD_BEACON_REQUEST:
             self._bf.clear()
             self._bf.association_permit = self.association_permit
-            n = cf.beacon(self._f, self._buf, self.mac.pan_id, 0x0000, self._bf)
+            n = cf.beacon(self._f, self._buf, self.mac.pan_id, 0x0000, self._bf,
+                          self.beacon_payload)
             self.mac.send_frame(self._buf, n, now)
         elif c == cmd.CMD_ASSOC_REQUEST and f.src_mode == fr.ADDR_EXT:
             self._associate(f.src_ext, buf[p], now)
@@ -234,8 +236,10 @@ class Coordinator:
         self.dev_cap[i] = capability
         self.dev_ext[i][:] = ext
 
-    def release(self, i):
+    def release(self, i, now=0):
         """Free slot i without a disassociation frame (the NWK layer removed it)."""
+        if self.dev_used[i] and self.on_disassociated is not None:
+            self.on_disassociated(self.dev_ext[i], now)
         self.dev_used[i] = 0
 
     def disassociate(self, ext, now):

@@ -30,6 +30,7 @@ from han.mac.security import same_ext
 from han.nwk import commands as nc
 from han.nwk.devices import JOINED, JOINING, KEY_LEN, VERIFIED
 from han.nwk.security import KEY_DATA, KEY_LOAD, KEY_TRANSPORT
+from han.tc.keygen import PURPOSE_TC_LINK_KEY
 from han.tc.keys import verify_key_hash
 
 # "ZigBeeAlliance09", the well-known default trust-centre link key (ZigBee 3.0 4.6.3.2):
@@ -41,13 +42,12 @@ _CMD_BUF = const(40)
 
 
 class TrustCentre:
-    def __init__(self, node, rand_bits, allow_default_key=False):
+    def __init__(self, node, allow_default_key=False):
         # node: han.zigbee.ZigbeeNode (its aps, nwk, table, st, store, coordinator role)
         self.node = node
         self.aps = node.aps
         self.table = node.table
         self.st = node.st
-        self.rand_bits = rand_bits
         self.allow_default_key = allow_default_key
         self._buf = bytearray(_CMD_BUF)
         self._ext = bytearray(8)
@@ -62,7 +62,9 @@ class TrustCentre:
         role = node.role_sm
         role.admit = self._admit
         role.accept_unsecured_leave = False
-        self._role_associated = role.on_associated
+        # on_associated(ext, short, now): a registered device associated (the device
+        # inventory's hook, han/inventory.py; the role's own hook is the trust centre's).
+        self.on_associated = None
         role.on_associated = self._associated
         role.on_response_sent = self._response_sent
 
@@ -96,8 +98,8 @@ class TrustCentre:
             t.state[i] = JOINING
         self.joins += 1
         self.node.save()
-        if self._role_associated is not None:
-            self._role_associated(ext, short, now)
+        if self.on_associated is not None:
+            self.on_associated(ext, short, now)
 
     def _response_sent(self, ext, short, now):
         # The device has its address: the network key follows (4.6.3.2). A new join is
@@ -129,8 +131,7 @@ class TrustCentre:
                 self.refused_commands += 1
                 return
             k = self._pending[index]
-            for j in range(KEY_LEN):
-                k[j] = self.rand_bits(8)
+            self.node.keys.fill(k, PURPOSE_TC_LINK_KEY, t.ext[index], self.st)
             self._has_pending[index] = 1
             base = t.tclk[index] if self.aps.which == USED_TCLK else t.link_key[index]
             m = ac.build_transport_tclk(self._buf, 0, k, t.ext[index], self.node.mac.ext_addr)
@@ -202,7 +203,7 @@ class TrustCentre:
             self.node.nwk.send(t.short_of(i), self._buf, n, now, command=True)
         t.remove(i)
         self._has_pending[i] = 0
-        self.node.role_sm.release(i)
+        self.node.role_sm.release(i, now)
         self.node.save()
         return True
 
