@@ -32,7 +32,7 @@ EMU_BOARD_FILES := $(shell find boards/emu-mps2 -type f 2>/dev/null)
 UNIX_OPTS := MICROPY_PY_FFI=0 MICROPY_SSL_MBEDTLS=0 MICROPY_SSL_AXTLS=0 MICROPY_PY_SSL=0 \
 	MICROPY_PY_BTREE=0 MICROPY_USE_READLINE=0
 
-.PHONY: all bootstrap zoh build test test-cpython test-micropython test-emu run bench deploy \
+.PHONY: all bootstrap zoh build test test-cpython test-micropython test-emu run bench soak deploy \
 	natmods clean distclean natmod-xtensawin
 
 all: build
@@ -95,6 +95,14 @@ bench: build
 	@$(PY) -m tools.bench $(BENCH_ARGS)
 	@echo "[bench] power-cut campaign: 10 000 cuts over real littlefs on the unix port (about 7 min) ..."
 	@$(PY) -m tools.powercut --cuts 10000 --seed 1 --runtime micropython --json
+
+# Long campaigns (make test runs a short deterministic slice of each).
+soak: build
+	@echo "[soak] ZigBee NWK/APS/ZDO fuzz: 100 000 frames (about 4 min) ..."
+	@HAN_FUZZ_FRAMES=100000 $(PY) -m pytest -q -p no:cacheprovider tests/host/test_han_zb_fuzz.py
+	@echo "[soak] HAN power-cut campaign: 3 000 cuts on each runtime (about 8 min) ..."
+	@$(PY) -m tools.powercut_han --cuts 3000 --seed 1 --runtime micropython --json
+	@$(PY) -m tools.powercut_han --cuts 3000 --seed 1 --runtime cpython --json
 
 deploy: build
 	@$(PY) -m tools.deploy --board $(or $(BOARD),esp32c6) --port $(or $(PORT),/dev/ttyUSB0) $(DEPLOY_ARGS)

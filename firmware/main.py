@@ -283,7 +283,9 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None,
                        DEADLINE_MS["registers"])
         if hal.power_warning is not None:
             supervisor.add(sv.TASK_SUPPLY,
-                           lambda: supply_monitor_task(hal.power_warning, registers, out),
+                           lambda: supply_monitor_task(
+                               hal.power_warning, registers, out,
+                               also=(node.power_fail_warning,) if node is not None else ()),
                            DEADLINE_MS["supply"])
         if (record is not None and record.ntp_server and record.wifi_ssid
                 and hasattr(board, "ntp_socket_opener")):

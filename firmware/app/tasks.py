@@ -21,9 +21,10 @@ async def registers_task(registers, clock, seconds=None):
         await sleep_ms(1000 - clock.time_ms() % 1000)
 
 
-async def supply_monitor_task(pin, registers, out=print, poll_ms=20):
+async def supply_monitor_task(pin, registers, out=print, poll_ms=20, also=()):
     """On the supply monitor's early warning, persist the registers at once (the hold-up
-    time of the supply is short): once per warning, after WARNING_DEBOUNCE_MS of it."""
+    time of the supply is short): once per warning, after WARNING_DEBOUNCE_MS of it. also:
+    more callables to run then (the HAN's frame counters)."""
     high_ms = 0
     low_ms = WARNING_RELEASE_MS
     warned = False
@@ -33,6 +34,8 @@ async def supply_monitor_task(pin, registers, out=print, poll_ms=20):
             low_ms = 0
             if not warned and high_ms >= WARNING_DEBOUNCE_MS:
                 registers.power_fail_warning()
+                for save in also:
+                    save()
                 out("power-fail warning: registers saved")
                 warned = True
         else:

@@ -141,6 +141,11 @@ class HanNode:
             self.out("han removed %s" % _hex(ext))
         return removed
 
+    def power_fail_warning(self):
+        """The supply is failing: the incoming frame counters are saved now (else the
+        frames of the last second could be replayed once after the power returns)."""
+        self.zb.power_fail_warning()
+
     def start(self):
         self.zb.start()
         if self.inventory is not None and self.zb.resumed:

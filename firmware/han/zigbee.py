@@ -218,6 +218,10 @@ class ZigbeeNode:
         st.pan_id = self.mac.pan_id
         self.store.save_net(st)
 
+    def power_fail_warning(self):
+        """Save the frame counters at once (the registers' early warning)."""
+        self.store.save_counters(self.st)
+
     def _key_switched(self, now):
         # A frame under the alternate key made it active (the Switch Key was missed):
         # saved, or a reboot would bring the old key back.
@@ -464,6 +468,11 @@ class ZigbeeNode:
                 self.save()
                 self._say("zigbee pan 0x%04x channel %d %s" % (
                     self.mac.pan_id, st.channel, "resumed" if self.resumed else "formed"))
+                if self.resumed and st.has_alt:
+                    # A key update a reboot interrupted (its switch time was in RAM):
+                    # the next key goes out again and the switch follows (4.6.3.4).
+                    self.tc.update_network_key(bytes(st.alt_key), now)
+                    self._say("zigbee key update %d resumed" % st.alt_seq)
             w = _min(w, self.tc.step(now))
         else:
             w = _min(w, self._device_step(now))

@@ -226,6 +226,23 @@ def test_network_key_update_and_switch_reach_every_device():
     assert len(_got(net.coord, 7)) == 6
 
 
+def test_key_update_interrupted_by_a_coordinator_reboot_completes():
+    # The switch time of a key update is in RAM: the coordinator reboots 2 s into the
+    # 15 s before the switch. Back up, it sends the next key again and switches.
+    net = _joined_net()
+    new_key = bytes(range(0x50, 0x60))
+    net.coord.node.tc.update_network_key(new_key, net.clock.ticks_us())
+    net.run(2)
+    net.coord.boot()
+    net.run(25)
+    assert "zigbee key update 1 resumed" in net.coord.events
+    assert net.coord.node.st.key_seq == 1 and bytes(net.coord.node.st.key) == new_key
+    for d in net.devs:
+        assert d.node.st.key_seq == 1 and bytes(d.node.st.key) == new_key
+    _traffic(net, 3, 8)
+    assert len(_got(net.coord, 8)) == 6
+
+
 def test_device_that_missed_switch_key_follows_the_new_key_and_keeps_it():
     net = _joined_net(devices=1, sleepy=0)
     d = net.devs[0]

@@ -18,6 +18,7 @@
 # answered with an ack again but not delivered twice (2.2.8.4.5).
 from micropython import const
 
+from han.aps import commands as ac
 from han.aps import frame as af
 from han.aps.security import ApsSecurity, AuxHeader, parse_aux
 from han.nwk.devices import FRESH, KEY_LEN, NO_COUNTER, counter_verdict
@@ -57,6 +58,9 @@ class Aps:
         self._keep = bytearray(MAX_APS + 32)
         self._derived = bytearray(KEY_LEN)
         self._open_index = -1
+        # Per entry: the last APS counter accepted under the install-code link key once
+        # a TC link key replaced it (forget_counters, _open).
+        self._lk_in = [NO_COUNTER] * self.table.size
         self._counter = 0
         self.which = 0
         # Frames awaiting an ack: a copy to retransmit, destination, counter, retries left.
@@ -75,8 +79,11 @@ class Aps:
         self._d_next = 0
         self.tx_retries = 0
         self.tx_failed = 0
+        # Every frame the NWK layer hands up ends in exactly one of rx_refused,
+        # rx_duplicates or rx_accepted (data delivered, ack taken, command handed up).
         self.rx_duplicates = 0
         self.rx_refused = 0
+        self.rx_accepted = 0
 
     def _next_counter(self):
         c = self._counter
@@ -220,15 +227,30 @@ class Aps:
             self._refuse(nh.src, now)
             return
         ft = h.frame_type
+        # Group delivery (not used by this network), inter-PAN frames (not for the APS
+        # data service) and empty commands used to be dropped without being counted
+        # (found by the fuzz): refused now, like every other frame not taken.
+        if ft == af.FT_INTERPAN or (ft == af.FT_DATA and h.delivery == af.DM_GROUP) or (
+                ft == af.FT_CMD and plen <= 0):
+            self._refuse(nh.src, now)
+            return
         if ft == af.FT_ACK:
+            self.rx_accepted += 1
             self._acked(nh.src, h.counter)
         elif ft == af.FT_CMD:
-            if self.on_command is not None and plen > 0:
+            # Length and key type checked before the trust centre or the joiner reads the
+            # fields: a 1-octet Request Key let the TC read its key type past the frame,
+            # a stale octet of an earlier frame (found by the fuzz).
+            try:
+                ac.parse(buf, poff, poff + plen)
+            except ValueError:
+                self._refuse(nh.src, now)
+                return
+            self.rx_accepted += 1
+            if self.on_command is not None:
                 self.on_command(buf[poff], nh.src, index, buf, poff, plen, key_id,
                                 nwk_secured, now)
-        elif ft == af.FT_DATA:
-            if h.delivery != af.DM_UNICAST and h.delivery != af.DM_BROADCAST:
-                return  # groups: not used by this network
+        else:
             if self._duplicate(nh.src, h.counter, now):
                 self.rx_duplicates += 1
                 if h.ack_request:
@@ -236,6 +258,7 @@ class Aps:
                 return
             if h.ack_request and h.delivery == af.DM_UNICAST:
                 self._send_ack(nh.src, h, now)
+            self.rx_accepted += 1
             if self.on_data is not None:
                 self.on_data(nh.src, index, h, buf, poff, plen, key_id >= 0, now)
 
@@ -281,6 +304,16 @@ class Aps:
         if r < 0:
             self._refuse(aux.src64, now)
             return -1
+        if self.which == USED_LINK_KEY and two:
+            # Under the install-code key while a TC link key is held: its counter space
+            # was not forgotten with the key change (forget_counters), so it must still
+            # rise. Without this, the join's Transport Key (APS counter 0) replayed after
+            # the Verify/Confirm Key exchange was accepted again and dropped a pending key
+            # update (found by the fuzz). RAM only: see forget_counters.
+            if counter_verdict(self._lk_in[i], c) != FRESH:
+                self._refuse(aux.src64, now)
+                return -1
+            self._lk_in[i] = c
         t.aps_in[i] = c
         t.counters_dirty = True
         self._open_index = i
@@ -335,8 +368,13 @@ class Aps:
         return best
 
     def forget_counters(self, i):
-        """A key of entry i changed: its sender may start a new counter space."""
-        self.table.aps_in[i] = NO_COUNTER
+        """A key of entry i changed: its sender may start a new counter space (for the
+        new key; frames under the install-code key keep theirs, in _lk_in, which is not
+        persisted: after a reboot only aps_in guards them)."""
+        t = self.table
+        if t.aps_in[i] > self._lk_in[i]:
+            self._lk_in[i] = t.aps_in[i]
+        t.aps_in[i] = NO_COUNTER
 
 
 def _any(b):

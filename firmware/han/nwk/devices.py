@@ -93,6 +93,7 @@ class DeviceTable:
             self.cap[i] = 0
             self.nwk_in[i] = NO_COUNTER
             self.aps_in[i] = NO_COUNTER
+            self.counters_dirty = True  # the entry's previous counters must not come back
             for j in range(KEY_LEN):
                 self.tclk[i][j] = 0
         self.link_key[i][:] = link_key

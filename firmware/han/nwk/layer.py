@@ -74,7 +74,11 @@ class Nwk:
         self._ks_alt = bytearray(KEY_SCHEDULE_SIZE)
         self._seq = 0
         self.rx_refused = [0] * REFUSED_COUNT
+        # Every frame the MAC hands up ends in exactly one of rx_refused[reason],
+        # rx_accepted (secured, authenticated) or rx_unsecured (unsecured, handed up for
+        # the joining exchanges): the fuzz (tests/host/test_han_zb_fuzz.py) counts on it.
         self.rx_accepted = 0
+        self.rx_unsecured = 0
         self.tx_frames = 0
         self.keys_changed()
 
@@ -207,13 +211,22 @@ class Nwk:
         else:
             if h.src64_present:
                 index = self.table.find_ext(h.src64)
+        # Counted as accepted only here, once the command is known to be well formed: a
+        # secured command with a bad identifier used to count as accepted (in _open) and
+        # as malformed, twice (found by the fuzz).
+        c = 0
+        if h.frame_type == nf.FT_CMD:
+            try:
+                c = nc.parse(view, poff, poff + plen)
+            except ValueError:
+                self._refuse(REFUSED_MALFORMED, h.src, now)
+                return
+        if secured:
+            self.rx_accepted += 1
+        else:
+            self.rx_unsecured += 1
         if h.frame_type == nf.FT_CMD:
             if self.on_command is not None:
-                try:
-                    c = nc.parse(view, poff, poff + plen)
-                except ValueError:
-                    self._refuse(REFUSED_MALFORMED, h.src, now)
-                    return
                 self.on_command(c, h, view, poff, plen, secured, index, now)
         elif self.on_data is not None:
             self.on_data(h, view, poff, plen, secured, index, now)
@@ -273,7 +286,6 @@ class Nwk:
             self.switch_key(aux.key_seq)
             if self.on_key_switched is not None:
                 self.on_key_switched(now)
-        self.rx_accepted += 1
         self._open_index = i
         return plen
 

@@ -22,7 +22,7 @@ import struct
 
 from micropython import const
 
-from han.nwk.devices import KEY_LEN, DeviceTable
+from han.nwk.devices import JOINING, KEY_LEN, NO_COUNTER, DeviceTable
 
 KIND_NET = const(0xB0)
 KIND_COUNTERS = const(0xB1)
@@ -99,6 +99,14 @@ class NetStore:
             st.nwk_out, st.aps_out = struct.unpack_from("<II", c, 0)
             st.nwk_reserved, st.aps_reserved = st.nwk_out, st.aps_out
             self.table.unpack_counters(c, 8)
+        t = self.table
+        for i in range(t.size):
+            if t.state[i] < JOINING:
+                # Counters of an entry that never joined are not its own: the cut fell
+                # between its network record and the counter record (save_net), and
+                # the counter record still holds the entry's previous device.
+                t.nwk_in[i] = NO_COUNTER
+                t.aps_in[i] = NO_COUNTER
         return True
 
     def save_net(self, st):
@@ -125,6 +133,11 @@ class NetStore:
         self.table.pack_table(b, p)
         self._net.save(b, len(b))
         self.net_saves += 1
+        if self.table.counters_dirty:
+            # An entry was freed or given to another device: its counters follow at once,
+            # not up to COUNTER_SAVE_US later, or a cut in between brings the previous
+            # device's counters back for the new one (its frames refused as replays).
+            self.save_counters(st)
 
     def reserve(self, st, nwk):
         """Make sure the next outgoing counter (nwk: NWK, else APS) is covered by a saved
@@ -133,16 +146,28 @@ class NetStore:
         if nwk:
             c = st.nwk_out
             if c >= st.nwk_reserved:
-                st.nwk_reserved = c + COUNTER_BLOCK
-                self.save_counters(st)
+                self._reserve(st, c + COUNTER_BLOCK, st.aps_reserved)
             st.nwk_out = c + 1
         else:
             c = st.aps_out
             if c >= st.aps_reserved:
-                st.aps_reserved = c + COUNTER_BLOCK
-                self.save_counters(st)
+                self._reserve(st, st.nwk_reserved, c + COUNTER_BLOCK)
             st.aps_out = c + 1
         return c
+
+    def _reserve(self, st, nwk, aps):
+        old_nwk = st.nwk_reserved
+        old_aps = st.aps_reserved
+        st.nwk_reserved = nwk
+        st.aps_reserved = aps
+        try:
+            self.save_counters(st)
+        except OSError:
+            # Not saved: the next counter must try again. Keeping the new block in RAM
+            # would hand out counters no saved reservation covers (reused after a reboot).
+            st.nwk_reserved = old_nwk
+            st.aps_reserved = old_aps
+            raise
 
     def save_counters(self, st):
         c = self._cbuf

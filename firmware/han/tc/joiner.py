@@ -16,7 +16,7 @@ from micropython import const
 
 from han.aps import commands as ac
 from han.aps.frame import CMD_CONFIRM_KEY, CMD_SWITCH_KEY, CMD_TRANSPORT_KEY
-from han.aps.layer import USED_TCLK
+from han.aps.layer import USED_LINK_KEY, USED_TCLK
 from han.mac.frame import read_ext
 from han.mac.security import same_ext
 from han.nwk.devices import JOINED, KEY_LEN, VERIFIED
@@ -72,6 +72,14 @@ class Joiner:
             kt = buf[off + 1]
             if kt == ac.KEY_NETWORK and key_id == KEY_TRANSPORT and \
                     self._for_us(buf, off + ac.TK_NWK_DST):
+                if self.aps.which == USED_LINK_KEY and t.state[_TC] == VERIFIED and \
+                        self.state != J_WAIT_NWK_KEY:
+                    # Once a TC link key is verified the trust centre sends keys under it
+                    # (rejoins, updates); under the install-code key only the answer to a
+                    # new association. Anything else is the join's Transport Key replayed
+                    # (its APS counter guard is in RAM only: it would pass after a reboot).
+                    self.refused_commands += 1
+                    return
                 self._network_key(buf, off, now)
                 return
             if kt == ac.KEY_TC_LINK and key_id == KEY_LOAD and \

@@ -109,7 +109,6 @@ class ZdoServer:
             if n < 1:
                 self.malformed += 1
                 return None
-            self.unsupported += 1
             return self._unserved(cluster, payload, n, out, broadcast)
         try:
             req = entry[0](payload, n)
@@ -120,12 +119,15 @@ class ZdoServer:
 
     def _unserved(self, cluster, payload, n, out, broadcast):
         shape = _UNSERVED.get(cluster, (0, 0))
+        if shape is not None and n < 1 + shape[0]:
+            # Too short for the octets a response copies: malformed, and only that (it
+            # was counted unsupported as well: found by tests/host/test_han_zb_fuzz.py).
+            self.malformed += 1
+            return None
+        self.unsupported += 1
         if broadcast or shape is None:
             return None
         copy, zeros = shape
-        if n < 1 + copy:
-            self.malformed += 1
-            return None
         if len(out) < 2 + copy + zeros:
             raise ValueError("ZDO output buffer too small")
         zb.build_status_rsp(out, payload[0], zb.NOT_SUPPORTED)
