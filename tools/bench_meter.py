@@ -127,16 +127,21 @@ def _numbers(text, name):
 
 
 class _Quiet:
-    """A LineEcho stand-in for HostMedium.stop (its summary line is not wanted)."""
+    """A LineEcho stand-in for HostMedium.stop and register_han_device (their lines are not
+    wanted)."""
 
     def text(self, line):
+        pass
+
+    def __call__(self, data):
         pass
 
 
 def run_meter(seconds=60, utc=DEFAULT_UTC, verbose=False, log=print, firmware=None):
     """Run the meter for `seconds` of emulated time after its first status line; returns
     the result row (see bench.json)."""
-    from tools.emu_run import DEFAULT_DEVICE, HostMedium, provision_record, uart1_session
+    from tools.emu_run import (DEFAULT_DEVICE, HOST_DEVICE_CODE, HOST_DEVICE_EXT, HostMedium,
+                               provision_record, register_han_device, uart1_session)
 
     natmods = sorted(glob.glob(os.path.join(ROOT, "build", "natmod", "armv7m", "*.mpy")))
     medium = HostMedium("coordinator")
@@ -175,6 +180,11 @@ def run_meter(seconds=60, utc=DEFAULT_UTC, verbose=False, log=print, firmware=No
         board.write_console("import main; _sample(0); main.run(seconds=%d, profile='nl', "
                             "utc=%d, han='coordinator', out=_out); _report()\r"
                             % (seconds + 1, utc))
+        # The host HAN device joins once registered, as under make run: the coordinator
+        # carries a device's traffic, not only its idle loop.
+        board.wait_console(b"status uptime=1s", timeout=600, echo=progress, start=start)
+        register_han_device(board, record, HOST_DEVICE_EXT, HOST_DEVICE_CODE, _Quiet(),
+                            timeout=300)
         # A minute of emulated time takes minutes of host time under -icount.
         board.wait_console(b"BENCH end", timeout=3600, echo=progress, start=start)
         board.wait_console(PROMPT, timeout=60, start=start)

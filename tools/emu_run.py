@@ -83,7 +83,7 @@ HOST_DEVICE_EXT = bytes.fromhex("0004A30B0000D001")
 HOST_DEVICE_CODE = bytes.fromhex("A1B2C3D4E5F688CC")
 
 
-def register_han_device(board, record, ext, code, echo):
+def register_han_device(board, record, ext, code, echo, timeout=10):
     """Type a signed OP_HAN_JOINER command (tools.config han-join) on the board's console,
     as an installer does, and wait for the meter's answer."""
     from tools import config
@@ -97,7 +97,7 @@ def register_han_device(board, record, ext, code, echo):
     start = len(board.console_log)
     board.write_console(config.console_line(cmd, config.sign(record.config_key, cmd)) + "\r")
     try:
-        board.wait_console(b"CFG OK %d" % config.fwconfig.OP_HAN_JOINER, timeout=10,
+        board.wait_console(b"CFG OK %d" % config.fwconfig.OP_HAN_JOINER, timeout=timeout,
                            echo=echo, start=start)
     except EmulatorError:
         echo.text("[emu] the board did not accept the HAN device's registration\n")

@@ -349,14 +349,17 @@ def micropython_main(argv):
     print(_json(campaign(cuts, seed, "micropython")))
 
 
-def cpython_main(argv=None):
+def host_main(prog, doc, script, run_campaign, passed, argv=None):
+    """The command line of a campaign (this one, tools/powercut_han.py): parse, run it on
+    CPython here or on the unix port (`script` under build/micropython, which prints its
+    result as JSON), print, and exit 0 only if passed(result)."""
     import argparse
     import json
     import os
     import subprocess
     import time
 
-    parser = argparse.ArgumentParser(prog="python -m tools.powercut", description=__doc__)
+    parser = argparse.ArgumentParser(prog=prog, description=doc)
     parser.add_argument("--cuts", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runtime", choices=("micropython", "cpython"), default="micropython")
@@ -368,14 +371,15 @@ def cpython_main(argv=None):
         from tools import fwpath
 
         fwpath.setup()
-        result = campaign(args.cuts, args.seed, "cpython")
+        result = run_campaign(args.cuts, args.seed, "cpython")
     else:
         exe = os.path.join(root, "build", "micropython")
         if not os.path.exists(exe):
             parser.error("build/micropython is missing: run `make build`")
         env = dict(os.environ, MICROPYPATH=":".join([
-            ".frozen", os.path.join(root, "boards", "sim"), os.path.join(root, "firmware")]))
-        proc = subprocess.run([exe, "-X", "heapsize=16M", os.path.abspath(__file__),
+            ".frozen", os.path.join(root, "boards", "sim"), os.path.join(root, "firmware"),
+            os.path.join(root, "build", "natmod", "x64")]))
+        proc = subprocess.run([exe, "-X", "heapsize=16M", os.path.abspath(script),
                                "--cuts", str(args.cuts), "--seed", str(args.seed)],
                               cwd=root, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
@@ -387,10 +391,17 @@ def cpython_main(argv=None):
         print(json.dumps(result, sort_keys=True))
     else:
         for key in sorted(result):
-            print("%-20s %s" % (key, result[key]))
-    ok = result["corrupt"] == 0 and result["regressions"] == 0 \
+            print("%-22s %s" % (key, result[key]))
+    return 0 if passed(result) else 1
+
+
+def _passed(result):
+    return result["corrupt"] == 0 and result["regressions"] == 0 \
         and result["bound_violations"] == 0 and result["warned_loss_wh"] == 0
-    return 0 if ok else 1
+
+
+def cpython_main(argv=None):
+    return host_main("python -m tools.powercut", __doc__, __file__, campaign, _passed, argv)
 
 
 if __name__ == "__main__":

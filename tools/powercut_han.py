@@ -305,47 +305,14 @@ def micropython_main(argv):
                          "micropython")))
 
 
+def _passed(result):
+    return all(result[k] == 0 for k in FAILURES) and result["errors"] == 0
+
+
 def cpython_main(argv=None):
-    import argparse
-    import json
-    import os
-    import subprocess
-    import time
+    from tools.powercut import host_main
 
-    parser = argparse.ArgumentParser(prog="python -m tools.powercut_han")
-    parser.add_argument("--cuts", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--runtime", choices=("micropython", "cpython"), default="micropython")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON only")
-    args = parser.parse_args(argv)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    started = time.monotonic()
-    if args.runtime == "cpython":
-        from tools import fwpath
-
-        fwpath.setup()
-        result = campaign(args.cuts, args.seed, "cpython")
-    else:
-        exe = os.path.join(root, "build", "micropython")
-        if not os.path.exists(exe):
-            parser.error("build/micropython is missing: run `make build`")
-        env = dict(os.environ, MICROPYPATH=":".join([
-            ".frozen", os.path.join(root, "boards", "sim"), os.path.join(root, "firmware"),
-            os.path.join(root, "build", "natmod", "x64")]))
-        proc = subprocess.run([exe, "-X", "heapsize=16M", os.path.abspath(__file__),
-                               "--cuts", str(args.cuts), "--seed", str(args.seed)],
-                              cwd=root, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            sys.stderr.write(proc.stdout + proc.stderr)
-            return 2
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["seconds"] = round(time.monotonic() - started, 2)
-    if args.json:
-        print(json.dumps(result, sort_keys=True))
-    else:
-        for key in sorted(result):
-            print("%-22s %s" % (key, result[key]))
-    return 0 if all(result[k] == 0 for k in FAILURES) and result["errors"] == 0 else 1
+    return host_main("python -m tools.powercut_han", None, __file__, campaign, _passed, argv)
 
 
 if __name__ == "__main__":

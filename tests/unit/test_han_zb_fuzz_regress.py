@@ -24,6 +24,19 @@ def _joined(frames=None):
     return net, net.coord.node, net.devs[0].node
 
 
+def _join_transport_key(frames):
+    """The join's Transport Key to 0x0001 as it went on air: NWK unsecured, APS-secured
+    command."""
+    f = fr.FrameFields()
+    for m in frames:
+        if fr.decode(m, len(m), f, False) or f.frame_type != fr.FT_DATA or f.dst_addr != 1:
+            continue
+        nwk = m[f.header_len:]
+        if not nwk[1] & 0x02 and nwk[8] & 0x23 == 0x21:
+            return m
+    raise AssertionError("no Transport Key in the capture")
+
+
 def _nwk_counts(nwk):
     return (list(nwk.rx_refused), nwk.rx_accepted, nwk.rx_unsecured)
 
@@ -84,16 +97,7 @@ def test_join_transport_key_replayed_after_tclk_exchange_is_refused():
     # the next frames under the TC link key still start their own counter space.
     frames = []
     net, c, d = _joined(frames)
-    join_tk = None
-    f = fr.FrameFields()
-    for m in frames:
-        if fr.decode(m, len(m), f, False) or f.frame_type != fr.FT_DATA or f.dst_addr != 1:
-            continue
-        nwk = m[f.header_len:]
-        if not nwk[1] & 0x02 and nwk[8] & 0x23 == 0x21:  # NWK unsecured, APS-secured cmd
-            join_tk = m
-            break
-    assert join_tk is not None
+    join_tk = _join_transport_key(frames)
     assert d.table.aps_in[0] == -1  # forgotten at Confirm Key
     r0, a0 = d.aps.rx_refused, d.aps.rx_accepted
     net.devs[0].radio._rxq.append((join_tk, -40.0, 200))
@@ -116,16 +120,7 @@ def test_join_transport_key_replayed_after_a_device_reboot_is_refused():
     # install-code key once the TC link key is verified (outside a new association).
     frames = []
     net, c, d = _joined(frames)
-    join_tk = None
-    f = fr.FrameFields()
-    for m in frames:
-        if fr.decode(m, len(m), f, False) or f.frame_type != fr.FT_DATA or f.dst_addr != 1:
-            continue
-        nwk = m[f.header_len:]
-        if not nwk[1] & 0x02 and nwk[8] & 0x23 == 0x21:  # NWK unsecured, APS-secured cmd
-            join_tk = m
-            break
-    assert join_tk is not None
+    join_tk = _join_transport_key(frames)
     d = net.devs[0].boot()  # a reboot from its flash, before any frame under the TC key
     net.run(1)
     assert d.table.aps_in[0] == -1  # nothing guards the install-code key's counters now
