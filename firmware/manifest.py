@@ -25,11 +25,14 @@ package("han", files=["__init__.py", "bridge_proto.py", "counters.py", "inventor
                       "mac/frame.py", "mac/indirect.py", "mac/mac.py", "mac/roles.py",
                       "mac/scan.py", "mac/security.py"]
         + ["zigbee.py", "nwk/__init__.py", "nwk/frame.py", "nwk/security.py",
-           "nwk/commands.py", "nwk/devices.py", "nwk/layer.py", "nwk/store.py"]
+           "nwk/commands.py", "nwk/devices.py", "nwk/layer.py", "nwk/store.py",
+           "nwk/aging.py"]
         + ["aps/__init__.py", "aps/frame.py", "aps/security.py", "aps/commands.py",
            "aps/layer.py"]
         + ["tc/__init__.py", "tc/keys.py", "tc/keygen.py", "tc/centre.py", "tc/joiner.py"]
         + ["zdo/__init__.py", "zdo/frames.py", "zdo/addr.py", "zdo/nodedesc.py",
            "zdo/bind.py", "zdo/server.py", "zdo/client.py"]
+        + ["zcl/__init__.py", "zcl/frame.py", "zcl/types.py", "zcl/general.py",
+           "zcl/reporting.py", "zcl/dispatch.py"]
         + (_SIM_HAN if options.simulation else []))
 module("main.py")

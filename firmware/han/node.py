@@ -113,7 +113,7 @@ class HanNode:
             inv = DeviceInventory(clock, self.zb.table.size)
             self.zb.tc.on_associated = self._associated
             self.zb.role_sm.on_disassociated = inv.disassociated
-            self.mac.monitor = inv
+            self.zb.monitor = inv
             self.inventory = inv
             self.tamper = TamperDetector(inv, self._on_tamper)
             self.zb.nwk.on_refused = self.tamper.nwk_refused
@@ -176,7 +176,8 @@ class HanNode:
         if self.on_tamper is not None:
             self.on_tamper(self.clock.time(), kind, b)
 
-    def _app(self, src, src_ep, dst_ep, cluster, profile, buf, off, n, now):
+    def _app(self, src, src_ep, dst_ep, cluster, profile, buf, off, n, now,
+             aps_secured=False):
         self.received += 1
         zcl = n >= 3 and profile == SE_PROFILE
         self.out("han rx from 0x%04x ep %d cluster 0x%04x len %d zcl 0x%02x seq %d" % (

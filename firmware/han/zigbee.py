@@ -12,11 +12,18 @@
 #                 parent it rejoins (NWK Rejoin Request, secured; after
 #                 SECURED_REJOIN_ATTEMPTS unanswered, a trust-centre rejoin, unsecured,
 #                 answered with the network key under its TC link key), retrying with
-#                 back-off up to REJOIN_MAX_US while the coordinator is away.
+#                 back-off up to REJOIN_MAX_US while the coordinator is away. A secured
+#                 NWK Leave with rejoin from the parent also makes it rejoin (keys kept).
+#   both:         end-device timeouts and aging (han/nwk/aging.py): the device asks for
+#                 ed_timeout (Table 3-54) and keeps its parent alive by polling; the
+#                 coordinator ages out children silent beyond their timeout.
 #
-# Application: send(dst, dst_ep, cluster, profile, src_ep, payload, n, now) -> transaction
-# id; on_app(src, src_ep, dst_ep, cluster, profile, buf, off, n, now);
-# on_confirm(tid, status) from the APS layer (acknowledged or NO_ACK after the retries).
+# Application: send(dst, dst_ep, cluster, profile, src_ep, payload, n, now, ack=True,
+# aps_secure=False) -> transaction id (aps_secure: APS-secured with the TC link key,
+# han/aps/layer.py); on_app(src, src_ep, dst_ep, cluster, profile, buf, off, n, now,
+# aps_secured); on_confirm(tid, status) from the APS layer (acknowledged or NO_ACK after
+# the retries). A Mac.monitor set by the owner (the device inventory) is chained behind
+# the node's own (self.monitor).
 from micropython import const
 
 from han.aps.layer import Aps
@@ -25,7 +32,8 @@ from han.mac.mac import SUCCESS, Mac
 from han.mac.security import same_ext
 from han.mac.roles import C_RUNNING, D_IDLE, Coordinator, EndDevice
 from han.nwk import commands as nc
-from han.nwk.devices import EMPTY, JOINING, VERIFIED, DeviceTable
+from han.nwk.aging import ChildAging, Keepalive, MacWatch, Seconds
+from han.nwk.devices import ED_TIMEOUT_DEFAULT, EMPTY, JOINING, VERIFIED, DeviceTable
 from han.nwk.layer import Nwk
 from han.nwk.store import NetState, NetStore
 from han.nwk.security import KEY_TRANSPORT
@@ -66,29 +74,12 @@ E_REJOIN_WAIT = const(3)  # rejoin request sent, waiting for the response
 E_REJOIN_BACKOFF = const(4)
 
 
-class _ParentWatch:
-    """Mac.monitor of an end device: counts transmissions to the parent that ended
-    without an ACK (data and polls alike)."""
-
-    def __init__(self, node):
-        self.node = node
-        self.failures = 0
-
-    def rx_frame(self, f, outcome, lqi, rssi, now):
-        pass
-
-    def tx_done(self, dst_short, dst_ext, status, now):
-        if status == SUCCESS:
-            self.failures = 0
-        elif dst_short == 0x0000:
-            self.failures += 1
-
-
 class ZigbeeNode:
     def __init__(self, radio, clock, role, ext, record_store, rand_bits, channel_mask,
                  pan_id=None, link_key=None, network_key=None, capability=None,
                  poll_interval_us=0, table_size=16, allow_default_key=False, out=None,
-                 endpoints=(), manufacturer=0x0000, keys=None):
+                 endpoints=(), manufacturer=0x0000, keys=None,
+                 ed_timeout=ED_TIMEOUT_DEFAULT):
         if role not in (ROLE_COORDINATOR, ROLE_END_DEVICE):
             raise ValueError("role: ROLE_COORDINATOR or ROLE_END_DEVICE")
         self.clock = clock
@@ -106,8 +97,18 @@ class ZigbeeNode:
         self.store = NetStore(record_store, self.table, clock)
         self.nwk = Nwk(self.mac, self.st, self.table, self.store, coordinator)
         self.aps = Aps(self.nwk, clock)
+        # The APS counter starts anywhere (as macDSN does): from 0 at every boot, the first
+        # frames after a reboot fell into the peer's duplicate window of the last ones.
+        self.aps.seed_counter(rand_bits(8))
         self.nwk.on_command = self._nwk_command
         self.nwk.on_key_switched = self._key_switched
+        self.seconds = Seconds(clock, self.table)
+        self._watch = MacWatch()
+        self.mac.monitor = self._watch
+        # The owner's Mac.monitor (han/node.py's device inventory), called after ours
+        # (the aging and the parent watch need every frame): set node.monitor, not
+        # mac.monitor.
+        self.monitor = None
         self.aps.on_data = self._aps_data
         self.aps.on_command = self._aps_command
         self.on_app = None
@@ -128,6 +129,10 @@ class ZigbeeNode:
             self.keys = keys  # han/tc/keygen.py: where secret keys come from
             self.tc = TrustCentre(self, allow_default_key)
             self.joiner = None
+            self.aging = ChildAging(self, self.seconds)
+            self.aging.on_aged = self._aged
+            self._watch.on_poll = self.aging.heard_poll
+            self.nwk.on_stale = self.aging.stale
             if not self.resumed:
                 self.st.role = role
                 # The extended PAN ID (3.2.2.3): the coordinator's own EUI-64, unique.
@@ -153,8 +158,8 @@ class ZigbeeNode:
             if link_key is None or len(link_key) != 16:
                 raise ValueError("an end device needs its 16-byte install-code link key")
             self._link_key = bytes(link_key)
-            self._watch = _ParentWatch(self)
-            self.mac.monitor = self._watch
+            self.aging = None
+            self.keepalive = Keepalive(self, self.seconds, ed_timeout, poll_interval_us)
             self.state = E_IDLE
             self._rejoins = 0
             self._rejoin_at = 0
@@ -206,7 +211,7 @@ class ZigbeeNode:
     def _children(self):
         t = self.table
         return [(t.short_of(i), bytes(t.ext[i])) for i in range(t.size)
-                if t.state[i] >= JOINING]
+                if t.state[i] >= JOINING and not t.aged[i]]
 
     def _device_annce(self, short, ext, capability):
         self._say("zigbee device_annce 0x%04x" % short)
@@ -227,6 +232,9 @@ class ZigbeeNode:
         # saved, or a reboot would bring the old key back.
         self.save()
         self._say("zigbee network key %d active" % self.st.key_seq)
+
+    def _aged(self, i, now):
+        self._say("zigbee child 0x%04x aged out" % self.table.short_of(i))
 
     def _say(self, text):
         if self.on_event is not None:
@@ -259,19 +267,24 @@ class ZigbeeNode:
         self.role_sm.join(now)
 
     # --- application ---------------------------------------------------------------------
-    def send(self, dst, dst_ep, cluster, profile, src_ep, payload, n, now, ack=True):
+    def send(self, dst, dst_ep, cluster, profile, src_ep, payload, n, now, ack=True,
+             aps_secure=False):
         if self.role == ROLE_END_DEVICE and self.state != E_UP:
             return 0
         return self.aps.send_data(dst, dst_ep, cluster, profile, src_ep, payload, n, now,
-                                  ack)
+                                  ack, aps_secure)
 
     def announce(self, now):
-        """Device_annce (ZDO 2.4.3.1.11), broadcast to the devices whose receiver is on."""
+        """Device_annce (ZDO 2.4.3.1.11), broadcast to the devices whose receiver is on;
+        then the End Device Timeout Request to the parent."""
         self._zdo_seq = (self._zdo_seq + 1) & 0xFF
         n = zf.build_device_annce(self._buf, self._zdo_seq, self.mac.short_addr,
                                   self.mac.ext_addr, self.capability)
         self.aps.send_data(BROADCAST_RX_ON, 0, zf.DEVICE_ANNCE, ZDO_PROFILE, 0, self._buf, n,
                            now, ack=False)
+        # With the network key, before the TC link key exchange: End Device Timeout
+        # Request (R21, 3.4.11), so that the parent ages us by our timeout.
+        self.keepalive.request(now)
 
     def _aps_data(self, src, index, h, buf, off, n, aps_secured, now):
         if self.tc is not None and index >= 0:
@@ -289,7 +302,8 @@ class ZigbeeNode:
                 self.on_zdo(src, h.cluster, buf, off, n, now)
             return
         if self.on_app is not None:
-            self.on_app(src, h.src_ep, h.dst_ep, h.cluster, h.profile, buf, off, n, now)
+            self.on_app(src, h.src_ep, h.dst_ep, h.cluster, h.profile, buf, off, n, now,
+                        aps_secured)
 
     def _aps_command(self, c, src, index, buf, off, n, key_id, nwk_secured, now):
         if self.tc is not None:
@@ -313,6 +327,7 @@ class ZigbeeNode:
                 return  # not one of ours: a rejoin is no way in (join by association)
             short = t.short_of(index)
             if secured:
+                self.aging.present(index)  # an aged-out child is back
                 m = nc.build_rejoin_response(self._buf, 0, short, nc.REJOIN_SUCCESS)
                 self.nwk.send(short, self._buf, m, now, command=True, src64=True,
                               dst64=t.ext[index])
@@ -328,6 +343,8 @@ class ZigbeeNode:
             self._say("zigbee rejoin 0x%04x trust centre" % short)
         elif c == nc.ED_TIMEOUT_REQUEST and secured and index >= 0:
             ok = buf[off + 1] <= nc.ED_TIMEOUT_MAX_INDEX
+            if ok:
+                self.aging.set_timeout(index, buf[off + 1])
             m = nc.build_ed_timeout_response(
                 self._buf, 0, nc.ED_TIMEOUT_SUCCESS if ok else nc.ED_TIMEOUT_INCORRECT_VALUE,
                 nc.PARENT_MAC_POLL_KEEPALIVE)
@@ -349,13 +366,19 @@ class ZigbeeNode:
             self.mac.radio.set_addresses(self.mac.pan_id, short, self.mac.ext_addr)
             self._rejoined(now)
         elif c == nc.LEAVE and secured and index == 0:
-            options = buf[off + 1]
+            if buf[off + 1] & nc.LEAVE_REJOIN:
+                # Leave and rejoin (3.4.4.3.1): the parent no longer counts us as its child
+                # (aged out, 3.6.10); we keep our keys and rejoin.
+                self._say("zigbee leave with rejoin requested")
+                if self.state == E_UP:
+                    self._rejoins = 0
+                    self._send_rejoin(now)
+                return
             self._say("zigbee leave requested")
             self._forget_network()
-            if options & nc.LEAVE_REJOIN:
-                self._join(now)
-            else:
-                self.state = E_IDLE
+            self.state = E_IDLE
+        elif c == nc.ED_TIMEOUT_RESPONSE and secured and index == 0:
+            self.keepalive.response(buf, off)
 
     def _forget_network(self):
         st = self.st
@@ -387,6 +410,7 @@ class ZigbeeNode:
         self._backoff = REJOIN_WAIT_US
         self.mac.poll_interval_us = self._poll_interval
         self.rejoins_done += 1
+        self.keepalive.request(now)
         self._say("zigbee rejoined short 0x%04x" % self.mac.short_addr)
 
     def _send_rejoin(self, now):
@@ -431,7 +455,8 @@ class ZigbeeNode:
                 self._say("zigbee parent lost")
                 self._rejoins = 0
                 self._send_rejoin(now)
-            return -1
+                return -1
+            return self.keepalive.step(now)
         if self.state in (E_REJOIN_WAIT, E_REJOIN_BACKOFF):
             left = self.clock.ticks_diff(self._rejoin_at, now)
             if left > 0:
@@ -452,6 +477,8 @@ class ZigbeeNode:
     # --- the polled machine --------------------------------------------------------------
     def step(self, now):
         """One pass; the microseconds until the next is due (-1: a frame wakes it)."""
+        self.seconds.tick(now)
+        self._watch.chained = self.monitor  # the owner's (han/node.py's inventory)
         w = self.role_sm.step(now)
         w = _min(w, self.mac.step(now))
         w = _min(w, self.role_sm.step(now))
@@ -474,8 +501,12 @@ class ZigbeeNode:
                     self.tc.update_network_key(bytes(st.alt_key), now)
                     self._say("zigbee key update %d resumed" % st.alt_seq)
             w = _min(w, self.tc.step(now))
+            w = _min(w, self.aging.step(now))
         else:
             w = _min(w, self._device_step(now))
+        # What the layers above queued in this pass goes out now: its wait was not in the
+        # MAC's answer above (the aging's long waits would otherwise hold it back).
+        w = _min(w, self.mac.step(now))
         return _min(w, self.store.counters_due(self.st, now))
 
 

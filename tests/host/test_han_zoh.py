@@ -224,8 +224,8 @@ def _zigbee_node(tc, ext, sleepy=False, mask=0xFFFF << 11, seed=7):
                       poll_interval_us=300000 if sleepy else 0)
     node.events, node.received, node.confirms = [], [], []
     node.on_event = node.events.append
-    node.on_app = lambda src, sep, dep, cl, prof, buf, off, n, now: node.received.append(
-        (src, sep, dep, cl, prof, bytes(buf[off:off + n])))
+    node.on_app = lambda src, sep, dep, cl, prof, buf, off, n, now, sec: \
+        node.received.append((src, sep, dep, cl, prof, bytes(buf[off:off + n])))
     node.aps.on_confirm = lambda tid, status: node.confirms.append((tid, status))
     node.start()
     tc.attach(node.step)

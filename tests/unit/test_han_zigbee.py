@@ -303,3 +303,113 @@ def test_zdo_requests_are_answered_by_the_coordinator():
     # Four requests and the device's Device_annce (which gets no answer, 2.4.3.1.11).
     assert net.coord.node.zdo.requests == 5 and net.coord.node.zdo.malformed == 0
     assert "zigbee device_annce 0x%04x" % dev.node.mac.short_addr in net.coord.events
+
+
+# --- APS security on application data (05-3474-21 4.4.1, SE 1.4 5.4.6) --------------------
+def _aps_spy(node):
+    """(src, APS frame control, APS counter) of every APS frame node's NWK layer hands up."""
+    seen = []
+    up = node.nwk.on_data
+
+    def spy(nh, view, off, n, secured, index, now):
+        seen.append((nh.src, view[off], bytes(view[off:off + n])))
+        up(nh, view, off, n, secured, index, now)
+    node.nwk.on_data = spy
+    return seen
+
+
+def test_aps_secured_data_both_ways_is_delivered_flagged_and_acknowledged_secured():
+    net = _joined_net()
+    c = net.coord
+    spy_c = _aps_spy(c.node)
+    spies = [_aps_spy(d.node) for d in net.devs]
+    for i in range(3):
+        now = net.clock.ticks_us()
+        for j, d in enumerate(net.devs):
+            assert d.node.send(0x0000, 1, METERING, SE_PROFILE, 1, bytes([0x30, i, j]), 3,
+                               now, aps_secure=True)
+            assert c.node.send(d.node.mac.short_addr, 1, METERING, SE_PROFILE, 1,
+                               bytes([0xB0, i, j]), 3, now, aps_secure=True)
+        net.run(2)
+    for j, d in enumerate(net.devs):
+        assert len(_got(d, 0xB0)) == 3 and all(d.received_secured)
+        assert [s for _, s in d.confirms] == [0] * 3
+    assert len(_got(c, 0x30)) == 6 and all(c.received_secured)
+    assert [s for _, s in c.confirms] == [0] * 6
+    # On the air (inside NWK security): data frames with the APS security bit (0x20), and
+    # their acks (frame type 2) secured too, 2.2.8.4.2.
+    for seen in [spy_c] + spies:
+        data = [fc for (_, fc, _) in seen if fc & 3 == 0]
+        acks = [fc for (_, fc, _) in seen if fc & 3 == 2]
+        assert data and all(fc & 0x20 for fc in data)
+        assert acks and all(fc & 0x20 for fc in acks)
+    # Unsecured data is still flagged as such.
+    now = net.clock.ticks_us()
+    net.devs[0].node.send(0x0000, 1, METERING, SE_PROFILE, 1, b"\x31", 1, now)
+    net.run(2)
+    assert c.received[-1][4] == b"\x31" and c.received_secured[-1] is False
+    assert net.coord.node.aps.rx_wrong_key == 0
+
+
+def test_aps_secured_data_under_another_key_is_refused_and_counted():
+    net = _joined_net(devices=1, sleepy=0)
+    c, d = net.coord, net.devs[0]
+    aps = c.node.aps
+    t = d.node.table
+    n0, w0, r0 = len(c.received), aps.rx_wrong_key, aps.rx_refused
+    # Under its install-code link key although its TC link key is verified.
+    t.state[0] = 3  # JOINED: the device's data key is its link key for this frame
+    now = net.clock.ticks_us()
+    assert d.node.send(0x0000, 1, METERING, SE_PROFILE, 1, b"\x40", 1, now, ack=False,
+                       aps_secure=True)
+    net.run(1)
+    t.state[0] = VERIFIED
+    # Under a key the coordinator does not hold.
+    good = bytes(t.tclk[0])
+    t.tclk[0][:] = bytes(range(0xA0, 0xB0))
+    now = net.clock.ticks_us()
+    assert d.node.send(0x0000, 1, METERING, SE_PROFILE, 1, b"\x41", 1, now, ack=False,
+                       aps_secure=True)
+    net.run(1)
+    t.tclk[0][:] = good
+    assert len(c.received) == n0
+    assert aps.rx_wrong_key == w0 + 2 and aps.rx_refused == r0 + 2
+    # The genuine key still works.
+    now = net.clock.ticks_us()
+    tid = d.node.send(0x0000, 1, METERING, SE_PROFILE, 1, b"\x42", 1, now, aps_secure=True)
+    net.run(2)
+    assert c.received[-1][4] == b"\x42" and c.received_secured[-1] is True
+    assert d.confirms == [(tid, 0)]  # acknowledged (by a secured ack)
+
+
+def test_aps_secured_frame_replayed_inside_fresh_nwk_security_is_refused():
+    # An insider (any holder of the network key) wraps a captured APS-secured frame in a
+    # new NWK frame: the APS frame counter refuses it.
+    net = _joined_net(devices=1, sleepy=0)
+    c, d = net.coord, net.devs[0]
+    seen = _aps_spy(c.node)
+    now = net.clock.ticks_us()
+    d.node.send(0x0000, 1, METERING, SE_PROFILE, 1, b"\x50", 1, now, aps_secure=True)
+    net.run(2)
+    captured = [f for (src, fc, f) in seen if fc & 3 == 0 and fc & 0x20]
+    assert len(captured) == 1 and len(c.received) >= 1
+    n0, r0 = len(c.received), c.node.aps.rx_refused
+    now = net.clock.ticks_us()
+    f = captured[0]
+    assert d.node.nwk.send(0x0000, f, len(f), now)
+    net.run(1)
+    assert len(c.received) == n0
+    assert c.node.aps.rx_refused == r0 + 1
+
+
+def test_aps_secure_needs_a_unicast_peer_with_a_link_key():
+    net = _joined_net(devices=1, sleepy=0)
+    now = net.clock.ticks_us()
+    c = net.coord.node
+    assert c.send(0xFFFD, 1, METERING, SE_PROFILE, 1, b"\x60", 1, now, aps_secure=True) == 0
+    assert c.send(0x0042, 1, METERING, SE_PROFILE, 1, b"\x60", 1, now, aps_secure=True) == 0
+    # 82 octets fit unsecured; APS security takes 17 of them (auxiliary header and MIC).
+    assert c.send(0x0001, 1, METERING, SE_PROFILE, 1, bytes(70), 70, now,
+                  aps_secure=True) == 0
+    assert c.send(0x0001, 1, METERING, SE_PROFILE, 1, bytes(65), 65, now,
+                  aps_secure=True) > 0

@@ -48,10 +48,12 @@ class Node:
         self.store = RecordStore(self.fs)
         self.events = []
         self.received = []
+        self.received_secured = []  # aps_secured of each entry of received
         self.confirms = []
         self.node = None
         self.boots = 0
         self.endpoints = ()
+        self.ed_timeout = 8  # End Device Timeout Request index (Table 3-54), 256 min
         self.zdo_in = []  # (src, cluster, payload) of ZDO frames for this node
 
     def boot(self):
@@ -68,7 +70,8 @@ class Node:
             pan_id=0x4D45, link_key=self.link_key,
             network_key=NETWORK_KEY if self.role == ROLE_COORDINATOR else None,
             capability=None if self.role == ROLE_COORDINATOR else cap,
-            poll_interval_us=500000 if self.sleepy else 0, endpoints=self.endpoints)
+            poll_interval_us=500000 if self.sleepy else 0, endpoints=self.endpoints,
+            ed_timeout=self.ed_timeout)
         self.node.on_zdo = self._zdo
         self.node.on_event = self.events.append
         self.node.on_app = self._app
@@ -87,8 +90,9 @@ class Node:
     def _zdo(self, src, cluster, buf, off, n, now):
         self.zdo_in.append((src, cluster, bytes(buf[off:off + n])))
 
-    def _app(self, src, src_ep, dst_ep, cluster, profile, buf, off, n, now):
+    def _app(self, src, src_ep, dst_ep, cluster, profile, buf, off, n, now, aps_secured):
         self.received.append((src, src_ep, dst_ep, cluster, bytes(buf[off:off + n])))
+        self.received_secured.append(aps_secured)
 
 
 class Net:

@@ -4,7 +4,10 @@
 # key) and the keys derived from them (key-transport, key-load: 4.5.3), over han/nwk/layer.
 #
 #   send_data(...)    unicast data, APS ack requested by default: retransmitted up to
-#                     apscMaxFrameRetries times, then on_confirm(tid, NO_ACK)
+#                     apscMaxFrameRetries times, then on_confirm(tid, NO_ACK); secure=True
+#                     APS-secures it (4.4.1.1, SE 1.4 5.4.6) with the data key of the
+#                     peer: its TC link key once verified, its install-code key before;
+#                     each (re)transmission gets a fresh APS security frame counter
 #   send_command(...) an APS command, APS-secured with the key named (or not at all)
 #   on_data(src, index, h, buf, off, n, aps_secured, now)      data for an endpoint
 #   on_command(c, src, index, buf, off, n, key_id, nwk_secured, now)
@@ -15,13 +18,19 @@
 # Incoming APS-secured frames: the sender's table entry (by the auxiliary header's source
 # address), the counter above the entry's last APS counter, then the MIC; nothing is
 # recorded before all three pass. Duplicates (a retransmission whose ack was lost) are
-# answered with an ack again but not delivered twice (2.2.8.4.5).
+# answered with an ack again but not delivered twice (2.2.8.4.5). APS-secured data and
+# acks are taken only under the data key (key id 0) that is the entry's current one: the
+# verified TC link key, or the install-code key while none is verified; anything else is
+# refused and counted (rx_wrong_key). The ack of an APS-secured frame is APS-secured the
+# same way (2.2.8.4.2, 4.4.1.1), and a frame sent APS-secured is acknowledged only by a
+# secured ack (an unsecured one, which any holder of the network key could forge, is
+# refused).
 from micropython import const
 
 from han.aps import commands as ac
 from han.aps import frame as af
 from han.aps.security import ApsSecurity, AuxHeader, parse_aux
-from han.nwk.devices import FRESH, KEY_LEN, NO_COUNTER, counter_verdict
+from han.nwk.devices import FRESH, JOINING, KEY_LEN, NO_COUNTER, VERIFIED, counter_verdict
 from han.nwk.security import KEY_DATA, KEY_LOAD, KEY_TRANSPORT
 from han.tc.keys import key_load_key, key_transport_key
 
@@ -36,6 +45,10 @@ DUP_TIMEOUT_US = const(10000000)  # apsDuplicateRejectionTimeoutPeriod (a wide o
 MAX_APS = const(90)  # an APS frame in a secured NWK frame: 116 - 8 NWK - 14 aux - 4 MIC
 USED_LINK_KEY = const(1)
 USED_TCLK = const(2)
+# The auxiliary header of APS-secured data (4.5.1): security control, frame counter, the
+# extended source (no key sequence number with a link key); with the MIC, the overhead.
+_DATA_AUX_LEN = const(13)
+_SEC_OVERHEAD = const(_DATA_AUX_LEN + 4)
 
 
 class Aps:
@@ -55,6 +68,7 @@ class Aps:
         self._aux = AuxHeader()
         self._rx_buf = bytearray(MAX_APS + 32)
         self._tx_buf = bytearray(MAX_APS + 32)
+        self._plain = bytearray(MAX_APS + 32)  # a data frame before APS security
         self._keep = bytearray(MAX_APS + 32)
         self._derived = bytearray(KEY_LEN)
         self._open_index = -1
@@ -72,6 +86,8 @@ class Aps:
         self._p_due = [0] * _PENDING
         self._p_tid = [0] * _PENDING
         self._p_used = bytearray(_PENDING)
+        self._p_hl = bytearray(_PENDING)  # APS header length
+        self._p_sec = bytearray(_PENDING)  # 1: sent APS-secured
         self._tid = 0
         self._d_src = [-1] * _DUPS
         self._d_ctr = bytearray(_DUPS)
@@ -84,6 +100,10 @@ class Aps:
         self.rx_duplicates = 0
         self.rx_refused = 0
         self.rx_accepted = 0
+        self.rx_wrong_key = 0  # of rx_refused: APS-secured, not under the current data key
+
+    def seed_counter(self, c):
+        self._counter = c & 0xFF
 
     def _next_counter(self):
         c = self._counter
@@ -91,9 +111,13 @@ class Aps:
         return c
 
     # --- transmit ------------------------------------------------------------------------
-    def send_data(self, dst, dst_ep, cluster, profile, src_ep, payload, n, now, ack=True):
+    def send_data(self, dst, dst_ep, cluster, profile, src_ep, payload, n, now, ack=True,
+                  secure=False):
         """Queue an APS data frame; a transaction id (> 0) or 0 when it could not be
-        sent (no free slot for an acknowledged frame, too long, no network key)."""
+        sent (no free slot for an acknowledged frame, too long, no network key; secure:
+        a broadcast, or no link key shared with dst)."""
+        if secure and (dst >= 0xFFF8 or self._peer(dst) < 0):
+            return 0  # APS security is end to end with a link key: unicast only
         slot = -1
         if ack and dst < 0xFFF8:
             for k in range(_PENDING):
@@ -113,15 +137,16 @@ class Aps:
         h.cluster = cluster
         h.profile = profile
         h.src_ep = src_ep
+        h.security = secure
         h.counter = self._next_counter()
-        buf = self._tx_buf
+        buf = self._plain
         hl = af.build(h, buf, 0)
-        if hl + n > MAX_APS:
+        if hl + n + (_SEC_OVERHEAD if secure else 0) > MAX_APS:
             return 0
         for i in range(n):
             buf[hl + i] = payload[i]
         total = hl + n
-        if not self.nwk.send(dst, buf, total, now):
+        if not self._emit(dst, buf, hl, total, secure, now):
             return 0
         self._tid = (self._tid % 0xFFFF) + 1
         if slot >= 0:
@@ -129,6 +154,8 @@ class Aps:
             for i in range(total):
                 p[i] = buf[i]
             self._p_len[slot] = total
+            self._p_hl[slot] = hl
+            self._p_sec[slot] = 1 if secure else 0
             self._p_dst[slot] = dst
             self._p_ctr[slot] = h.counter
             self._p_left[slot] = APSC_MAX_FRAME_RETRIES
@@ -136,6 +163,48 @@ class Aps:
             self._p_tid[slot] = self._tid
             self._p_used[slot] = 1
         return self._tid
+
+    def _peer(self, dst):
+        """The table entry of the node we share link keys with at network address dst
+        (the coordinator: a child; an end device: the trust centre), or -1."""
+        t = self.table
+        if self.nwk.coordinator:
+            return t.find_short(dst)
+        return 0 if dst == 0x0000 and t.state[0] >= JOINING else -1
+
+    def _data_key(self, i):
+        # The data key of entry i (4.4.1.1, SE 1.4 5.4.6): its verified TC link key, else
+        # its install-code link key.
+        t = self.table
+        return t.tclk[i] if t.state[i] == VERIFIED else t.link_key[i]
+
+    def _emit(self, dst, plain, hl, total, secure, now, i=-1):
+        """Hand plain[0:total] (APS header of hl octets, with the security bit when
+        secure, then the payload) to the NWK layer, APS-secured with the data key of
+        entry i (-1: dst's entry) when secure. The NWK/MAC handle, or 0."""
+        if not secure:
+            return self.nwk.send(dst, plain, total, now)
+        if i < 0:
+            i = self._peer(dst)
+            if i < 0:
+                return 0
+        out = self._tx_buf
+        for j in range(hl):
+            out[j] = plain[j]
+        aux = self._aux
+        aux.clear()
+        aux.key_id = KEY_DATA
+        aux.ext_nonce = True
+        aux.src64[:] = self.nwk.mac.ext_addr
+        p = hl + _DATA_AUX_LEN
+        for j in range(hl, total):
+            out[p + j - hl] = plain[j]
+        try:
+            aux.frame_counter = self.nwk.store.reserve(self.st, False)
+        except OSError:
+            return 0
+        n = self._sec.encrypt(out, hl, None, total - hl, self._data_key(i), aux)
+        return self.nwk.send(dst, out, n, now)
 
     def _ack_wait(self, dst):
         return ACK_WAIT_SLEEPY_US if self.nwk.coordinator and self.nwk.sleepy(dst) \
@@ -179,7 +248,7 @@ class Aps:
             return self._derived
         return link_key
 
-    def _send_ack(self, src, h, now):
+    def _send_ack(self, src, h, now, secure=False, index=-1):
         a = self._th
         a.clear()
         a.frame_type = af.FT_ACK
@@ -188,8 +257,9 @@ class Aps:
         a.profile = h.profile
         a.src_ep = h.dst_ep
         a.counter = h.counter
-        n = af.build(a, self._tx_buf, 0)
-        self.nwk.send(src, self._tx_buf, n, now)
+        a.security = secure
+        n = af.build(a, self._plain, 0)
+        self._emit(src, self._plain, n, n, secure, now, index)
 
     # --- receive -------------------------------------------------------------------------
     def _refuse(self, who, now):
@@ -227,6 +297,10 @@ class Aps:
             self._refuse(nh.src, now)
             return
         ft = h.frame_type
+        if key_id >= 0 and ft != af.FT_CMD and not self._data_key_ok(index, key_id):
+            self.rx_wrong_key += 1
+            self._refuse(nh.src, now)
+            return
         # Group delivery (not used by this network), inter-PAN frames (not for the APS
         # data service) and empty commands used to be dropped without being counted
         # (found by the fuzz): refused now, like every other frame not taken.
@@ -235,8 +309,10 @@ class Aps:
             self._refuse(nh.src, now)
             return
         if ft == af.FT_ACK:
+            if not self._acked(nh.src, h.counter, key_id >= 0):
+                self._refuse(nh.src, now)
+                return
             self.rx_accepted += 1
-            self._acked(nh.src, h.counter)
         elif ft == af.FT_CMD:
             # Length and key type checked before the trust centre or the joiner reads the
             # fields: a 1-octet Request Key let the TC read its key type past the frame,
@@ -251,13 +327,14 @@ class Aps:
                 self.on_command(buf[poff], nh.src, index, buf, poff, plen, key_id,
                                 nwk_secured, now)
         else:
+            secured = key_id >= 0
             if self._duplicate(nh.src, h.counter, now):
                 self.rx_duplicates += 1
                 if h.ack_request:
-                    self._send_ack(nh.src, h, now)
+                    self._send_ack(nh.src, h, now, secured, index)
                 return
             if h.ack_request and h.delivery == af.DM_UNICAST:
-                self._send_ack(nh.src, h, now)
+                self._send_ack(nh.src, h, now, secured, index)
             self.rx_accepted += 1
             if self.on_data is not None:
                 self.on_data(nh.src, index, h, buf, poff, plen, key_id >= 0, now)
@@ -302,6 +379,7 @@ class Aps:
                     for j in range(n):
                         buf[j] = keep[j]
         if r < 0:
+            self.rx_wrong_key += 1  # no key of the entry opens it
             self._refuse(aux.src64, now)
             return -1
         if self.which == USED_LINK_KEY and two:
@@ -334,13 +412,34 @@ class Aps:
         self._d_at[k] = now
         return False
 
-    def _acked(self, src, counter):
+    def _data_key_ok(self, i, key_id):
+        # APS-secured data or ack: only under entry i's current data key (_data_key).
+        if key_id != KEY_DATA:
+            return False
+        return self.which == (USED_TCLK if self.table.state[i] == VERIFIED else USED_LINK_KEY)
+
+    def _acked(self, src, counter, secured):
+        """An ack from src: False when it is unsecured and acknowledges a frame sent
+        APS-secured (refused), else True (also when it matches nothing)."""
         for k in range(_PENDING):
             if self._p_used[k] and self._p_dst[k] == src and self._p_ctr[k] == counter:
+                if self._p_sec[k] and not secured:
+                    return False
                 self._p_used[k] = 0
                 if self.on_confirm is not None:
                     self.on_confirm(self._p_tid[k], SUCCESS)
-                return
+                return True
+        return True
+
+    def drop_pending(self, dst):
+        """Give up the frames awaiting an ack from dst (a child aged out: it must
+        rejoin first); each gets on_confirm(tid, NO_ACK)."""
+        for k in range(_PENDING):
+            if self._p_used[k] and self._p_dst[k] == dst:
+                self._p_used[k] = 0
+                self.tx_failed += 1
+                if self.on_confirm is not None:
+                    self.on_confirm(self._p_tid[k], NO_ACK)
 
     def step(self, now):
         """Retransmit what was not acknowledged in time; the microseconds until the next
@@ -360,7 +459,8 @@ class Aps:
                 self._p_left[k] -= 1
                 self.tx_retries += 1
                 dst = self._p_dst[k]
-                self.nwk.send(dst, self._p_buf[k], self._p_len[k], now)
+                self._emit(dst, self._p_buf[k], self._p_hl[k], self._p_len[k],
+                           self._p_sec[k], now)
                 left = self._ack_wait(dst)
                 self._p_due[k] = self.clock.ticks_add(now, left)
             if best < 0 or left < best:

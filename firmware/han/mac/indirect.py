@@ -146,6 +146,14 @@ class TxSlots:
         # Held earlier = expires earlier (every hold lasts the same persistence time).
         return best < 0 or self._clock.ticks_diff(self._expiry[i], self._expiry[best]) < 0
 
+    def expire_for(self, dst, now):
+        """Frames held for short address dst expire now (their device is gone): they end
+        at the MAC's next step as expired ones do, confirms and frame-pending bits
+        included."""
+        for i in range(len(self.state)):
+            if self.state[i] == HELD and not self.dst_is_ext[i] and self.dst[i] == dst:
+                self._expiry[i] = now
+
     def pending_for(self, dst):
         """The slot held longest for short address dst, or -1: frames leave in the order
         they were queued (ZigBee's frame counters refuse one that arrives after a newer)."""

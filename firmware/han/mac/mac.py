@@ -252,6 +252,10 @@ class Mac:
         elif self.on_sent:
             self.on_sent(self._slots.handle[i], status)
 
+    def expire_indirect(self, short, now):
+        """Drop what is held for a device that left (NWK end-device aging)."""
+        self._slots.expire_for(short, now)
+
     def poll(self, now):
         """Send a data request to the coordinator now (MLME-POLL, 2006 7.1.16)."""
         i = self._slots.add(None, 0, _KIND_DATA_REQUEST, 0, self.coordinator_short, None)

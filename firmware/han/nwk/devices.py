@@ -7,7 +7,10 @@
 # Per entry: extended address, MAC capability, state, the preconfigured link key (from
 # the install code, 4.6.3.4), the trust-centre link key of the R21 exchange (4.6.3.5),
 # the last accepted incoming NWK and APS frame counters (4.3.1.2, 4.4.1.2: replays are
-# refused by comparing with them), and the clock ticks of the last frame heard.
+# refused by comparing with them), the end-device timeout the child asked for (3.4.11,
+# Table 3-54), whether it was aged out (3.6.10: silent beyond that timeout; it keeps its
+# keys and counters and comes back by rejoining), and the second (now_s, the node's
+# seconds counter: ticks wrap long before the longest timeout) of the last frame heard.
 #
 # Two records in the registers' record store (registers/store.py) keep it across power
 # cuts: the table (keys, states: written when they change, rarely) and the counters (the
@@ -33,6 +36,14 @@ VERIFIED = const(4)  # its unique trust-centre link key is confirmed (Verify/Con
 
 NO_COUNTER = const(-1)  # nothing accepted yet under the current key
 KEY_LEN = const(16)
+# nwkEndDeviceTimeoutDefault (3.6.10, Table 3-58): index 8 of Table 3-54, 256 minutes.
+ED_TIMEOUT_DEFAULT = const(8)
+_MAX_TIMEOUT_INDEX = const(14)  # Table 3-54
+# The persisted state octet: bits 0-2 the state, 3-6 the timeout index XOR the default
+# (so that records written before the timeouts were kept, whose high bits are 0, load
+# with the default and the record keeps its length and layout), 7 aged out.
+_STATE_MASK = const(0x07)
+_AGED = const(0x80)
 _ENTRY = const(1 + 1 + 8 + 2 * KEY_LEN)  # state, capability, ext, link key, TC link key
 
 
@@ -47,7 +58,10 @@ class DeviceTable:
         self.tclk = [bytearray(KEY_LEN) for _ in range(size)]
         self.nwk_in = [NO_COUNTER] * size
         self.aps_in = [NO_COUNTER] * size
-        self.last_seen = [0] * size
+        self.timeout = bytearray([ED_TIMEOUT_DEFAULT] * size)  # Table 3-54 index
+        self.aged = bytearray(size)  # 1: aged out (3.6.10), must rejoin
+        self.last_seen = [0] * size  # now_s of the last frame heard from it
+        self.now_s = 0  # the owner's seconds counter (han/zigbee.py advances it)
         self.counters_dirty = False
 
     # --- lookups -------------------------------------------------------------------------
@@ -93,6 +107,8 @@ class DeviceTable:
             self.cap[i] = 0
             self.nwk_in[i] = NO_COUNTER
             self.aps_in[i] = NO_COUNTER
+            self.timeout[i] = ED_TIMEOUT_DEFAULT
+            self.aged[i] = 0
             self.counters_dirty = True  # the entry's previous counters must not come back
             for j in range(KEY_LEN):
                 self.tclk[i][j] = 0
@@ -102,6 +118,8 @@ class DeviceTable:
     def remove(self, i):
         self.state[i] = EMPTY
         self.cap[i] = 0
+        self.timeout[i] = ED_TIMEOUT_DEFAULT
+        self.aged[i] = 0
         self.nwk_in[i] = NO_COUNTER
         self.aps_in[i] = NO_COUNTER
         for j in range(KEY_LEN):
@@ -117,7 +135,8 @@ class DeviceTable:
     def pack_table(self, out, off):
         p = off
         for i in range(self.size):
-            out[p] = self.state[i]
+            out[p] = self.state[i] | ((self.timeout[i] ^ ED_TIMEOUT_DEFAULT) << 3) | (
+                _AGED if self.aged[i] else 0)
             out[p + 1] = self.cap[i]
             out[p + 2:p + 10] = self.ext[i]
             out[p + 10:p + 26] = self.link_key[i]
@@ -128,12 +147,17 @@ class DeviceTable:
     def unpack_table(self, buf, off):
         p = off
         for i in range(self.size):
-            s = buf[p]
+            b = buf[p]
+            s = b & _STATE_MASK
             self.state[i] = s if s <= VERIFIED else EMPTY
             self.cap[i] = buf[p + 1]
             self.ext[i][:] = buf[p + 2:p + 10]
             self.link_key[i][:] = buf[p + 10:p + 26]
             self.tclk[i][:] = buf[p + 26:p + 42]
+            idx = ((b >> 3) & 0x0F) ^ ED_TIMEOUT_DEFAULT
+            self.timeout[i] = idx if idx <= _MAX_TIMEOUT_INDEX else ED_TIMEOUT_DEFAULT
+            self.aged[i] = 1 if b & _AGED else 0
+            self.last_seen[i] = self.now_s  # a reboot starts every child's timeout again
             p += _ENTRY
         return p - off
 

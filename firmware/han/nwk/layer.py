@@ -15,6 +15,10 @@
 #     role (which accepts an unsecured rejoin only as a trust-centre rejoin).
 # Every refused frame is counted by reason (rx_refused[REFUSED_*]) and reported to
 # on_refused(reason, src64_or_short, now) for tamper detection (han/tamper.py episodes).
+# A child the coordinator aged out (3.6.10: silent beyond its end-device timeout) is no
+# child any more until it rejoins: its authenticated frames other than a Rejoin Request
+# or an End Device Timeout Request (sent after a rejoin) are counted accepted (genuine, its counters advance) but go to on_stale(index, now),
+# which tells it to rejoin, instead of the upper layers.
 from micropython import const
 
 from han.nwk import commands as nc
@@ -60,6 +64,8 @@ class Nwk:
         self.on_refused = None
         self.on_sent = None  # (handle, status) for frames sent with send()
         self.on_key_switched = None  # (now): an end device followed the TC's new key
+        self.on_stale = None  # (index, now): a frame from a child that was aged out
+        self.rx_stale = 0  # of rx_accepted: frames from aged-out children, not handed up
         mac.on_data = self._rx
         mac.on_sent = self._sent
         mac.dup_filter = False  # duplicates are refused by the frame counters instead
@@ -223,6 +229,13 @@ class Nwk:
                 return
         if secured:
             self.rx_accepted += 1
+            if self.coordinator and self.table.aged[index] and not (
+                    h.frame_type == nf.FT_CMD and (c == nc.REJOIN_REQUEST
+                                                   or c == nc.ED_TIMEOUT_REQUEST)):
+                self.rx_stale += 1
+                if self.on_stale is not None:
+                    self.on_stale(index, now)
+                return
         else:
             self.rx_unsecured += 1
         if h.frame_type == nf.FT_CMD:
@@ -279,7 +292,7 @@ class Nwk:
             return -1
         table.nwk_in[i] = c
         table.counters_dirty = True
-        table.last_seen[i] = now
+        table.last_seen[i] = table.now_s
         self.store.counters_due(st, now)
         if alt and not self.coordinator:
             # A frame under the alternate key: the trust centre has switched (4.6.3.4).

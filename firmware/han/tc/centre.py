@@ -96,6 +96,7 @@ class TrustCentre:
         t.cap[i] = self.node.role_sm.dev_cap[i]
         if t.state[i] < JOINING:
             t.state[i] = JOINING
+        self.node.aging.present(i)  # associated again after it was aged out (3.6.10)
         self.joins += 1
         self.node.save()
         if self.on_associated is not None:
