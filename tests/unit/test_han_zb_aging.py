@@ -11,7 +11,7 @@ from han.mac import frame as fr
 from han.mac.indirect import HELD
 from han.nwk import layer as nl
 from han.nwk.devices import JOINED, VERIFIED, DeviceTable
-from zb_net import Net
+from zb_net import Net, zcl
 
 METERING = 0x0702
 SE_PROFILE = 0x0109
@@ -84,9 +84,9 @@ def test_polling_sleepy_child_is_never_aged_out():
     net.run(90)
     assert not t.aged[i] and net.coord.node.aging.aged_out == 0
     now = net.clock.ticks_us()
-    net.coord.node.send(t.short_of(i), 1, METERING, SE_PROFILE, 1, b"\x01", 1, now)
+    net.coord.node.send(t.short_of(i), 1, METERING, SE_PROFILE, 1, zcl(0x01), 5, now)
     net.run(3)
-    assert [p for (_, _, _, _, p) in net.devs[0].received] == [b"\x01"]
+    assert [p for (_, _, _, _, p) in net.devs[0].received] == [zcl(0x01)]
 
 
 def test_aged_out_sleepy_child_loses_its_held_frames_then_rejoins():
@@ -96,7 +96,7 @@ def test_aged_out_sleepy_child_loses_its_held_frames_then_rejoins():
     dev.kill()
     short = t.short_of(i)
     now = net.clock.ticks_us()
-    tid = net.coord.node.send(short, 1, METERING, SE_PROFILE, 1, b"\x02", 1, now)
+    tid = net.coord.node.send(short, 1, METERING, SE_PROFILE, 1, zcl(0x02), 5, now)
     assert tid
     net.run(1)
     slots = net.coord.node.mac._slots
@@ -117,11 +117,11 @@ def test_aged_out_sleepy_child_loses_its_held_frames_then_rejoins():
     assert net.coord.node.aging.leaves_sent >= 1
     assert t.state[i] == VERIFIED and dev.node.st.has_key  # keys kept: no new join
     now = net.clock.ticks_us()
-    dev.node.send(0x0000, 1, METERING, SE_PROFILE, 1, b"\x03", 1, now)
-    net.coord.node.send(short, 1, METERING, SE_PROFILE, 1, b"\x04", 1, now)
+    dev.node.send(0x0000, 1, METERING, SE_PROFILE, 1, zcl(0x03), 5, now)
+    net.coord.node.send(short, 1, METERING, SE_PROFILE, 1, zcl(0x04), 5, now)
     net.run(4)
-    assert (short, 1, 1, METERING, b"\x03") in net.coord.received
-    assert (0x0000, 1, 1, METERING, b"\x04") in dev.received
+    assert (short, 1, 1, METERING, zcl(0x03)) in net.coord.received
+    assert (0x0000, 1, 1, METERING, zcl(0x04)) in dev.received
 
 
 def test_aged_out_child_rejoins_and_its_old_frames_stay_replays():
@@ -132,7 +132,7 @@ def test_aged_out_child_rejoins_and_its_old_frames_stay_replays():
     net.medium.sniffer = lambda t_, frame, n, ch, rssi, lqi: frames.append(bytes(frame[:n]))
     now = net.clock.ticks_us()
     for k in range(3):
-        dev.node.send(0x0000, 1, METERING, SE_PROFILE, 1, bytes([0x10, k]), 2, now)
+        dev.node.send(0x0000, 1, METERING, SE_PROFILE, 1, zcl(0x10, k), 5, now)
         net.run(2)
         now = net.clock.ticks_us()
     net.medium.sniffer = None
@@ -149,7 +149,7 @@ def test_aged_out_child_rejoins_and_its_old_frames_stay_replays():
     assert not t.aged[i]
     n0 = len(net.coord.received)
     now = net.clock.ticks_us()
-    dev.node.send(0x0000, 1, METERING, SE_PROFILE, 1, b"\x11", 1, now)
+    dev.node.send(0x0000, 1, METERING, SE_PROFILE, 1, zcl(0x11), 5, now)
     net.run(2)
     assert len(net.coord.received) == n0 + 1
     # The data frames captured before the aging, replayed from an attacker's radio.
@@ -178,15 +178,15 @@ def test_frames_of_an_aged_out_child_are_not_delivered_until_it_rejoins():
     n0 = len(net.coord.received)
     stale0 = net.coord.node.nwk.rx_stale
     now = net.clock.ticks_us()
-    dev.node.send(0x0000, 1, METERING, SE_PROFILE, 1, b"\x21", 1, now, ack=False)
+    dev.node.send(0x0000, 1, METERING, SE_PROFILE, 1, zcl(0x21), 5, now, ack=False)
     assert net.run(10, until=lambda: dev.node.rejoins_done == 1 and dev.node.state == 2)
     assert net.coord.node.nwk.rx_stale == stale0 + 1
     assert len(net.coord.received) == n0
     net.run(1)
     now = net.clock.ticks_us()
-    dev.node.send(0x0000, 1, METERING, SE_PROFILE, 1, b"\x22", 1, now)
+    dev.node.send(0x0000, 1, METERING, SE_PROFILE, 1, zcl(0x22), 5, now)
     net.run(2)
-    assert [p for (_, _, _, _, p) in net.coord.received[n0:]] == [b"\x22"]
+    assert [p for (_, _, _, _, p) in net.coord.received[n0:]] == [zcl(0x22)]
 
 
 def test_table_record_keeps_its_layout_and_reads_records_written_before():

@@ -6,7 +6,7 @@ from han.mac import frame as fr
 from han.nwk import layer as nl
 from han.nwk.security import KEY_DATA
 from han.zdo.server import ZdoServer
-from zb_net import Net
+from zb_net import Net, zcl
 
 NEXT_KEY = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
 
@@ -109,9 +109,9 @@ def test_join_transport_key_replayed_after_tclk_exchange_is_refused():
     net.run(20)
     assert bytes(d.st.key) == NEXT_KEY and bytes(c.st.key) == NEXT_KEY
     now = net.clock.ticks_us()
-    d.send(0x0000, 1, 0x0702, 0x0109, 1, b"\x42", 1, now)
+    d.send(0x0000, 1, 0x0702, 0x0109, 1, zcl(0x42), 5, now)
     net.run(3)
-    assert (0x0001, 1, 1, 0x0702, b"\x42") in net.coord.received
+    assert (0x0001, 1, 1, 0x0702, zcl(0x42)) in net.coord.received
 
 
 def test_join_transport_key_replayed_after_a_device_reboot_is_refused():
@@ -133,9 +133,9 @@ def test_join_transport_key_replayed_after_a_device_reboot_is_refused():
     net.run(20)
     assert bytes(d.st.key) == NEXT_KEY
     now = net.clock.ticks_us()
-    d.send(0x0000, 1, 0x0702, 0x0109, 1, b"\x43", 1, now)
+    d.send(0x0000, 1, 0x0702, 0x0109, 1, zcl(0x43), 5, now)
     net.run(3)
-    assert (0x0001, 1, 1, 0x0702, b"\x43") in net.coord.received
+    assert (0x0001, 1, 1, 0x0702, zcl(0x43)) in net.coord.received
 
 
 def test_short_unserved_zdo_request_counted_malformed_only():

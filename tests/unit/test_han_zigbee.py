@@ -12,7 +12,7 @@ from han.mac import frame as fr
 from han.nwk import layer as nl
 from han.nwk.devices import EMPTY, VERIFIED
 from han.tc.keys import install_code_link_key
-from zb_net import NETWORK_KEY, Net, device_ext
+from zb_net import NETWORK_KEY, Net, device_ext, zcl
 from support import raises
 
 METERING = 0x0702
@@ -36,15 +36,15 @@ def _traffic(net, rounds, tag, to_devices=True):
         now = net.clock.ticks_us()
         for j, d in enumerate(net.devs):
             if d.node is not None and d.node.state == 2:
-                d.node.send(0x0000, 1, METERING, SE_PROFILE, 1, bytes([tag, i, j]), 3, now)
+                d.node.send(0x0000, 1, METERING, SE_PROFILE, 1, zcl(tag, i, j), 5, now)
             if to_devices and net.coord.node is not None:
                 net.coord.node.send(d.node.mac.short_addr, 1, METERING, SE_PROFILE, 1,
-                                    bytes([tag | 0x80, i, j]), 3, now)
+                                    zcl(tag | 0x80, i, j), 5, now)
         net.run(2)
 
 
 def _got(node, tag):
-    return sorted(p for (_, _, _, _, p) in node.received if p[0] == tag)
+    return sorted(p for (_, _, _, _, p) in node.received if p[1] == tag)
 
 
 def test_install_code_join_gives_each_device_a_unique_verified_tc_link_key():
@@ -69,8 +69,8 @@ def test_aps_data_both_ways_acknowledged():
     net = _joined_net()
     _traffic(net, 5, 1)
     for j, d in enumerate(net.devs):
-        assert _got(net.coord, 1).count(bytes([1, 0, j])) == 1
-        assert len([p for p in _got(net.coord, 1) if p[2] == j]) == 5
+        assert _got(net.coord, 1).count(zcl(1, 0, j)) == 1
+        assert len([p for p in _got(net.coord, 1) if p[4] == j]) == 5
         assert len(_got(d, 0x81)) == 5
         assert [s for _, s in d.confirms] == [0] * 5
     assert [s for _, s in net.coord.confirms] == [0] * 10
@@ -326,10 +326,10 @@ def test_aps_secured_data_both_ways_is_delivered_flagged_and_acknowledged_secure
     for i in range(3):
         now = net.clock.ticks_us()
         for j, d in enumerate(net.devs):
-            assert d.node.send(0x0000, 1, METERING, SE_PROFILE, 1, bytes([0x30, i, j]), 3,
+            assert d.node.send(0x0000, 1, METERING, SE_PROFILE, 1, zcl(0x30, i, j), 5,
                                now, aps_secure=True)
             assert c.node.send(d.node.mac.short_addr, 1, METERING, SE_PROFILE, 1,
-                               bytes([0xB0, i, j]), 3, now, aps_secure=True)
+                               zcl(0xB0, i, j), 5, now, aps_secure=True)
         net.run(2)
     for j, d in enumerate(net.devs):
         assert len(_got(d, 0xB0)) == 3 and all(d.received_secured)
@@ -345,9 +345,9 @@ def test_aps_secured_data_both_ways_is_delivered_flagged_and_acknowledged_secure
         assert acks and all(fc & 0x20 for fc in acks)
     # Unsecured data is still flagged as such.
     now = net.clock.ticks_us()
-    net.devs[0].node.send(0x0000, 1, METERING, SE_PROFILE, 1, b"\x31", 1, now)
+    net.devs[0].node.send(0x0000, 1, METERING, SE_PROFILE, 1, zcl(0x31), 5, now)
     net.run(2)
-    assert c.received[-1][4] == b"\x31" and c.received_secured[-1] is False
+    assert c.received[-1][4] == zcl(0x31) and c.received_secured[-1] is False
     assert net.coord.node.aps.rx_wrong_key == 0
 
 
@@ -360,7 +360,7 @@ def test_aps_secured_data_under_another_key_is_refused_and_counted():
     # Under its install-code link key although its TC link key is verified.
     t.state[0] = 3  # JOINED: the device's data key is its link key for this frame
     now = net.clock.ticks_us()
-    assert d.node.send(0x0000, 1, METERING, SE_PROFILE, 1, b"\x40", 1, now, ack=False,
+    assert d.node.send(0x0000, 1, METERING, SE_PROFILE, 1, zcl(0x40), 5, now, ack=False,
                        aps_secure=True)
     net.run(1)
     t.state[0] = VERIFIED
@@ -368,7 +368,7 @@ def test_aps_secured_data_under_another_key_is_refused_and_counted():
     good = bytes(t.tclk[0])
     t.tclk[0][:] = bytes(range(0xA0, 0xB0))
     now = net.clock.ticks_us()
-    assert d.node.send(0x0000, 1, METERING, SE_PROFILE, 1, b"\x41", 1, now, ack=False,
+    assert d.node.send(0x0000, 1, METERING, SE_PROFILE, 1, zcl(0x41), 5, now, ack=False,
                        aps_secure=True)
     net.run(1)
     t.tclk[0][:] = good
@@ -376,9 +376,9 @@ def test_aps_secured_data_under_another_key_is_refused_and_counted():
     assert aps.rx_wrong_key == w0 + 2 and aps.rx_refused == r0 + 2
     # The genuine key still works.
     now = net.clock.ticks_us()
-    tid = d.node.send(0x0000, 1, METERING, SE_PROFILE, 1, b"\x42", 1, now, aps_secure=True)
+    tid = d.node.send(0x0000, 1, METERING, SE_PROFILE, 1, zcl(0x42), 5, now, aps_secure=True)
     net.run(2)
-    assert c.received[-1][4] == b"\x42" and c.received_secured[-1] is True
+    assert c.received[-1][4] == zcl(0x42) and c.received_secured[-1] is True
     assert d.confirms == [(tid, 0)]  # acknowledged (by a secured ack)
 
 
@@ -389,7 +389,7 @@ def test_aps_secured_frame_replayed_inside_fresh_nwk_security_is_refused():
     c, d = net.coord, net.devs[0]
     seen = _aps_spy(c.node)
     now = net.clock.ticks_us()
-    d.node.send(0x0000, 1, METERING, SE_PROFILE, 1, b"\x50", 1, now, aps_secure=True)
+    d.node.send(0x0000, 1, METERING, SE_PROFILE, 1, zcl(0x50), 5, now, aps_secure=True)
     net.run(2)
     captured = [f for (src, fc, f) in seen if fc & 3 == 0 and fc & 0x20]
     assert len(captured) == 1 and len(c.received) >= 1
@@ -406,8 +406,8 @@ def test_aps_secure_needs_a_unicast_peer_with_a_link_key():
     net = _joined_net(devices=1, sleepy=0)
     now = net.clock.ticks_us()
     c = net.coord.node
-    assert c.send(0xFFFD, 1, METERING, SE_PROFILE, 1, b"\x60", 1, now, aps_secure=True) == 0
-    assert c.send(0x0042, 1, METERING, SE_PROFILE, 1, b"\x60", 1, now, aps_secure=True) == 0
+    assert c.send(0xFFFD, 1, METERING, SE_PROFILE, 1, zcl(0x60), 5, now, aps_secure=True) == 0
+    assert c.send(0x0042, 1, METERING, SE_PROFILE, 1, zcl(0x60), 5, now, aps_secure=True) == 0
     # 82 octets fit unsecured; APS security takes 17 of them (auxiliary header and MIC).
     assert c.send(0x0001, 1, METERING, SE_PROFILE, 1, bytes(70), 70, now,
                   aps_secure=True) == 0

@@ -22,6 +22,13 @@ CODES = [
 ]
 
 
+def zcl(tag, i=0, j=0):
+    """A well-formed Smart Energy payload whose octets a test chooses: a ZCL Default
+    Response (ZCL 2.5.12; frame control 0x18: profile-wide, server to client, no default
+    response) with sequence number tag, command id i and status j."""
+    return bytes([0x18, tag, 0x0B, i, j])
+
+
 def device_ext(i):
     return bytes.fromhex("0004A30B0000%04X" % (0x0100 + i))
 
