@@ -123,6 +123,18 @@ except ImportError:
     ccm_star_decrypt_native = None
     ccm_star_encrypt_native = None
 
+# ZigBee NWK/APS security over a frame in C (_aes's zigbee_sec.c): the auxiliary header codec
+# and CCM* with the ZigBee nonce, for han.nwk.security (which holds the Python fallback and
+# documents the signatures); None where the natmod lacks them.
+try:
+    from _aes import zigbee_build_aux as zigbee_build_aux_native
+    from _aes import zigbee_ccm as zigbee_ccm_native
+    from _aes import zigbee_parse_aux as zigbee_parse_aux_native
+except ImportError:
+    zigbee_build_aux_native = None
+    zigbee_ccm_native = None
+    zigbee_parse_aux_native = None
+
 aes128_key_schedule = aes128_key_schedule_native or aes128_key_schedule_python
 aes128_encrypt_block = aes128_encrypt_block_native or aes128_encrypt_block_python
 IMPLEMENTATION = "natmod" if aes128_encrypt_block_native else "python"

@@ -112,3 +112,129 @@ def test_ccm_star_matches_aesccm_ctr_and_python_path(lib):
                 bad = ctypes.create_string_buffer(bytes(raw), len(raw))
                 assert lib.ccm_star_decrypt(bytes(ks), nonce, bad, a_len, m_len, mic,
                                             encrypt) == 0
+
+
+# ZigBee NWK/APS security in C (zigbee_sec.c, han.nwk.security's C path): the auxiliary
+# header against its layout written out here (ZigBee spec 4.5.1), the frame's CCM* against
+# AESCCM with the ZigBee nonce built here (4.5.2.2) and against han.nwk.security's Python
+# path (CPython has no natmod, so that is the path it runs).
+class _ZbAux(ctypes.Structure):
+    _fields_ = [("level", ctypes.c_uint8), ("key_id", ctypes.c_uint8),
+                ("ext_nonce", ctypes.c_uint8), ("key_seq", ctypes.c_uint8),
+                ("frame_counter", ctypes.c_uint32), ("src64", ctypes.c_uint8 * 8)]
+
+
+@pytest.fixture(scope="module")
+def zlib(tmp_path_factory):
+    out = tmp_path_factory.mktemp("zigbee") / "libzigbee.so"
+    subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-std=c99", "-shared",
+                    "-fPIC", "-o", str(out)] + [os.path.join(SRC, f) for f in (
+                        "aes128.c", "ccm_star.c", "zigbee_sec.c")], check=True)
+    lib = ctypes.CDLL(str(out))
+    size = ctypes.c_size_t
+    lib.zigbee_aux_len.argtypes = [ctypes.c_uint8]
+    lib.zigbee_aux_len.restype = size
+    lib.zigbee_aux_parse.argtypes = [ctypes.c_char_p, size, ctypes.POINTER(_ZbAux)]
+    lib.zigbee_aux_parse.restype = size
+    lib.zigbee_aux_build.argtypes = [ctypes.POINTER(_ZbAux), ctypes.c_void_p, size]
+    lib.zigbee_aux_build.restype = size
+    for name in ("zigbee_encrypt", "zigbee_decrypt"):
+        getattr(lib, name).argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p,
+                                       size, size, size, size, ctypes.c_uint8]
+    lib.zigbee_decrypt.restype = ctypes.c_int
+    return lib
+
+
+def _aux_by_hand(sc, counter, src64, key_seq):
+    out = bytes([sc]) + counter.to_bytes(4, "little")
+    if sc & 0x20:
+        out += src64[::-1]  # kept MSB first, sent LSB first
+    if (sc >> 3) & 3 == 1:
+        out += bytes([key_seq])
+    return out
+
+
+def test_zigbee_aux_codec_against_the_layout(zlib):
+    rng = random.Random(4051)
+    for sc in range(64):
+        counter, src64, key_seq = rng.getrandbits(32), rng.randbytes(8), rng.randrange(256)
+        a = _ZbAux(sc & 7, (sc >> 3) & 3, sc >> 5, key_seq, counter,
+                   (ctypes.c_uint8 * 8)(*src64))
+        expected = _aux_by_hand(sc, counter, src64, key_seq)
+        assert zlib.zigbee_aux_len(sc) == len(expected)
+        buf = ctypes.create_string_buffer(b"\xee" * 16, 16)
+        assert zlib.zigbee_aux_build(ctypes.byref(a), buf, 16) == len(expected)
+        assert buf.raw[:len(expected)] == expected
+        assert zlib.zigbee_aux_build(ctypes.byref(a), buf, len(expected) - 1) == 0
+        g = _ZbAux()
+        assert zlib.zigbee_aux_parse(expected, len(expected) - 1, ctypes.byref(g)) == 0
+        assert zlib.zigbee_aux_parse(expected, len(expected), ctypes.byref(g)) == len(expected)
+        assert (g.level, g.key_id, g.ext_nonce, g.frame_counter) == (sc & 7, (sc >> 3) & 3,
+                                                                    sc >> 5, counter)
+        if sc & 0x20:
+            assert bytes(g.src64) == src64
+        assert g.key_seq == (key_seq if (sc >> 3) & 3 == 1 else 0)
+
+
+def test_zigbee_frames_against_aesccm_and_python_path(zlib):
+    from han.nwk import security as ns
+
+    assert ns.IMPLEMENTATION == "python"
+    rng = random.Random(53474)
+    sec = ns.NwkSecurity()
+    for _ in range(400):
+        level = rng.choice((5, 5, 6, 7))
+        mic = {5: 4, 6: 8, 7: 16}[level]
+        hdr_len = rng.randrange(0, 30)
+        sc = rng.choice((0x28, 0x20, 0x08, 0x00, 0x30, 0x38))  # as on air: level 0
+        counter, src64, key_seq = rng.getrandbits(32), rng.randbytes(8), rng.randrange(256)
+        aux = _aux_by_hand(sc, counter, src64, key_seq)
+        m = rng.randbytes(rng.randrange(0, 127 - hdr_len - len(aux) - mic + 1))
+        key = rng.randbytes(16)
+        hdr = rng.randbytes(hdr_len)
+        ks = bytearray(176)
+        aes.aes128_key_schedule_python(key, ks)
+        a_len = hdr_len + len(aux)
+        n = a_len + len(m) + mic
+        buf = ctypes.create_string_buffer(hdr + aux + m + bytes(mic) + b"\xee", n + 1)
+        zlib.zigbee_encrypt(bytes(ks), src64, buf, hdr_len, a_len, len(m), mic, level)
+        sc5 = sc | level
+        nonce = src64[::-1] + counter.to_bytes(4, "little") + bytes([sc5])
+        expected = AESCCM(key, tag_length=mic).encrypt(nonce, m, hdr + bytes([sc5]) + aux[1:])
+        assert buf.raw == hdr + aux + expected + b"\xee"  # control byte sent with level 0
+        # The Python path, through NwkSecurity.encrypt from the same fields.
+        pa = ns.AuxHeader()
+        pa.key_id, pa.ext_nonce, pa.frame_counter = (sc >> 3) & 3, bool(sc & 0x20), counter
+        pa.src64[:] = src64
+        pa.key_seq = key_seq
+        out = bytearray(hdr + bytes(127 - hdr_len))
+        assert sec.encrypt(out, hdr_len, m, len(m), key, pa, level) == n
+        assert bytes(out[:n]) == buf.raw[:n]
+        assert zlib.zigbee_decrypt(bytes(ks), src64, buf, hdr_len, a_len, len(m), mic,
+                                   level) == 1
+        assert buf.raw == hdr + aux + m + buf.raw[a_len + len(m):]
+        zlib.zigbee_encrypt(bytes(ks), src64, buf, hdr_len, a_len, len(m), mic, level)
+        raw = bytearray(buf.raw)
+        raw[rng.randrange(n)] ^= 1 << rng.randrange(8)
+        bad = ctypes.create_string_buffer(bytes(raw), len(raw))
+        ok = zlib.zigbee_decrypt(bytes(ks), src64, bad, hdr_len, a_len, len(m), mic, level)
+        assert ok == (raw[hdr_len] & 0xf8 == buf.raw[hdr_len] & 0xf8 and  # the level bits
+                      raw[:hdr_len] + raw[hdr_len + 1:] == buf.raw[:hdr_len]  # are not sent
+                      + buf.raw[hdr_len + 1:])
+
+
+def test_zigbee_nwk_aps_vector_of_the_unit_test():
+    # tests/unit/test_han_nwk_sec_paths.py's frame, from AESCCM and the layout by hand.
+    import test_han_nwk_sec_paths as t
+
+    src64 = t.SRC64
+    aps_aux = _aux_by_hand(0x20, 0x33, src64, 0)
+    aps_nonce = src64[::-1] + (0x33).to_bytes(4, "little") + b"\x25"
+    aps = t.APS_HDR + aps_aux + AESCCM(bytes(range(16, 32)), tag_length=4).encrypt(
+        aps_nonce, t.PAYLOAD, t.APS_HDR + b"\x25" + aps_aux[1:])
+    assert aps == t.APS_SECURED
+    nwk_aux = _aux_by_hand(0x28, 0x101, src64, 0)
+    nwk_nonce = src64[::-1] + (0x101).to_bytes(4, "little") + b"\x2d"
+    frame = t.NWK_HDR + nwk_aux + AESCCM(bytes(range(16)), tag_length=4).encrypt(
+        nwk_nonce, aps, t.NWK_HDR + b"\x2d" + nwk_aux[1:])
+    assert frame == t.FRAME

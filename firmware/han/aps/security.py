@@ -14,6 +14,7 @@
 # APS security works on a buffer whose APS header starts at index 0 (CCM* authenticates
 # from the buffer start): callers that hold the APS frame inside a larger frame move it,
 # or pass a memoryview made once for the frame.
+import micropython
 from micropython import const
 
 from han.nwk.security import (AuxHeader, NwkSecurity, build_aux, parse_aux,
@@ -27,11 +28,6 @@ __all__ = ("AuxHeader", "ApsSecurity", "build_aux", "parse_aux", "KEY_DATA",
            "KEY_TRANSPORT", "KEY_LOAD", "LEVEL_ENC_MIC_32")
 
 
-def _check_key_id(key_id):
-    if key_id not in (KEY_DATA, KEY_TRANSPORT, KEY_LOAD):
-        raise ValueError("bad APS key identifier")
-
-
 class ApsSecurity:
     """CCM* for APS frames. Not reentrant (holds the NWK security scratch it delegates
     to). `key` takes 16 bytes or a native.aes key schedule."""
@@ -40,6 +36,7 @@ class ApsSecurity:
         self._sec = NwkSecurity()
         self.aux = self._sec.aux  # the auxiliary header of the last frame handled
 
+    @micropython.native  # the Python around NwkSecurity's C path: machine code if possible
     def decrypt(self, buf, n, key, hdr_len, src64=None):
         """Open the secured APS frame buf[0:n] whose APS header is hdr_len bytes long,
         in place; return the plaintext length (it starts at hdr_len + self.aux.length).
@@ -47,13 +44,18 @@ class ApsSecurity:
         extended nonce. Raises ValueError when malformed or the MIC is bad."""
         if hdr_len >= n or n > len(buf):
             raise ValueError("APS frame truncated")
-        _check_key_id((buf[hdr_len] >> 3) & 3)
+        k = (buf[hdr_len] >> 3) & 3
+        if k != KEY_DATA and k != KEY_TRANSPORT and k != KEY_LOAD:
+            raise ValueError("bad APS key identifier")
         return self._sec.decrypt(buf, n, key, hdr_len, LEVEL_ENC_MIC_32, src64)
 
+    @micropython.native
     def encrypt(self, buf, hdr_len, payload, payload_len, key, aux):
         """Secure a frame in place: buf[0:hdr_len] is the APS header (security bit
         set); writes aux after it, then payload[0:payload_len] (None: already in
         place), encrypts and appends the MIC. Returns the frame length."""
-        _check_key_id(aux.key_id)
+        k = aux.key_id
+        if k != KEY_DATA and k != KEY_TRANSPORT and k != KEY_LOAD:
+            raise ValueError("bad APS key identifier")
         return self._sec.encrypt(buf, hdr_len, payload, payload_len, key, aux,
                                  LEVEL_ENC_MIC_32)

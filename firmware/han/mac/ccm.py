@@ -29,8 +29,9 @@ ccm_star_decrypt = ccm_star_decrypt_native
 IMPLEMENTATION = "natmod" if ccm_star_encrypt_native else "python"
 
 
-def _check(buf, a_len, m_len, mic_len):
-    # M is 0 or even in 4..16 (B.4.1.2); a, m and the MIC must fit in buf.
+def check_lengths(buf, a_len, m_len, mic_len):
+    """Raise ValueError unless M is 0 or even in 4..16 (B.4.1.2), l(a) and l(m) are
+    within the limits above and a, m and the MIC fit in buf."""
     if (mic_len < 0 or mic_len > 16 or mic_len & 1 or 0 < mic_len < 4 or a_len < 0
             or a_len > _MAX_A_LEN or m_len < 0 or m_len > _MAX_M_LEN
             or a_len + m_len + mic_len > len(buf)):
@@ -124,7 +125,7 @@ class CcmStar:
 
     def encrypt_python(self, ks, nonce, buf, a_len, m_len, mic_len, encrypt=True):
         """encrypt() on the Python path."""
-        _check(buf, a_len, m_len, mic_len)
+        check_lengths(buf, a_len, m_len, mic_len)
         if mic_len:
             self._auth(ks, nonce, buf, a_len, m_len, mic_len)
             s = self._tag_stream(ks, nonce)
@@ -138,7 +139,7 @@ class CcmStar:
 
     def decrypt_python(self, ks, nonce, buf, a_len, c_len, mic_len, encrypted=True):
         """decrypt() on the Python path."""
-        _check(buf, a_len, c_len, mic_len)
+        check_lengths(buf, a_len, c_len, mic_len)
         if encrypted:
             self._ctr(ks, nonce, buf, a_len, c_len)
         if not mic_len:
