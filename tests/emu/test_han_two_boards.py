@@ -166,9 +166,10 @@ def test_reports_and_answers_both_ways_before_and_after_the_power_cut(session):
         assert all(" ep 1 cluster 0x0702 len 12 zcl 0x0a " in ln for ln in reports)
     answers = _lines(dev[cut_at:], "han rx from 0x0000 ")
     assert len(answers) >= 4 and all(" zcl 0x0b " in ln for ln in answers)
-    # ZCL sequence numbers: the hub got the reports in order, none twice, across the cut.
+    # ZCL sequence numbers: the hub got no report twice across the cut (APS does not
+    # keep order: a report retried while the hub was off may arrive after the next one).
     seqs = [int(ln.split()[-1]) for ln in _lines(first + second, "han rx from 0x0001 ")]
-    assert seqs == sorted(set(seqs))
+    assert len(seqs) == len(set(seqs))
     assert all(lk["bad_messages"] == 0 and lk["dropped"] == 0 for lk in summary["links"])
 
 
