@@ -69,7 +69,7 @@ class Board:
         return self.board.console_log[self.start:].decode(errors="replace")
 
     def lines(self, prefix):
-        return [ln.strip() for ln in self.text().splitlines() if ln.startswith(prefix)]
+        return _lines(self.text(), prefix)
 
     def finished(self):
         return self.board.console_log.find(PROMPT, self.start + 10) >= 0
@@ -123,8 +123,7 @@ def session(tmp_path_factory):
         hub.boot(40)
         # The device's reports are answered again.
         assert _pump([hub, dev], 60, lambda: len(hub.lines("han rx from 0x0001 ")) >= 4
-                     and len([ln for ln in dev.text()[cut_at:].splitlines()
-                              if ln.startswith("han rx from 0x0000 ")]) >= 4), \
+                     and len(_lines(dev.text()[cut_at:], "han rx from 0x0000 ")) >= 4), \
             hub.text()[-3000:] + dev.text()[cut_at:][-3000:]
         hub.logs.append(hub.text())
         dev_text = dev.text()
