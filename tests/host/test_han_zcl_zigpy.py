@@ -12,11 +12,8 @@ import pytest
 import zigpy.types as t
 import zigpy.zcl.foundation as f
 
-from han.aps import frame as af
-from han.mac import frame as mf
-from han.mac.fcs import append_fcs
-from han.nwk import frame as nf
 from han.pcap import PcapWriter
+from tests.host.zb_frames import unsecured_data_frame
 from han.zcl import frame as zf
 from han.zcl import general as zg
 from han.zcl import reporting as zr
@@ -376,23 +373,7 @@ TSHARK_FIELDS = ["zbee_zcl.cmd.id", "zbee_zcl.cmd.tsn", "zbee_zcl.dir", "zbee_zc
 
 
 def _mac(cluster, zcl, seq):
-    a = af.ApsHeader()
-    a.frame_type, a.delivery = af.FT_DATA, af.DM_UNICAST
-    a.dst_ep = a.src_ep = 1
-    a.cluster, a.profile, a.counter = cluster, 0x0109, seq
-    ab = bytearray(127)
-    aps = bytes(ab[:af.build(a, ab, 0)]) + zcl
-    h = nf.NwkHeader()
-    h.frame_type = nf.FT_DATA
-    h.dst, h.src, h.radius, h.seq = 0x0001, 0x0000, 30, seq
-    nb = bytearray(127)
-    nwk = bytes(nb[:nf.build(h, aps, nb)])
-    fr = mf.FrameFields()
-    fr.frame_type, fr.version, fr.pan_id_compression = mf.FT_DATA, mf.VERSION_2006, True
-    fr.dst_mode = fr.src_mode = mf.ADDR_SHORT
-    fr.dst_pan, fr.dst_addr, fr.src_addr, fr.seq = 0x1A62, 0x0001, 0x0000, seq
-    buf = bytearray(127)
-    return buf, append_fcs(buf, mf.encode(fr, nwk, len(nwk), buf))
+    return unsecured_data_frame(0x0109, 1, cluster, zcl, seq)
 
 
 def _tshark(tmp_path, cluster):

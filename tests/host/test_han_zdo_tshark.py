@@ -6,11 +6,8 @@
 import io
 import subprocess
 
-from han.aps import frame as af
-from han.mac import frame as mf
-from han.mac.fcs import append_fcs
-from han.nwk import frame as nf
 from han.pcap import PcapWriter
+from tests.host.zb_frames import unsecured_data_frame
 from han.zdo import addr as za
 from han.zdo import bind as zb
 from han.zdo import nodedesc as zn
@@ -31,23 +28,7 @@ FIELDS = ["zbee_aps.zdp_cluster", "zbee_zdp.seqno", "zbee_zdp.status",
 
 
 def _mac(cluster, zdo, seq):
-    a = af.ApsHeader()
-    a.frame_type, a.delivery = af.FT_DATA, af.DM_UNICAST
-    a.dst_ep = a.src_ep = 0
-    a.cluster, a.profile, a.counter = cluster, 0x0000, seq
-    ab = bytearray(127)
-    aps = bytes(ab[:af.build(a, ab, 0)]) + zdo
-    h = nf.NwkHeader()
-    h.frame_type = nf.FT_DATA
-    h.dst, h.src, h.radius, h.seq = 0x0001, 0x0000, 30, seq
-    nb = bytearray(127)
-    nwk = bytes(nb[:nf.build(h, aps, nb)])
-    f = mf.FrameFields()
-    f.frame_type, f.version, f.pan_id_compression = mf.FT_DATA, mf.VERSION_2006, True
-    f.dst_mode = f.src_mode = mf.ADDR_SHORT
-    f.dst_pan, f.dst_addr, f.src_addr, f.seq = 0x1A62, 0x0001, 0x0000, seq
-    buf = bytearray(127)
-    return buf, append_fcs(buf, mf.encode(f, nwk, len(nwk), buf))
+    return unsecured_data_frame(0x0000, 0, cluster, zdo, seq)
 
 
 def _frames():
