@@ -212,15 +212,18 @@ def make_supervisor(hal, registers, out=print):
     return Supervisor(hal.clock, hal.watchdog, record, out=out)
 
 
-def status_fields(registers, provisioning, indicator):
+def status_fields(registers, provisioning, indicator, source=None):
     """The status line's tail: whether the clock is synchronised (the alert follows it),
-    and who the meter is."""
+    and who the meter is. Each second it also checks the gas meter's silence (P1 does only
+    while Data Request is high)."""
     who = provisioning.serial.decode() if provisioning is not None else ALERT_UNPROVISIONED
 
     def fields():
         synced = registers is None or registers.clock.synced
         if synced:
             indicator.clear_alert(ALERT_CLOCK)
+        if source is not None and registers is not None:
+            source.check_gas(registers.clock.utc())
         return "clock_synced={} id={}".format("yes" if synced else "no", who)
 
     return fields
@@ -260,7 +263,8 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None,
         events.detector = metrology.events
     view = RegistersView(registers) if registers is not None else None
     source = MeterSource(hal.clock, view, metrology, std_offset_s=market.std_offset_s,
-                         identity=record.p1_equipment_id if record is not None else None)
+                         identity=record.p1_equipment_id if record is not None else None,
+                         indicator=indicator)
     supervisor = make_supervisor(hal, registers, out)
     config_key = record.config_key if record is not None else None
     node = None
@@ -316,7 +320,7 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None,
         supervisor.add(sv.TASK_P1, lambda: p1_run(push, seconds), DEADLINE_MS["p1"])
     if node is not None:
         supervisor.add(sv.TASK_HAN, lambda: node.run(seconds), DEADLINE_MS["han"])
-    state = status_fields(registers, record, indicator)
+    state = status_fields(registers, record, indicator, source)
     supervisor.add(sv.TASK_STATUS,
                    lambda: status_task(hal, indicator, seconds, out, metrology, state),
                    DEADLINE_MS["status"])

@@ -4,12 +4,15 @@
 #                                  power failures and their log, sags/swells, demand
 #   metrology (metrology/frontend) per-phase voltage, current, active and reactive power
 #   registers' mailboxes           the text message (configuration path) and the gas reading
-#                                  the HAN relayed, with its own capture time
+#                                  the HAN relayed, with its own capture time; a gas meter
+#                                  silent for longer than the mailbox's limit keeps its last
+#                                  reading in P1 and raises ALERT_GAS_SILENT (check_gas)
 #   identity (constructor)         the P1 equipment identifier from the provisioning record
 # Nothing is invented: without an identity or a text their lengths stay 0 (P1 leaves the
 # identity lines out), and there is no gas reading (mbus_valid = 0) until the HAN relays a
 # real one. ready() is False until the metrology has measured its first whole period: no
 # telegram carries a value that was not measured.
+from app.status import ALERT_GAS_SILENT
 from h1.snapshot import MeterSnapshot
 from registers import civil
 
@@ -22,10 +25,12 @@ def _round(x):
 
 class MeterSource:
     def __init__(self, clock, view=None, metrology=None, std_offset_s=3600, identity=None,
-                 text=None):
+                 text=None, indicator=None):
         """identity: the P1 equipment identifier (bytes, printed as hex); text: the P1 text
-        message (bytes). None leaves them empty."""
+        message (bytes). None leaves them empty. indicator: the StatusIndicator that shows
+        the gas meter's silence (None: no alert)."""
         self.clock = clock
+        self.indicator = indicator
         self.view = view
         self.metrology = metrology
         if view is not None:
@@ -40,7 +45,7 @@ class MeterSource:
         if text is not None:
             s.set_text(text)
         self._text = None  # the registers' message last copied (copied again on change)
-        self._gas_readings = 0
+        self._gas_version = 0  # the gas mailbox's version last copied (0: none yet)
 
     def ready(self):
         """True once there is a measurement to send (the push waits for it)."""
@@ -91,12 +96,16 @@ class MeterSource:
         if text is not self._text:
             self._text = text
             s.set_text(text)
-        if v.gas_valid():
-            s.mbus_valid = 1
+        version = v.gas_version()
+        if version != self._gas_version:  # a new reading, or the one restored at boot
+            self._gas_version = version
+            s.mbus_valid = 1 if v.gas_valid() else 0
+            s.mbus_device_type = v.gas_device_type()
             s.gas_litres = v.gas_litres()
             s.gas_utc = v.gas_capture_utc()  # the reading's own time (DSMR 5.0.2 7.3)
             ident, n = v.gas_device_id()
             s.set_mbus_id(ident, n)
+        self.check_gas(utc)
         count = min(v.demand_history_count(), len(s.peak_hist_w))
         s.peak_hist_count = count
         for i in range(count):  # the snapshot lists the oldest first
@@ -105,6 +114,21 @@ class MeterSource:
             s.peak_hist_w[i] = v.demand_history_w(age)
             s.peak_hist_utc[i] = peak_utc
             s.peak_hist_month_utc[i] = self._month_start(peak_utc, v)
+
+    def check_gas(self, utc):
+        """Raise ALERT_GAS_SILENT while the gas meter's last capture is older than the gas
+        mailbox's limit at utc; clear it once a newer reading is in. capture() calls it,
+        but P1 captures only while Data Request is high: main calls it each second too.
+        Returns True while silent."""
+        v = self.view
+        silent = v is not None and v.gas_silent(utc)
+        indicator = self.indicator
+        if indicator is not None:
+            if silent:
+                indicator.raise_alert(ALERT_GAS_SILENT)
+            else:
+                indicator.clear_alert(ALERT_GAS_SILENT)
+        return silent
 
     def _month_start(self, utc, v):
         # 00:00 local on the first of the month that holds utc (e-MUCS H 0-0:98.1.0).

@@ -4,6 +4,10 @@ import gc
 
 _BLINK_PERIOD_TICKS = 2  # the alert LED toggles every status tick (1 s), a 0.5 Hz blink
 
+# The gas meter the HAN relays into P1 has sent no reading for longer than the gas
+# mailbox's limit (registers/gas.py); raised and cleared by app/source.py (check_gas).
+ALERT_GAS_SILENT = "gas-silent"
+
 
 class StatusIndicator:
     """LED 0 steady while powered; LED 1 blinks while any alert is raised (9.2 a, c).

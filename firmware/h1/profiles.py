@@ -60,6 +60,11 @@ def mbus_fixed(obis, source, n):
     return fixed(obis, source, n, 0, cond="mbus_valid")
 
 
+def mbus_valve(obis):
+    # Only a valve position the gas meter reported (none does yet): never an invented one.
+    return fixed(obis, "mbus_valve", 1, 0, cond="mbus_valve", cond_min=-1)
+
+
 def obis_of(e):
     return e[0]
 
@@ -164,7 +169,7 @@ BE_FLUVIUS = derive(
         (b"1-0:71.7.0", (fixed(b"0-0:96.3.10", "breaker_state", 1, 0),
                          fixed(b"0-0:17.0.0", "limiter_threshold_va", 4, 1, b"kW", 100),
                          fixed(b"1-0:31.4.0", "fuse_threshold_a", 3, 0, b"A"))),
-        (b"0-1:96.1.0", (mbus_fixed(b"0-1:24.4.0", "mbus_valve", 1),)),
+        (b"0-1:96.1.0", (mbus_valve(b"0-1:24.4.0"),)),
     ))
 
 # --- LU Smarty 1.1.3, Table 3.1 (maximum readout list) -------------------------------------
@@ -192,7 +197,7 @@ LU_SMARTY = derive(
                  b"kvar")
          + _phases(b"1-0:24.7.0", b"1-0:44.7.0", b"1-0:64.7.0", "reactive_export_var_l", 5, 3,
                    b"kvar")),
-        (b"0-1:24.2.1", (mbus_fixed(b"0-1:24.4.0", "mbus_valve", 1),)),
+        (b"0-1:24.2.1", (mbus_valve(b"0-1:24.4.0"),)),
     ))
 
 # --- SE HAN H1 2.0 (Energiforetagen 2019-12-03, Bilaga 3): formats 8.3, 4.3, 3.1 -----------

@@ -100,7 +100,7 @@ class MeterSnapshot:
         self.mbus_device_type = MBUS_GAS
         self.mbus_id = bytearray(ID_MAX)
         self.mbus_id_len = 0
-        self.mbus_valve = 1  # 0-1:24.4.0
+        self.mbus_valve = -1  # 0-1:24.4.0 (0 closed, 1 open, 2 released); -1: not known
         self.gas_litres = 0  # reading, 0.001 m3
         self.gas_utc = 0  # capture time of that reading
         # Belgian capacity tariff (e-MUCS H).

@@ -54,7 +54,8 @@ class MeterRegisters:
         self.energy_buf = bytearray(_ENERGY_HEADER + self.energy.record_size())
         self.energy_slots = self.store.slots("energy", _KIND_ENERGY, len(self.energy_buf))
         self.logs = EventLogs(self.store, log_capacity)
-        self.gas = GasMailbox()  # the HAN's gas reading, relayed into P1 (main writes it)
+        # The HAN's gas reading, relayed into P1 (main writes it), kept through power cuts.
+        self.gas = GasMailbox(self.store, self.clock)
         self.text = TextMessage(self.store)  # P1's text message (configuration path)
         self.quality = PowerQuality(self.store, long_failure_s)
         self.tariffs = tou.TariffSchedule(self.store, calendar or tou.single_tariff(1),
@@ -88,6 +89,7 @@ class MeterRegisters:
             utc = self.clock.utc()
         self.logs.load()
         self.text.load()
+        self.gas.load()
         self.quality.load()
         self.tariffs.load()
         self.demand.load()
@@ -174,6 +176,7 @@ class MeterRegisters:
         # Then whatever the logs' and counters' rate limits still hold back (repeats,
         # suppressed counts, entries): the supply is going, so no limit applies.
         self.flush(force=True, utc=utc)
+        self.gas.flush()  # a reading held back by the write pacing
 
     # ---- polled work --------------------------------------------------------------------
     def step(self, utc):
@@ -189,6 +192,7 @@ class MeterRegisters:
             self.save_energy(utc)
         self.logs.flush_due(utc)  # rate-limited: no event rate wears the flash
         self.quality.flush_due(utc)
+        self.gas.flush_due(utc)
 
     def _minute(self, utc):
         self._next_minute = utc - utc % 60 + 60

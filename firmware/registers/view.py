@@ -124,6 +124,22 @@ class RegistersView:
         """(octets, length): the identifier's buffer and how much of it is used."""
         return self._r.gas.device_id, self._r.gas.device_id_len
 
+    def gas_device_type(self):
+        """EN 13757-3 device type of the relayed meter (0-1:24.1.0; 3 = gas)."""
+        return self._r.gas.device_type
+
+    def gas_version(self):
+        """Changes each time the held reading changes: copy the identifier only then."""
+        return self._r.gas.version
+
+    def gas_silent(self, utc):
+        """True while the last reading was captured more than the mailbox's limit ago."""
+        return self._r.gas.silent(utc)
+
+    def gas_reading(self):
+        """(litres, capture_utc, device_type, identifier) or None (allocates)."""
+        return self._r.gas.read()
+
     # P1 text message set through the configuration path (registers/text.py)
     def text_message(self):
         return self._r.text.message()

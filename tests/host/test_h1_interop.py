@@ -102,6 +102,10 @@ def identity(s, limit=48):
         else ABSENT
 
 
+def check_valve(telegram, s):
+    assert hasattr(telegram, "MBUS_VALVE_POSITION") == (s.mbus_valve >= 0)
+
+
 def check_values(telegram, expected):
     for name, value in expected.items():
         if value is ABSENT:
@@ -208,8 +212,9 @@ def expected_be(s):
         "TEXT_MESSAGE": hexid(s.text, s.text_len),
         "MBUS_DEVICE_TYPE": 3,
         "MBUS_EQUIPMENT_IDENTIFIER": hexid(s.mbus_id, s.mbus_id_len),
-        "MBUS_VALVE_POSITION": s.mbus_valve,
     })
+    if s.mbus_valve >= 0:  # only a position the gas meter reported (-1: none, no line)
+        e["MBUS_VALVE_POSITION"] = s.mbus_valve
     return e
 
 
@@ -224,6 +229,7 @@ def check_be(t, s):
         assert h.occurred == ts(s.peak_hist_utc[i])
         assert h.value == kwh(s.peak_hist_w[i])
     check_gas(t.MBUS_METER_READING, s)
+    check_valve(t, s)
 
 
 def test_be_fluvius_every_value():
@@ -244,8 +250,9 @@ def expected_lu(s):
         "TEXT_MESSAGE": hexid(s.text, s.text_len),
         "MBUS_DEVICE_TYPE": 3,
         "MBUS_EQUIPMENT_IDENTIFIER": hexid(s.mbus_id, s.mbus_id_len),
-        "MBUS_VALVE_POSITION": s.mbus_valve,
     })
+    if s.mbus_valve >= 0:  # only a position the gas meter reported (-1: none, no line)
+        e["MBUS_VALVE_POSITION"] = s.mbus_valve
     e.update(phases(["VOLTAGE_SAG_%s_COUNT" % p for p in L], s.sag_count, int))
     e.update(phases(["VOLTAGE_SWELL_%s_COUNT" % p for p in L], s.swell_count, int))
     return e
@@ -276,6 +283,7 @@ def test_lu_smarty_plaintext_every_value():
         t = parse(specs.LUXEMBOURG_SMARTY, text)
         check_values(t, expected_lu(s))
         check_gas(t.MBUS_METER_READING, s)
+        check_valve(t, s)
 
 
 def encrypt(text, encryptor):
@@ -432,7 +440,7 @@ def snapshot_strategy():
             s.peak_hist_utc[i] = draw(utc)
             s.peak_hist_w[i] = draw(w)
         s.breaker_state = draw(st.integers(0, 2))
-        s.mbus_valve = draw(st.integers(0, 2))
+        s.mbus_valve = draw(st.integers(-1, 2))  # -1: no position reported, no line
         s.limiter_threshold_va = draw(st.integers(0, 999949))
         s.fuse_threshold_a = draw(st.integers(0, 999))
         return s

@@ -5,7 +5,7 @@ from registers.meter import MeterRegisters
 from registers.view import RegistersView
 from support import raises
 
-T0 = 1795694400  # 2026-11-26 10:00:00 UTC
+T0 = 1795694400  # 2026-11-26 12:00:00 UTC
 
 
 def _view():
@@ -26,10 +26,11 @@ def test_no_reading_until_the_han_delivers_one():
 
 def test_an_older_reading_never_replaces_a_newer_one():
     regs, view = _view()
-    regs.gas.put(2000, T0, b"G1")
-    assert not regs.gas.put(1999, T0 - 300, b"G1")  # a late retry of the previous one
-    assert view.gas_litres() == 2000 and view.gas_capture_utc() == T0
-    assert regs.gas.put(2001, T0 + 300, b"G1")
+    # Capture times in the past of the meter's clock (one ahead of it would be refused).
+    regs.gas.put(2000, T0 - 600, b"G1")
+    assert not regs.gas.put(1999, T0 - 900, b"G1")  # a late retry of the previous one
+    assert view.gas_litres() == 2000 and view.gas_capture_utc() == T0 - 600
+    assert regs.gas.put(2001, T0 - 300, b"G1")
     assert view.gas_litres() == 2001
 
 
