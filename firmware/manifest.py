@@ -33,6 +33,6 @@ package("han", files=["__init__.py", "bridge_proto.py", "counters.py", "inventor
         + ["zdo/__init__.py", "zdo/frames.py", "zdo/addr.py", "zdo/nodedesc.py",
            "zdo/bind.py", "zdo/server.py", "zdo/client.py"]
         + ["zcl/__init__.py", "zcl/frame.py", "zcl/types.py", "zcl/general.py",
-           "zcl/reporting.py", "zcl/dispatch.py"]
+           "zcl/reporting.py", "zcl/dispatch.py", "zcl/engine.py", "zcl/reportcfg.py"]
         + (_SIM_HAN if options.simulation else []))
 module("main.py")
