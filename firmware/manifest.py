@@ -34,5 +34,7 @@ package("han", files=["__init__.py", "bridge_proto.py", "counters.py", "inventor
            "zdo/bind.py", "zdo/server.py", "zdo/client.py"]
         + ["zcl/__init__.py", "zcl/frame.py", "zcl/types.py", "zcl/general.py",
            "zcl/reporting.py", "zcl/dispatch.py", "zcl/engine.py", "zcl/reportcfg.py"]
+        + ["se/__init__.py", "se/server.py", "se/basic.py", "se/identify.py", "se/time.py",
+           "se/metering.py", "se/units.py", "se/sources.py"]
         + (_SIM_HAN if options.simulation else []))
 module("main.py")
