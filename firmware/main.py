@@ -120,12 +120,15 @@ def make_counter_store(registers):
     return FlashCounterStore(registers.store)
 
 
-def make_han(hal, role, record, registers, ext=None, network_key=None, out=print):
+def make_han(hal, role, record, registers, ext=None, network_key=None, out=print,
+             view=None, market=None, metrology=None):
     """The HAN node (han/node.py, a ZigBee PRO node) on the board's radio, or None when no
     role is asked. Its identity from the provisioning record: han_eui64 (or ext), for a
     device its han_install_code, for the coordinator han_network_key (or network_key; else
     it makes one). The network (keys, device table, frame counters) lives in the registers'
-    store; tamper episodes reach the tamper log through a callback."""
+    store; tamper episodes reach the tamper log through a callback. The coordinator serves
+    the meter to the HAN's displays (han/se/hub.py: Metering, Time, Messaging, the gas
+    mirror) from the registers' view and the market's zone."""
     if role is None:
         return None
     if hal.radio is None:
@@ -146,17 +149,40 @@ def make_han(hal, role, record, registers, ext=None, network_key=None, out=print
     from han.node import HanNode
 
     keys = None
+    se = None
     if role == "coordinator":
         from han.tc.keygen import KeyGenerator
 
         keys = KeyGenerator(hal.entropy, record.config_key if record else None)
+        if view is not None and market is not None:
+            se = make_hub(hal, registers, view, market, metrology, out)
     # Backoffs and sequence numbers must differ between devices: seed from the address
     # (keys never come from this generator).
     random.seed((ext[4] << 24 | ext[5] << 16 | ext[6] << 8 | ext[7]) & 0x3FFFFFFF)
     return HanNode(hal.radio, hal.clock, role, ext, registers.store, random.getrandbits,
                    install_code=code,
                    network_key=network_key or (record.han_network_key if record else None),
-                   out=out, on_tamper=han_tamper_logger(registers), keys=keys)
+                   out=out, on_tamper=han_tamper_logger(registers), keys=keys, se=se)
+
+
+def make_hub(hal, registers, view, market, metrology, out):
+    """The hub's Smart Energy endpoints over the registers (han/se/hub.py)."""
+    from han.se.hub import Hub
+
+    power = None
+    if metrology is not None:
+        total = metrology.total
+
+        def power():
+            return int(total.p_w)
+
+    def confirmed(message_id, utc):
+        out("han message %d confirmed at %d" % (message_id, utc))
+
+    return Hub(registers.clock, view, market.std_offset_s, market.dst_rule, hal.clock,
+               identity=(FIRMWARE_NAME.encode(), hal.name.encode(),
+                         FIRMWARE_VERSION.encode()),
+               power_w=power, on_confirmed=confirmed)
 
 
 def make_p1(hal, source, profile, key=None, system_title=None, counters=None):
@@ -269,7 +295,8 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None,
     config_key = record.config_key if record is not None else None
     node = None
     if han is not None:
-        node = make_han(hal, han, record, registers, han_ext, han_key, out)
+        node = make_han(hal, han, record, registers, han_ext, han_key, out, view, market,
+                        metrology)
     if registers is not None:
         session = None
         if config_key is not None:

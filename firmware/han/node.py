@@ -69,12 +69,13 @@ class HanNode:
     the network key (coordinator; None: a random one at the first start). rand_bits: a
     uniform random source for backoffs and sequence numbers (random.getrandbits seeded per
     device). keys: where the coordinator's secret keys come from (han/tc/keygen.py; None:
-    a seeded PRNG, for simulations only)."""
+    a seeded PRNG, for simulations only). se: the node's Smart Energy application
+    (han/se/hub.py Hub: its router's endpoints replace the stand-in endpoint)."""
 
     def __init__(self, radio, clock, role, ext, store, rand_bits, install_code=None,
                  network_key=None, out=print, channel_mask=DEFAULT_CHANNEL_MASK,
                  pan_id=DEFAULT_PAN_ID, report_ms=2000, on_tamper=None, sleepy=False,
-                 keys=None):
+                 keys=None, se=None):
         if role not in ("coordinator", "device"):
             raise ValueError("HAN role must be 'coordinator' or 'device'")
         if len(ext) != 8:
@@ -95,12 +96,16 @@ class HanNode:
         ep = (ENDPOINT, SE_PROFILE, DEVICE_ESI if coordinator else DEVICE_METER, 1,
               [BASIC] if coordinator else [BASIC, METERING], [METERING] if coordinator else [])
         cap = 0 if sleepy else cmd.CAP_RX_ON_IDLE
+        self.se = se
+        endpoints = [ep] if se is None else se.router.simple_descriptors()
         self.zb = ZigbeeNode(radio, clock, ROLE_COORDINATOR if coordinator else ROLE_END_DEVICE,
                              ext, store, rand_bits, channel_mask, pan_id=pan_id,
                              link_key=link_key, network_key=network_key,
                              capability=None if coordinator else cap,
-                             poll_interval_us=500000 if sleepy else 0, endpoints=[ep],
+                             poll_interval_us=500000 if sleepy else 0, endpoints=endpoints,
                              keys=keys)
+        if se is not None:
+            se.router.send = self.zb.send
         self.zb.on_event = self._event
         self.zb.on_app = self._app
         self.mac = self.zb.mac
@@ -182,6 +187,9 @@ class HanNode:
         zcl = n >= 3 and profile == SE_PROFILE
         self.out("han rx from 0x%04x ep %d cluster 0x%04x len %d zcl 0x%02x seq %d" % (
             src, src_ep, cluster, n, buf[off + 2] if zcl else 0, buf[off + 1] if zcl else 0))
+        if self.se is not None and self.se.router.receive(src, src_ep, dst_ep, cluster, profile,
+                                                          buf, off, n, now, aps_secured):
+            return
         if self.role == "coordinator" and zcl and buf[off + 2] == ZCL_REPORT_ATTRIBUTES \
                 and not buf[off] & _FC_NO_DEFAULT_RESPONSE:
             # ZCL 2.5.12.2: a command without a specific response, default response
@@ -212,6 +220,10 @@ class HanNode:
     def step(self, now):
         """One pass; the microseconds until the next is due (-1: a frame wakes it)."""
         wait = self.zb.step(now)
+        if self.se is not None and self.zb.st.has_key:
+            w = self.se.step(now)
+            if w >= 0 and (wait < 0 or w < wait):
+                wait = w
         if self.role == "device":
             up = self.zb.state == E_UP and self.zb.joiner.state == J_JOINED
             if up and not self._up:

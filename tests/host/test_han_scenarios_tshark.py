@@ -36,7 +36,8 @@ from han.tc.keys import install_code_link_key
 
 import zb_net
 
-MODULES = ("test_han_zigbee", "test_han_node", "test_han_zb_fuzz_regress", "test_han_zb_aging")
+MODULES = ("test_han_zigbee", "test_han_node", "test_han_zb_fuzz_regress", "test_han_zb_aging",
+           "test_han_se_hub")
 
 # Scenarios that build nodes but never run the medium (parsers, constructors, table
 # sizes): asserted to capture nothing, so that one that starts transmitting gets checked
@@ -191,7 +192,7 @@ def _tshark(path, keys):
 
 
 def _keys(cap, scenario):
-    if scenario.startswith("test_han_node::"):
+    if scenario.startswith("test_han_node::") or scenario.startswith("test_han_se_hub::"):
         import test_han_node
         return [install_code_link_key(test_han_node.CODE)]
     keys = []

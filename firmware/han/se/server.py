@@ -2,12 +2,13 @@
 # Attributes (han.zcl.dispatch), the cluster's own commands go to command(), and the
 # Default Response rules of ZCL revision 6 (07-5123) 2.5.12.2 apply to both.
 #
-#   n = server.handle(h, buf, off, end, out, unicast)
+#   n = server.handle(h, buf, off, end, out, unicast, src=-1)
 #       h: the ZclHeader han.zcl.frame.parse filled, the payload at buf[off:end]; the
 #       response frame (header included) is written at out[0:n]. n == 0: nothing to send;
 #       n == -1: the frame is not this server's to answer (a frame travelling server ->
 #       client is for a client on the same endpoint; Report Attributes, Default Response,
-#       Configure Reporting belong to the reporting engine or the node).
+#       Configure Reporting belong to the reporting engine or the node). src: the
+#       requester's short address, for servers that keep subscribers (Price, Messaging).
 #
 # A server only takes frames sent client -> server (2.4.1.1.3): a server -> client frame on
 # the same cluster is a response or a client-side command, never a request to us.
@@ -27,7 +28,7 @@ class ClusterServer:
     def attr(self, attr_id):
         return self.table.find(attr_id)
 
-    def handle(self, h, buf, off, end, out, unicast):
+    def handle(self, h, buf, off, end, out, unicast, src=-1):
         if h.direction != zf.TO_SERVER:
             return -1
         if h.frame_type == zf.FT_GLOBAL:

@@ -88,7 +88,7 @@ class TimeServer(ClusterServer):
             zd.Attr(VALID_UNTIL_TIME, zt.UTC, r, getter=self.valid_until),
         ]))
 
-    def handle(self, h, buf, off, end, out, unicast):
+    def handle(self, h, buf, off, end, out, unicast, src=-1):
         # One instant for every attribute of the response: Time and LocalTime read a
         # second apart would disagree.
         self._utc = self.clock.utc()

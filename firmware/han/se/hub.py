@@ -1,0 +1,89 @@
+# The hub's Smart Energy endpoints (issue 12), built over the meter's registers:
+#
+#   endpoint 1, energy service interface (SE 1.4 device 0x0500): Basic, Identify, Time (the
+#       hub is the HAN's time master, from the meter's clock and its market's zone and DST
+#       rule), Metering (the electricity meter: P1's registers, units.electricity()),
+#       Messaging (the meter's text message, as P1's 0-0:96.13.0 carries it), Price when
+#       prices are configured; a Metering client that takes the devices' reports;
+#   endpoint 2, the gas meter's mirror (metering device 0x0501, MeteringDeviceType 0x80):
+#       Basic and Metering from the registers' gas mailbox, so that displays read gas
+#       without waking the battery meter (SE 1.4 D.3.4.3, mirroring).
+#
+# Reports are answered as ZCL 2.5.12.2 asks (a Default Response when the sender wants
+# one); the gas meter's own reports will feed the mailbox (next step of issue 12).
+from micropython import const
+
+from han.se import units
+from han.se.basic import POWER_MAINS_1PH, BasicServer
+from han.se.identify import IdentifyServer
+from han.se.messaging import MessagingServer
+from han.se.metering import DEVICE_ELECTRIC, DEVICE_MIRRORED_GAS, MeteringServer
+from han.se.router import SeRouter
+from han.se.sources import ElectricitySource, MirrorSource
+from han.se.time import TimeServer
+from han.zcl import frame as zf
+from han.zcl import general as zg
+from han.zcl.engine import ReportEngine
+
+ESI_ENDPOINT = const(1)
+MIRROR_ENDPOINT = const(2)
+DEVICE_ESI = const(0x0500)  # SE 1.4 Table 5-13
+DEVICE_METER = const(0x0501)
+METERING = const(0x0702)
+REPORT_SLOTS = const(16)  # about 3 displays x 5 attributes
+
+
+class Hub:
+    """The hub's router and what its servers need. clock: the meter's clock (utc(),
+    synced: registers.clock.MeterClock); view: registers.view.RegistersView; std_offset_s
+    and dst_rule: the market's zone (h1.profiles); ticks: the board's clock (the
+    reporting engine's intervals); identity: (manufacturer, model, sw_build_id) octet
+    strings; prices: han.se.price.PriceConfig or None; power_w: callable giving the
+    instantaneous demand; on_confirmed(message_id, utc): a display confirmed a message."""
+
+    def __init__(self, clock, view, std_offset_s, dst_rule, ticks, identity=(b"", b"", b""),
+                 prices=None, power_w=None, on_confirmed=None):
+        self.engine = ReportEngine(REPORT_SLOTS, ticks)
+        self.router = r = SeRouter(None, self.engine)
+        manufacturer, model, build = identity
+        basic = dict(manufacturer=manufacturer, model=model, sw_build_id=build,
+                     power_source=POWER_MAINS_1PH)
+        r.endpoint(ESI_ENDPOINT, DEVICE_ESI)
+        r.add_server(ESI_ENDPOINT, BasicServer(**basic))
+        r.add_server(ESI_ENDPOINT, IdentifyServer(clock.utc))
+        r.add_server(ESI_ENDPOINT, TimeServer(clock, std_offset_s, dst_rule))
+        self.electricity = ElectricitySource(view, power_w)
+        r.add_server(ESI_ENDPOINT, MeteringServer(self.electricity, units.electricity(),
+                                                  DEVICE_ELECTRIC))
+        r.add_server(ESI_ENDPOINT, MessagingServer(view.text_message, clock, on_confirmed))
+        if prices is not None:
+            from han.se.price import PriceServer
+
+            r.add_server(ESI_ENDPOINT, PriceServer(prices, view.tariff_indicator, clock))
+        r.add_client(ESI_ENDPOINT, METERING, self._metering_report)
+        r.endpoint(MIRROR_ENDPOINT, DEVICE_METER)
+        r.add_server(MIRROR_ENDPOINT, BasicServer(**basic))
+        r.add_server(MIRROR_ENDPOINT, MeteringServer(MirrorSource(view), units.gas(3),
+                                                     DEVICE_MIRRORED_GAS))
+        self._rh = zf.ZclHeader()
+        self.reports_in = 0
+        self.view = view
+
+    def step(self, now):
+        """The node's periodic call: the consumption periods follow the meter's local
+        midnight; then reports and pushes. Microseconds until the next is due, or -1."""
+        self.electricity.step(self.view.utc())
+        return self.router.step(now)
+
+    def _metering_report(self, src, src_ep, h, buf, off, end, out, now):
+        # A device's Metering server reporting to us (server -> client Report Attributes).
+        if h.frame_type != zf.FT_GLOBAL or h.command != zg.REPORT_ATTRIBUTES \
+                or h.direction != zf.TO_CLIENT:
+            return -1
+        self.reports_in += 1
+        if h.disable_default_rsp:
+            return 0
+        zf.set_header(self._rh, zf.FT_GLOBAL, zf.TO_SERVER, h.seq, zg.DEFAULT_RSP, True,
+                      h.manuf_code if h.manuf_specific else -1)
+        p = zf.build(self._rh, out, 0)
+        return zg.build_default_response(out, p, h.command, zg.SUCCESS)

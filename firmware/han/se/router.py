@@ -1,0 +1,145 @@
+# The Smart Energy application of one node: its endpoints (simple descriptors for the ZDO
+# server), the cluster servers and clients on them, the reporting engine, and the routing
+# of every ZCL frame the APS layer delivers (ZCL revision 6, 07-5123, 2.4 and 2.5):
+#
+#   a frame to (endpoint, cluster)  ->  Configure Reporting / Read Reporting Configuration:
+#                                       the reporting engine, for that server's table;
+#                                       then the cluster's server (client -> server
+#                                       frames); then a client handler registered there
+#                                       (server -> client frames: responses, reports,
+#                                       Publish Price, Display Message ...);
+#                                       nobody: Default Response UNSUPPORTED_CLUSTER (0xC3)
+#                                       to a unicast request (2.5.12.2), else dropped.
+#   step(now)                       ->  reports that are due, and what the servers push
+#                                       unsolicited (a new price tier, a new message) to
+#                                       their subscribers.
+#
+# Answers and pushes leave through send(dst, dst_ep, cluster, profile, src_ep, payload, n,
+# now, ack, aps_secure) (han.zigbee.ZigbeeNode.send); an answer is APS-secured when its
+# request was. Frames are built into one preallocated buffer.
+from micropython import const
+
+from han.zcl import frame as zf
+from han.zcl import general as zg
+from han.zcl import reportcfg
+
+SE_PROFILE = const(0x0109)
+_OUT = const(82)  # one unfragmented APS payload (han/zigbee.py APS_MAX_PAYLOAD)
+
+
+class SeRouter:
+    def __init__(self, send, engine=None):
+        self.send = send
+        self.engine = engine  # han.zcl.engine.ReportEngine, or None: no reporting
+        self.endpoints = {}  # endpoint -> [device id, in clusters, out clusters]
+        self._order = []
+        self.servers = {}  # (endpoint, cluster) -> server (han.se.server.ClusterServer)
+        self.clients = {}  # (endpoint, cluster) -> handler(src, src_ep, h, buf, off, end,
+        #                                                 out, now) -> answer length or -1
+        self.pushers = []  # (endpoint, server): servers with unsolicited frames
+        self.peer_ep = {}  # short address -> the endpoint it last spoke from
+        self.out = bytearray(_OUT)
+        self._h = zf.ZclHeader()
+        self._rh = zf.ZclHeader()
+        self.malformed = 0
+        self.unsupported = 0
+        self.answers = 0
+        self.reports = 0
+
+    # --- what the node offers ------------------------------------------------------------
+    def endpoint(self, ep, device_id):
+        self.endpoints[ep] = [device_id, [], []]
+        self._order.append(ep)  # MicroPython's dicts keep no insertion order
+
+    def add_server(self, ep, server):
+        self.servers[(ep, server.cluster_id)] = server
+        self.endpoints[ep][1].append(server.cluster_id)
+        if hasattr(server, "tier_changed") or hasattr(server, "message_changed"):
+            self.pushers.append((ep, server))
+
+    def add_client(self, ep, cluster, handler):
+        self.clients[(ep, cluster)] = handler
+        self.endpoints[ep][2].append(cluster)
+
+    def simple_descriptors(self):
+        """(endpoint, profile, device, version, in clusters, out clusters) for ZdoServer."""
+        return [(ep, SE_PROFILE, self.endpoints[ep][0], 1, self.endpoints[ep][1],
+                 self.endpoints[ep][2]) for ep in self._order]
+
+    def table(self, ep, cluster):
+        s = self.servers.get((ep, cluster))
+        return None if s is None else s.table
+
+    # --- frames in -----------------------------------------------------------------------
+    def receive(self, src, src_ep, dst_ep, cluster, profile, buf, off, n, now, aps_secured,
+                unicast=True):
+        """One APS data frame for this node; True when it was a ZCL frame of ours."""
+        if profile != SE_PROFILE or dst_ep not in self.endpoints:
+            return False
+        h = self._h
+        end = off + n
+        try:
+            p = zf.parse(buf, off, end, h)
+        except ValueError:
+            self.malformed += 1
+            return True
+        self.peer_ep[src] = src_ep
+        out = self.out
+        r = -1
+        server = self.servers.get((dst_ep, cluster))
+        if server is not None:
+            if self.engine is not None:
+                r = reportcfg.answer(self.engine, server.table, cluster, src, src_ep, dst_ep,
+                                     h, buf, p, end, out, unicast, self._rh, now)
+            if r < 0:
+                r = server.handle(h, buf, p, end, out, unicast, src)
+        if r < 0:
+            client = self.clients.get((dst_ep, cluster))
+            if client is not None:
+                r = client(src, src_ep, h, buf, p, end, out, now)
+        if r < 0:
+            self.unsupported += 1
+            r = self._unsupported(h, out, unicast)
+        if r > 0:
+            self.answers += 1
+            self.send(src, src_ep, cluster, SE_PROFILE, dst_ep, out, r, now, True, aps_secured)
+        return True
+
+    def _unsupported(self, h, out, unicast):
+        # A request to a cluster nobody here serves: UNSUPPORTED_CLUSTER (2.5.12.2, 2.6.3);
+        # responses and reports nobody wanted are dropped.
+        if h.frame_type == zf.FT_GLOBAL and h.command in (zg.DEFAULT_RSP, zg.REPORT_ATTRIBUTES):
+            return 0
+        if not zg.default_response_needed(h.disable_default_rsp, unicast, False,
+                                          zg.UNSUPPORTED_CLUSTER, False):
+            return 0
+        zf.set_header(self._rh, zf.FT_GLOBAL, zf.TO_CLIENT if h.direction == zf.TO_SERVER
+                      else zf.TO_SERVER, h.seq, zg.DEFAULT_RSP, True,
+                      h.manuf_code if h.manuf_specific else -1)
+        p = zf.build(self._rh, out, 0)
+        return zg.build_default_response(out, p, h.command, zg.UNSUPPORTED_CLUSTER)
+
+    # --- frames out ----------------------------------------------------------------------
+    def step(self, now):
+        """Send what is due; microseconds until the reporting engine wants a call (-1:
+        only frames wake it)."""
+        out = self.out
+        for ep, server in self.pushers:
+            push = getattr(server, "tier_changed", None) or server.message_changed
+            n = push(out)
+            if n > 0:
+                for i in range(server.n_subscribers):
+                    dst = server.subscribers[i]
+                    self.send(dst, self.peer_ep.get(dst, ep), server.cluster_id, SE_PROFILE,
+                              ep, out, n, now, True, False)
+        e = self.engine
+        if e is None:
+            return -1
+        while e.due(now):
+            r = e.build_next(now, out)
+            if r is None:
+                break
+            self.reports += 1
+            self.send(r[0], r[1], r[3], SE_PROFILE, r[2], out, r[4], now, True, False)
+        return e.wake_in(now)
+
