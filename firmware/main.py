@@ -121,7 +121,7 @@ def make_counter_store(registers):
 
 
 def make_han(hal, role, record, registers, ext=None, network_key=None, out=print,
-             view=None, market=None, metrology=None):
+             view=None, market=None, metrology=None, price_store=None):
     """The HAN node (han/node.py, a ZigBee PRO node) on the board's radio, or None when no
     role is asked. Its identity from the provisioning record: han_eui64 (or ext), for a
     device its han_install_code, for the coordinator han_network_key (or network_key; else
@@ -155,7 +155,7 @@ def make_han(hal, role, record, registers, ext=None, network_key=None, out=print
 
         keys = KeyGenerator(hal.entropy, record.config_key if record else None)
         if view is not None and market is not None:
-            se = make_hub(hal, registers, view, market, metrology, out)
+            se = make_hub(hal, registers, view, market, metrology, out, price_store)
     # Backoffs and sequence numbers must differ between devices: seed from the address
     # (keys never come from this generator).
     random.seed((ext[4] << 24 | ext[5] << 16 | ext[6] << 8 | ext[7]) & 0x3FFFFFFF)
@@ -165,8 +165,18 @@ def make_han(hal, role, record, registers, ext=None, network_key=None, out=print
                    out=out, on_tamper=han_tamper_logger(registers), keys=keys, se=se)
 
 
-def make_hub(hal, registers, view, market, metrology, out):
-    """The hub's Smart Energy endpoints over the registers (han/se/hub.py)."""
+def price_config(prices):
+    """han.se.price.PriceConfig of a stored price table (registers/prices.py), or None."""
+    if prices is None:
+        return None
+    from han.se.price import PriceConfig
+
+    return PriceConfig(prices.provider_id, prices.currency, prices.tiers, prices.unit)
+
+
+def make_hub(hal, registers, view, market, metrology, out, price_store=None):
+    """The hub's Smart Energy endpoints over the registers (han/se/hub.py); prices from
+    the configuration path's stored table, if any."""
     from han.se.hub import Hub
 
     power = None
@@ -182,6 +192,7 @@ def make_hub(hal, registers, view, market, metrology, out):
     return Hub(registers.clock, view, market.std_offset_s, market.dst_rule, hal.clock,
                identity=(FIRMWARE_NAME.encode(), hal.name.encode(),
                          FIRMWARE_VERSION.encode()),
+               prices=price_config(price_store.prices) if price_store is not None else None,
                power_w=power, on_confirmed=confirmed)
 
 
@@ -294,19 +305,32 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None,
     supervisor = make_supervisor(hal, registers, out)
     config_key = record.config_key if record is not None else None
     node = None
+    price_store = None
+    if registers is not None:
+        from registers.prices import PriceStore
+
+        price_store = PriceStore(registers.store)  # the HAN's prices (OP_SET_PRICES)
+        price_store.load()
     if han is not None:
         node = make_han(hal, han, record, registers, han_ext, han_key, out, view, market,
-                        metrology)
+                        metrology, price_store)
     if registers is not None:
         session = None
         if config_key is not None:
-            from registers.config import OP_HAN_JOINER, OP_PROVISION
+            from registers import prices as reg_prices
+            from registers.config import OP_HAN_JOINER, OP_PROVISION, OP_SET_PRICES
 
             handlers = {OP_PROVISION: provisioning_handler(registers)}
+            hub = None
             if node is not None and node.role == "coordinator":
                 from han.node import joiner_handler
 
                 handlers[OP_HAN_JOINER] = joiner_handler(node)
+                hub = node.se
+            # Stored even without the HAN; a running hub publishes the new prices at once.
+            handlers[OP_SET_PRICES] = reg_prices.handler(
+                price_store, None if hub is None else
+                (lambda p: hub.set_prices(price_config(p))))
             session = make_config_session(registers, metrology, config_key, handlers)
         elif metrology is not None:
             restore_calibration(registers, metrology)

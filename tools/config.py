@@ -12,6 +12,8 @@
     han-join EUI64 INSTALL_CODE                    OP_HAN_JOINER: the hub's trust centre
                                                    admits this device (code with its CRC)
     han-remove EUI64                               OP_HAN_JOINER: the device must leave
+    set-prices FILE.json                           OP_SET_PRICES: the prices the hub
+                                                   publishes on the HAN (Price cluster)
 
 A command is op u8 | counter u32 LE | payload, its tag HMAC-SHA256(key, command)
 (docs/registers.md "Configuration"). The counter must exceed the last one the meter
@@ -40,6 +42,7 @@ fwpath.setup()
 from metrology.calibration import Calibration, PhaseCalibration  # noqa: E402
 from registers import clock as fwclock  # noqa: E402  (the clock's limits)
 from registers import config as fwconfig  # noqa: E402  (op numbers only)
+from registers import prices as fwprices  # noqa: E402  (the meter's checks of a price table)
 from registers import tou  # noqa: E402
 
 MIN_KEY = 16
@@ -158,6 +161,90 @@ def provision_bytes(spec):
     return Provisioning(**fields).encode()
 
 
+# ISO 4217 numeric codes by letter code: the currencies of the markets around ours; any other
+# currency is given by its number.
+CURRENCIES = {"EUR": 978, "SEK": 752, "DKK": 208, "NOK": 578, "GBP": 826, "CHF": 756,
+              "PLN": 985, "CZK": 203, "HUF": 348, "RON": 946, "BGN": 975, "USD": 840}
+# SE 1.4 Metering UnitOfMeasure, binary forms (D.3.2.2.4.1): what a price is per.
+UNITS = {"kWh": 0x00, "m3": 0x01, "ft3": 0x02, "ccf": 0x03, "US gal": 0x04, "imp gal": 0x05,
+         "BTU": 0x06, "l": 0x07, "kPa gauge": 0x08, "kPa absolute": 0x09, "mcf": 0x0A,
+         "unitless": 0x0B, "MJ": 0x0C, "kvarh": 0x0D}
+_PRICE_KEYS = {"provider", "currency", "unit", "tiers"}
+_TIER_KEYS = {"label", "price"}
+
+
+def decimal_price(value):
+    """A price written as a decimal string ("0.2345") or a whole number -> (price, trailing
+    digit) exactly: (2345, 4). The digits written after the point are kept ("0.20" is 20
+    with 2 digits): they are the precision a display shows. No float is ever involved."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError("price %r: write it as a decimal string, e.g. \"0.2345\"" % (value,))
+    text = str(value).strip()
+    whole, dot, frac = text.partition(".")
+    if not (whole.isdigit() and whole.isascii()) or (
+            dot and not (frac.isdigit() and frac.isascii())):
+        raise ValueError("price %r: digits with at most one decimal point, not negative"
+                         % (value,))
+    if len(frac) > fwprices.DIGIT_MAX:
+        raise ValueError("price %s: at most %d decimals" % (text, fwprices.DIGIT_MAX))
+    price = int(whole + frac)
+    if price > fwprices.PRICE_MAX:
+        raise ValueError("price %s: %d in units of its last decimal exceeds %d"
+                         % (text, price, fwprices.PRICE_MAX))
+    return price, len(frac)
+
+
+def _code(value, table, what):
+    if isinstance(value, bool):
+        raise ValueError("%s %r" % (what, value))
+    if isinstance(value, int):
+        return value
+    for name, number in table.items():
+        if str(value).lower() == name.lower():
+            return number
+    raise ValueError("unknown %s %r (%s, or its number)" % (what, value, ", ".join(table)))
+
+
+def prices_bytes(spec):
+    """The OP_SET_PRICES payload (firmware/registers/prices.py) from JSON, checked as the
+    meter will check it (the firmware's own parse) before anything is sent."""
+    if not isinstance(spec, dict):
+        raise ValueError("prices: a JSON object")
+    unknown = set(spec) - _PRICE_KEYS
+    if unknown:
+        raise ValueError("unknown price fields: %s" % ", ".join(sorted(unknown)))
+    provider = spec["provider"]
+    if isinstance(provider, bool) or not isinstance(provider, int) \
+            or not 0 <= provider <= 0xFFFFFFFF:
+        raise ValueError("provider: a number 0 .. 4294967295")
+    currency = _code(spec["currency"], CURRENCIES, "currency")
+    unit = _code(spec.get("unit", "kWh"), UNITS, "unit")
+    if not 1 <= currency <= fwprices.CURRENCY_MAX:
+        raise ValueError("currency: an ISO 4217 number 1 .. 999 (978 EUR)")
+    if not 0 <= unit <= fwprices.UNIT_MAX:
+        raise ValueError("unit: %s, or 0 .. 13" % ", ".join(UNITS))
+    tiers = spec["tiers"]
+    if not isinstance(tiers, list) or not 1 <= len(tiers) <= fwprices.MAX_TIERS:
+        raise ValueError("tiers: a list of 1 to %d tiers" % fwprices.MAX_TIERS)
+    data = struct.pack("<IHBB", provider, currency, unit, len(tiers))
+    for n, tier in enumerate(tiers, 1):
+        if not isinstance(tier, dict):
+            raise ValueError("tier %d: a JSON object with label and price" % n)
+        unknown = set(tier) - _TIER_KEYS
+        if unknown:
+            raise ValueError("tier %d: unknown fields %s" % (n, ", ".join(sorted(unknown))))
+        if not isinstance(tier["label"], str):
+            raise ValueError("tier %d: label is a string" % n)
+        label = tier["label"].encode("utf-8")
+        if not 1 <= len(label) <= fwprices.LABEL_MAX:
+            raise ValueError("tier %d: label %r is %d octets of UTF-8 (1 .. %d)"
+                             % (n, tier["label"], len(label), fwprices.LABEL_MAX))
+        price, digit = decimal_price(tier["price"])
+        data += struct.pack("<BIB", digit, price, len(label)) + label
+    fwprices.parse(data)  # Rejected (a ValueError) with the meter's reason
+    return data
+
+
 # ---- key and counter -----------------------------------------------------------------------
 def load_key(hex_key=None, key_file=None):
     if hex_key:
@@ -254,6 +341,9 @@ def build(args):
     if args.sub == "provision":
         with open(args.file) as f:
             return fwconfig.OP_PROVISION, provision_bytes(json.load(f))
+    if args.sub == "set-prices":
+        with open(args.file) as f:
+            return fwconfig.OP_SET_PRICES, prices_bytes(json.load(f))
     if args.sub in ("han-join", "han-remove"):
         return fwconfig.OP_HAN_JOINER, han_joiner_payload(
             args.eui64, args.install_code if args.sub == "han-join" else None)
@@ -320,6 +410,8 @@ def parser():
     s.add_argument("install_code", help="install code with its CRC-16 (as printed), hex")
     s = sub.add_parser("han-remove", help="make a HAN device leave and forget it")
     s.add_argument("eui64")
+    s = sub.add_parser("set-prices", help="the prices the hub publishes on the HAN (JSON)")
+    s.add_argument("file")
     return p
 
 

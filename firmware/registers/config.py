@@ -29,6 +29,7 @@ OP_SET_CALIBRATION = const(5)  # payload: calibration record (metrology/calibrat
 OP_SET_TEXT_MESSAGE = const(6)  # payload: 0..1024 octets (DSMR 5.0.2 7.2, 0-0:96.13.0)
 OP_PROVISION = const(7)  # payload: provisioning record (app/provision.py)
 OP_HAN_JOINER = const(8)  # payload: a HAN device registered or removed (han/node.py)
+OP_SET_PRICES = const(9)  # payload: the HAN's price table (registers/prices.py)
 # Ops of other subsystems (calibration, provisioning) come with a handler from main:
 # handlers={op: (parse, apply)}. parse(payload) checks ALL of the payload and returns the
 # parsed value, or raises ValueError (reason REJECT_MALFORMED) or Rejected(reason, text);

@@ -10,15 +10,19 @@
 #       without waking the battery meter (SE 1.4 D.3.4.3, mirroring).
 #
 # Reports are answered as ZCL 2.5.12.2 asks (a Default Response when the sender wants
-# one); the gas meter's own reports will feed the mailbox (next step of issue 12).
+# one). A gas meter's reports (CurrentSummationDelivered with its ReadingSnapShotTime)
+# go to on_gas(litres, capture_utc, equipment_id) through han/se/gasrelay.py, which reads
+# each device's units and identifier once; main points on_gas at the registers' gas
+# mailbox, which the mirror endpoint shows.
 from micropython import const
 
 from han.se import units
 from han.se.basic import POWER_MAINS_1PH, BasicServer
+from han.se.gasrelay import GasRelay
 from han.se.identify import IdentifyServer
 from han.se.messaging import MessagingServer
 from han.se.metering import DEVICE_ELECTRIC, DEVICE_MIRRORED_GAS, MeteringServer
-from han.se.router import SeRouter
+from han.se.router import SE_PROFILE, SeRouter
 from han.se.sources import ElectricitySource, MirrorSource
 from han.se.time import TimeServer
 from han.zcl import frame as zf
@@ -39,10 +43,12 @@ class Hub:
     and dst_rule: the market's zone (h1.profiles); ticks: the board's clock (the
     reporting engine's intervals); identity: (manufacturer, model, sw_build_id) octet
     strings; prices: han.se.price.PriceConfig or None; power_w: callable giving the
-    instantaneous demand; on_confirmed(message_id, utc): a display confirmed a message."""
+    instantaneous demand; on_confirmed(message_id, utc): a display confirmed a message;
+    on_gas(litres, capture_utc, equipment_id) -> bool: a gas meter's reading (True when
+    it was taken; gasrelay.py)."""
 
     def __init__(self, clock, view, std_offset_s, dst_rule, ticks, identity=(b"", b"", b""),
-                 prices=None, power_w=None, on_confirmed=None):
+                 prices=None, power_w=None, on_confirmed=None, on_gas=None):
         self.engine = ReportEngine(REPORT_SLOTS, ticks)
         self.router = r = SeRouter(None, self.engine)
         manufacturer, model, build = identity
@@ -56,10 +62,10 @@ class Hub:
         r.add_server(ESI_ENDPOINT, MeteringServer(self.electricity, units.electricity(),
                                                   DEVICE_ELECTRIC))
         r.add_server(ESI_ENDPOINT, MessagingServer(view.text_message, clock, on_confirmed))
+        self.price = None  # the Price server, once prices are configured
+        self._price_args = (view.tariff_indicator, clock)
         if prices is not None:
-            from han.se.price import PriceServer
-
-            r.add_server(ESI_ENDPOINT, PriceServer(prices, view.tariff_indicator, clock))
+            self.set_prices(prices)
         r.add_client(ESI_ENDPOINT, METERING, self._metering_report)
         r.endpoint(MIRROR_ENDPOINT, DEVICE_METER)
         r.add_server(MIRROR_ENDPOINT, BasicServer(**basic))
@@ -68,6 +74,29 @@ class Hub:
         self._rh = zf.ZclHeader()
         self.reports_in = 0
         self.view = view
+        self.gas = GasRelay(on_gas, self._read_metering)
+
+    def set_prices(self, config):
+        """Publish config (han.se.price.PriceConfig) from now on (the configuration path's
+        OP_SET_PRICES). A new Price server takes the old one's place and its subscribers,
+        sequence and event ids, so each subscriber gets the new price at the next step.
+        The first one joins the endpoint's cluster list (Match_Desc finds it at once).
+        Its label attributes are not reportable, so no reporting refers to the old one."""
+        from han.se.price import CLUSTER, PriceServer
+
+        new = PriceServer(config, self._price_args[0], self._price_args[1])
+        old = self.price
+        r = self.router
+        if old is None:
+            r.add_server(ESI_ENDPOINT, new)
+        else:
+            new.subscribers = old.subscribers
+            new.n_subscribers = old.n_subscribers
+            new.seq = old.seq
+            new.pp.issuer_event_id = old.pp.issuer_event_id  # the next event id is larger
+            r.servers[(ESI_ENDPOINT, CLUSTER)] = new
+            r.pushers[r.pushers.index((ESI_ENDPOINT, old))] = (ESI_ENDPOINT, new)
+        self.price = new
 
     def step(self, now):
         """The node's periodic call: the consumption periods follow the meter's local
@@ -76,14 +105,25 @@ class Hub:
         return self.router.step(now)
 
     def _metering_report(self, src, src_ep, h, buf, off, end, out, now):
-        # A device's Metering server reporting to us (server -> client Report Attributes).
-        if h.frame_type != zf.FT_GLOBAL or h.command != zg.REPORT_ATTRIBUTES \
-                or h.direction != zf.TO_CLIENT:
+        # A device's Metering server reporting to us (server -> client Report Attributes),
+        # or answering the hub's read of its units (gasrelay.py).
+        if h.frame_type != zf.FT_GLOBAL or h.direction != zf.TO_CLIENT:
+            return -1
+        if h.command == zg.READ_ATTRIBUTES_RSP:
+            return 0 if self.gas.read_response(src, h.seq, buf, off, end, now) else -1
+        if h.command != zg.REPORT_ATTRIBUTES:
             return -1
         self.reports_in += 1
+        self.gas.report(src, src_ep, buf, off, end, now)
         if h.disable_default_rsp:
             return 0
         zf.set_header(self._rh, zf.FT_GLOBAL, zf.TO_SERVER, h.seq, zg.DEFAULT_RSP, True,
                       h.manuf_code if h.manuf_specific else -1)
         p = zf.build(self._rh, out, 0)
         return zg.build_default_response(out, p, h.command, zg.SUCCESS)
+
+    def _read_metering(self, dst, dst_ep, payload, n, now):
+        # The gas relay's Read Attributes to a device's Metering server (held by the
+        # coordinator for a sleepy device until it polls).
+        return self.router.send(dst, dst_ep, METERING, SE_PROFILE, ESI_ENDPOINT, payload, n,
+                                now, True, False)
