@@ -120,82 +120,6 @@ def make_counter_store(registers):
     return FlashCounterStore(registers.store)
 
 
-def make_han(hal, role, record, registers, ext=None, network_key=None, out=print,
-             view=None, market=None, metrology=None, price_store=None):
-    """The HAN node (han/node.py, a ZigBee PRO node) on the board's radio, or None when no
-    role is asked. Its identity from the provisioning record: han_eui64 (or ext), for a
-    device its han_install_code, for the coordinator han_network_key (or network_key; else
-    it makes one). The network (keys, device table, frame counters) lives in the registers'
-    store; tamper episodes reach the tamper log through a callback. The coordinator serves
-    the meter to the HAN's displays (han/se/hub.py: Metering, Time, Messaging, the gas
-    mirror) from the registers' view and the market's zone."""
-    if role is None:
-        return None
-    if hal.radio is None:
-        raise ValueError("board %s has no HAN radio (none fitted or it does not answer)"
-                         % hal.name)
-    if registers is None:
-        raise ValueError("the HAN keeps its network in the registers' store: no file system")
-    ext = ext or (record.han_eui64 if record else None)
-    if ext is None:
-        raise ValueError("the HAN needs a provisioned han_eui64 (python -m tools.provision) "
-                         "or han_ext")
-    code = record.han_install_code if record else None
-    if role == "device" and code is None:
-        raise ValueError("a HAN device needs a provisioned han_install_code")
-    import random
-
-    from app.tasks import han_tamper_logger
-    from han.node import HanNode
-
-    keys = None
-    se = None
-    if role == "coordinator":
-        from han.tc.keygen import KeyGenerator
-
-        keys = KeyGenerator(hal.entropy, record.config_key if record else None)
-        if view is not None and market is not None:
-            se = make_hub(hal, registers, view, market, metrology, out, price_store)
-    # Backoffs and sequence numbers must differ between devices: seed from the address
-    # (keys never come from this generator).
-    random.seed((ext[4] << 24 | ext[5] << 16 | ext[6] << 8 | ext[7]) & 0x3FFFFFFF)
-    return HanNode(hal.radio, hal.clock, role, ext, registers.store, random.getrandbits,
-                   install_code=code,
-                   network_key=network_key or (record.han_network_key if record else None),
-                   out=out, on_tamper=han_tamper_logger(registers), keys=keys, se=se)
-
-
-def price_config(prices):
-    """han.se.price.PriceConfig of a stored price table (registers/prices.py), or None."""
-    if prices is None:
-        return None
-    from han.se.price import PriceConfig
-
-    return PriceConfig(prices.provider_id, prices.currency, prices.tiers, prices.unit)
-
-
-def make_hub(hal, registers, view, market, metrology, out, price_store=None):
-    """The hub's Smart Energy endpoints over the registers (han/se/hub.py); prices from
-    the configuration path's stored table, if any."""
-    from han.se.hub import Hub
-
-    power = None
-    if metrology is not None:
-        total = metrology.total
-
-        def power():
-            return int(total.p_w)
-
-    def confirmed(message_id, utc):
-        out("han message %d confirmed at %d" % (message_id, utc))
-
-    return Hub(registers.clock, view, market.std_offset_s, market.dst_rule, hal.clock,
-               identity=(FIRMWARE_NAME.encode(), hal.name.encode(),
-                         FIRMWARE_VERSION.encode()),
-               prices=price_config(price_store.prices) if price_store is not None else None,
-               power_w=power, on_confirmed=confirmed)
-
-
 def make_p1(hal, source, profile, key=None, system_title=None, counters=None):
     """The P1 push for the board's UART and Data Request line. An encrypting profile (lu)
     with a key frames its telegrams in AES-128-GCM under the provisioned system title, the
@@ -312,6 +236,8 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None,
         price_store = PriceStore(registers.store)  # the HAN's prices (OP_SET_PRICES)
         price_store.load()
     if han is not None:
+        from app.han_setup import make_han
+
         node = make_han(hal, han, record, registers, han_ext, han_key, out, view, market,
                         metrology, price_store)
     if registers is not None:
@@ -328,6 +254,8 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None,
                 handlers[OP_HAN_JOINER] = joiner_handler(node)
                 hub = node.se
             # Stored even without the HAN; a running hub publishes the new prices at once.
+            from app.han_setup import price_config
+
             handlers[OP_SET_PRICES] = reg_prices.handler(
                 price_store, None if hub is None else
                 (lambda p: hub.set_prices(price_config(p))))
@@ -388,8 +316,9 @@ def run(seconds=None, board_module=None, out=print, profile="nl", utc=None, key=
     the host's time); without it the board's clock is trusted only if it keeps time through
     power cuts (board.CLOCK_KEEPS_TIME), else the registers resume from the persisted time,
     unsynchronised. key: overrides the provisioned P1 key (16 bytes). han: None (no HAN),
-    "coordinator" (the hub, ZigBee coordinator and trust centre) or "device" (a ZigBee end
-    device, han/node.py); han_ext and han_key override the provisioned EUI-64 and the
+    "coordinator" (the hub, ZigBee coordinator and trust centre), "gas" (the gas meter),
+    "display" (the in-home display) or "device" (a ZigBee end device sending stand-in
+    reports; app/han_setup.py); han_ext and han_key override the provisioned EUI-64 and the
     coordinator's network key. The coordinator admits the devices registered through the
     configuration op OP_HAN_JOINER (python -m tools.config han-join EUI64 CODE)."""
     if board_module is None:

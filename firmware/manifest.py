@@ -36,6 +36,7 @@ package("han", files=["__init__.py", "bridge_proto.py", "counters.py", "inventor
            "zcl/reporting.py", "zcl/dispatch.py", "zcl/engine.py", "zcl/reportcfg.py"]
         + ["se/__init__.py", "se/server.py", "se/basic.py", "se/identify.py", "se/time.py",
            "se/metering.py", "se/units.py", "se/sources.py", "se/price.py",
-           "se/messaging.py", "se/router.py", "se/hub.py"]
+           "se/messaging.py", "se/router.py", "se/hub.py", "se/gasmeter.py",
+           "se/gasreg.py", "se/gasrelay.py", "se/ihd.py", "se/ihd_peer.py"]
         + (_SIM_HAN if options.simulation else []))
 module("main.py")

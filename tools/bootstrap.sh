@@ -20,11 +20,12 @@ MPY_SRC=$BUILD/micropython-src
 MPY_SUITE=trixie
 
 # Cross compilers (armv7m for the emulated board and its natmods, rv32imc natmods for the
-# ESP32-C3/C6/H2), QEMU, socat, dpkg-dev (dpkg-source), tshark (HAN capture checks), and what
+# ESP32-C3/C6/H2), QEMU, socat, dpkg-dev (dpkg-source), tshark (HAN capture checks),
+# chromium-headless-shell (the in-home display's web page, tools.ihd --web), and what
 # building MicroPython and the venv needs on a bare machine.
 DEBIAN_PACKAGES="gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-riscv64-unknown-elf
  picolibc-riscv64-unknown-elf qemu-system-arm socat dpkg-dev tshark make gcc python3-venv
- python3-dev xz-utils gpgv debian-archive-keyring"
+ python3-dev xz-utils gpgv debian-archive-keyring chromium-headless-shell"
 
 say() { printf '[bootstrap] %s\n' "$*"; }
 die() { printf '[bootstrap] ERROR: %s\n' "$*" >&2; exit 1; }

@@ -63,21 +63,30 @@ def _low32(ext):
 
 
 class HanNode:
-    """role: "coordinator" or "device". ext: the radio's 8-byte extended address (MSB
+    """role: "coordinator", "device" or "display" (an always-on end device whose se is a
+    han/se/ihd.py Display). ext: the radio's 8-byte extended address (MSB
     first). store: the registers' record store (han/nwk/store.py keeps the network there).
     install_code: the device's own install code with its CRC (device role). network_key:
     the network key (coordinator; None: a random one at the first start). rand_bits: a
     uniform random source for backoffs and sequence numbers (random.getrandbits seeded per
     device). keys: where the coordinator's secret keys come from (han/tc/keygen.py; None:
     a seeded PRNG, for simulations only). se: the node's Smart Energy application
-    (han/se/hub.py Hub: its router's endpoints replace the stand-in endpoint)."""
+    (han/se/hub.py Hub: its router's endpoints replace the stand-in endpoint). Role "gas":
+    a sleepy end device whose se is a han/se/gasmeter.py GasMeter (which slows the polls
+    once joined)."""
 
     def __init__(self, radio, clock, role, ext, store, rand_bits, install_code=None,
                  network_key=None, out=print, channel_mask=DEFAULT_CHANNEL_MASK,
                  pan_id=DEFAULT_PAN_ID, report_ms=2000, on_tamper=None, sleepy=False,
                  keys=None, se=None):
-        if role not in ("coordinator", "device"):
-            raise ValueError("HAN role must be 'coordinator' or 'device'")
+        if role not in ("coordinator", "device", "display", "gas"):
+            raise ValueError("HAN role must be 'coordinator', 'device', 'display' or 'gas'")
+        if role == "gas":
+            if se is None:
+                raise ValueError("a gas meter needs its application (han/se/gasmeter.py)")
+            sleepy = True  # a battery meter: served by indirect transmission
+        if role == "display" and se is None:
+            raise ValueError("a display needs its application (han/se/ihd.py Display)")
         if len(ext) != 8:
             raise ValueError("the extended address is 8 bytes")
         coordinator = role == "coordinator"
@@ -106,6 +115,8 @@ class HanNode:
                              keys=keys)
         if se is not None:
             se.router.send = self.zb.send
+            if hasattr(se, "attach"):  # display: ZDO responses; gas meter: APS confirms
+                se.attach(self.zb)
         self.zb.on_event = self._event
         self.zb.on_app = self._app
         self.mac = self.zb.mac

@@ -123,7 +123,10 @@ class TamperDetector:
             return  # no source to blame
         clock = self.clock  # (a bound method kept in a local would be an allocation)
         # Floods: every frame counts, whatever its fate.
-        if clock.ticks_diff(now, self._flood_start[slot]) >= FLOOD_WINDOW_US:
+        d = clock.ticks_diff(now, self._flood_start[slot])
+        # d < 0: the window's start lies more than half the tick period back (a slot
+        # never used since boot starts at 0), not in the future: start a new window.
+        if d >= FLOOD_WINDOW_US or d < 0:
             self._flood_start[slot] = now
             self._flood_count[slot] = 0
         self._flood_count[slot] += 1

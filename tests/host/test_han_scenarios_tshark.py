@@ -37,7 +37,7 @@ from han.tc.keys import install_code_link_key
 import zb_net
 
 MODULES = ("test_han_zigbee", "test_han_node", "test_han_zb_fuzz_regress", "test_han_zb_aging",
-           "test_han_se_hub")
+           "test_han_se_hub", "test_han_se_ihd", "test_han_se_gas")
 
 # Scenarios that build nodes but never run the medium (parsers, constructors, table
 # sizes): asserted to capture nothing, so that one that starts transmitting gets checked
@@ -48,6 +48,7 @@ NO_AIR = {
     "test_han_node::test_device_needs_a_valid_install_code",
     "test_han_zb_fuzz_regress::test_short_unserved_zdo_request_counted_malformed_only",
     "test_han_zb_aging::test_table_record_keeps_its_layout_and_reads_records_written_before",
+    "test_han_se_ihd::test_a_report_is_taken_without_allocating",
 }
 # Scenarios in which no device is ever admitted (unregistered joiner, full table): no key
 # is transported, so nothing is secured and there is nothing to decrypt. Asserted: none
@@ -192,9 +193,13 @@ def _tshark(path, keys):
 
 
 def _keys(cap, scenario):
-    if scenario.startswith("test_han_node::") or scenario.startswith("test_han_se_hub::"):
+    if scenario.startswith(("test_han_node::", "test_han_se_hub::", "test_han_se_ihd::")):
         import test_han_node
         return [install_code_link_key(test_han_node.CODE)]
+    if scenario.startswith("test_han_se_gas::"):  # the gas meter and a stand-in reader
+        import test_han_se_gas
+        return [install_code_link_key(test_han_se_gas.GAS_CODE),
+                install_code_link_key(test_han_se_gas.CODE)]
     keys = []
     for net in cap.nets:
         for d in net.devs:

@@ -1,0 +1,108 @@
+# The HAN's part of main's wiring (main.run(han=...)): the node for the board's radio in
+# its role, with the Smart Energy application of that role, from the provisioning record
+# and the registers. Kept apart from main.py so that main stays a short list of wirings.
+#
+#   coordinator  the hub: trust centre, han/se/hub.py over the registers' view (Metering,
+#                Time, Messaging, Price from the configured prices, the gas mirror; a gas
+#                meter's readings into the registers' gas mailbox)
+#   device       a ZigBee end device sending the stand-in reports (interoperability, tests)
+#   gas          the gas meter (han/se/gasmeter.py): sleepy, reports its register every 5 min
+#   display      the in-home display (han/se/ihd.py)
+from app.version import FIRMWARE_NAME, FIRMWARE_VERSION
+
+
+def _identity(hal):
+    return (FIRMWARE_NAME.encode(), hal.name.encode(), FIRMWARE_VERSION.encode())
+
+
+def make_han(hal, role, record, registers, ext=None, network_key=None, out=print,
+             view=None, market=None, metrology=None, price_store=None):
+    """The HAN node (han/node.py, a ZigBee PRO node) on the board's radio, or None when no
+    role is asked. Its identity from the provisioning record: han_eui64 (or ext), for a
+    device its han_install_code, for the coordinator han_network_key (or network_key; else
+    it makes one). The network (keys, device table, frame counters) lives in the registers'
+    store; tamper episodes reach the tamper log through a callback. The coordinator serves
+    the meter to the HAN's displays (han/se/hub.py: Metering, Time, Messaging, the gas
+    mirror) from the registers' view and the market's zone."""
+    if role is None:
+        return None
+    if hal.radio is None:
+        raise ValueError("board %s has no HAN radio (none fitted or it does not answer)"
+                         % hal.name)
+    if registers is None:
+        raise ValueError("the HAN keeps its network in the registers' store: no file system")
+    ext = ext or (record.han_eui64 if record else None)
+    if ext is None:
+        raise ValueError("the HAN needs a provisioned han_eui64 (python -m tools.provision) "
+                         "or han_ext")
+    code = record.han_install_code if record else None
+    if role != "coordinator" and code is None:
+        raise ValueError("a HAN device needs a provisioned han_install_code")
+    import random
+
+    from app.tasks import han_tamper_logger
+    from han.node import HanNode
+
+    keys = None
+    se = None
+    if role == "coordinator":
+        from han.tc.keygen import KeyGenerator
+
+        keys = KeyGenerator(hal.entropy, record.config_key if record else None)
+        if view is not None and market is not None:
+            se = make_hub(hal, registers, view, market, metrology, out, price_store)
+    elif role == "gas":
+        if record is None or record.p1_equipment_id is None:
+            raise ValueError("a gas meter needs a provisioned p1_equipment_id (the "
+                             "identifier P1 prints for it)")
+        from han.se.gasmeter import GasMeter
+
+        se = GasMeter(hal.clock, registers.store, record.p1_equipment_id,
+                      seed=(ext[6] << 8 | ext[7]) & 0x7FFF, identity=_identity(hal), out=out)
+    elif role == "display":
+        from han.se.ihd import Display
+
+        se = Display(hal.clock, identity=_identity(hal))
+    # Backoffs and sequence numbers must differ between devices: seed from the address
+    # (keys never come from this generator).
+    random.seed((ext[4] << 24 | ext[5] << 16 | ext[6] << 8 | ext[7]) & 0x3FFFFFFF)
+    return HanNode(hal.radio, hal.clock, role, ext, registers.store, random.getrandbits,
+                   install_code=code,
+                   network_key=network_key or (record.han_network_key if record else None),
+                   out=out, on_tamper=han_tamper_logger(registers), keys=keys, se=se)
+
+
+def price_config(prices):
+    """han.se.price.PriceConfig of a stored price table (registers/prices.py), or None."""
+    if prices is None:
+        return None
+    from han.se.price import PriceConfig
+
+    return PriceConfig(prices.provider_id, prices.currency, prices.tiers, prices.unit)
+
+
+def make_hub(hal, registers, view, market, metrology, out, price_store=None):
+    """The hub's Smart Energy endpoints over the registers (han/se/hub.py); prices from
+    the configuration path's stored table, if any."""
+    from han.se.hub import Hub
+
+    power = None
+    if metrology is not None:
+        total = metrology.total
+
+        def power():
+            return int(total.p_w)
+
+    def confirmed(message_id, utc):
+        out("han message %d confirmed at %d" % (message_id, utc))
+
+    def gas(litres, capture_utc, equipment_id):
+        try:
+            return registers.gas.put(litres, capture_utc, equipment_id)
+        except ValueError:  # not a reading (han/se/gasrelay.py checks what it can)
+            return False
+
+    return Hub(registers.clock, view, market.std_offset_s, market.dst_rule, hal.clock,
+               identity=_identity(hal), on_gas=gas,
+               prices=price_config(price_store.prices) if price_store is not None else None,
+               power_w=power, on_confirmed=confirmed)
