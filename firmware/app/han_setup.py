@@ -103,6 +103,6 @@ def make_hub(hal, registers, view, market, metrology, out, price_store=None):
             return False
 
     return Hub(registers.clock, view, market.std_offset_s, market.dst_rule, hal.clock,
-               identity=_identity(hal), on_gas=gas,
+               identity=_identity(hal), on_gas=gas, store=registers.store,
                prices=price_config(price_store.prices) if price_store is not None else None,
                power_w=power, on_confirmed=confirmed)

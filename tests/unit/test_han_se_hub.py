@@ -24,7 +24,7 @@ class HubBench(Bench):
             self.regs.energy.wh[0] = 1234567  # total import, Wh (registers/energy.py)
             self.view = RegistersView(self.regs)
         self.hub = Hub(self.regs.clock, self.view, 3600, DST_EU, self.clock,
-                       identity=(b"meter-fw", b"hub", b"0.1.0"))
+                       identity=(b"meter-fw", b"hub", b"0.1.0"), store=self.regs.store)
         self.coord_radio = radio_sim.SimRadio(self.medium, (0.0, 0.0), 26)
         c = HanNode(self.coord_radio, self.clock, "coordinator", COORD, self.coord_store,
                     radio_sim.make_rng(seed).getrandbits, out=self.lines.append,
@@ -137,6 +137,23 @@ def test_configured_reports_arrive_at_the_subscriber():
     assert 2 <= len(reports) <= 3
     assert all(p[0] == 0x18 and p[3:] == bytes.fromhex("0000" "25" "87d612000000")
                for p in reports)
+
+
+def test_subscriptions_survive_a_hub_reboot():
+    # The display never learns that the hub rebooted: its reports must go on without a
+    # new Configure Reporting (the configurations are kept in the record "hanrpt").
+    b, got, _ = _bench()
+    _ask(b, 1, 0x0702, bytes.fromhex("00" "52" "06" "00" "0000" "25" "0100" "0500"
+                                     "e80300000000"))
+    assert (0x0000, 1, 0x0702, bytes.fromhex("18" "52" "07" "00")) in got
+    b.run(2)
+    b.kill_coordinator()
+    b.coord = b.boot_coordinator(seed=7)
+    n0 = len(got)
+    b.run(12)
+    reports = [p for (src, ep, cl, p) in got[n0:] if cl == 0x0702 and p[2] == 0x0A]
+    assert len(reports) >= 2
+    assert all(p[3:] == bytes.fromhex("0000" "25" "87d612000000") for p in reports)
 
 
 def test_a_cluster_nobody_serves_gets_unsupported_cluster():

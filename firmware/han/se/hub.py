@@ -35,6 +35,7 @@ DEVICE_ESI = const(0x0500)  # SE 1.4 Table 5-13
 DEVICE_METER = const(0x0501)
 METERING = const(0x0702)
 REPORT_SLOTS = const(16)  # about 3 displays x 5 attributes
+KIND_REPORTS = const(0xB2)  # record kind (docs/registers.md)
 
 
 class Hub:
@@ -48,7 +49,7 @@ class Hub:
     it was taken; gasrelay.py)."""
 
     def __init__(self, clock, view, std_offset_s, dst_rule, ticks, identity=(b"", b"", b""),
-                 prices=None, power_w=None, on_confirmed=None, on_gas=None):
+                 prices=None, power_w=None, on_confirmed=None, on_gas=None, store=None):
         self.engine = ReportEngine(REPORT_SLOTS, ticks)
         self.router = r = SeRouter(None, self.engine)
         manufacturer, model, build = identity
@@ -75,6 +76,27 @@ class Hub:
         self.reports_in = 0
         self.view = view
         self.gas = GasRelay(on_gas, self._read_metering)
+        # The displays' subscriptions survive a hub reboot (they never learn of it, so
+        # would not subscribe again): record "hanrpt" in the registers' store.
+        self._rpt = None
+        self._rpt_buf = bytearray(ReportEngine.packed_size(REPORT_SLOTS))
+        if store is not None:
+            self._rpt = store.slots("hanrpt", KIND_REPORTS, len(self._rpt_buf))
+            n = self._rpt.load(self._rpt_buf)
+            if n > 0:
+                try:
+                    self.engine.unpack(self._rpt_buf, n, self._find_table, ticks.ticks_us())
+                except ValueError:
+                    pass  # not a reporting record: start without subscriptions
+
+    def _find_table(self, ep, cluster, to_client):
+        return self.router.table(ep, cluster)
+
+    def save_reporting(self):
+        """Write the reporting configurations if they changed (after each frame)."""
+        if self._rpt is not None and self.engine.dirty:
+            n = self.engine.pack(self._rpt_buf)
+            self._rpt.save(self._rpt_buf, n)
 
     def set_prices(self, config):
         """Publish config (han.se.price.PriceConfig) from now on (the configuration path's
@@ -102,6 +124,7 @@ class Hub:
         """The node's periodic call: the consumption periods follow the meter's local
         midnight; then reports and pushes. Microseconds until the next is due, or -1."""
         self.electricity.step(self.view.utc())
+        self.save_reporting()  # a Configure Reporting answered since the last step
         return self.router.step(now)
 
     def _metering_report(self, src, src_ep, h, buf, off, end, out, now):
