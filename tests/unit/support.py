@@ -52,3 +52,19 @@ def crc16_reflected(data, poly_reflected):
         for _ in range(8):
             crc = (crc >> 1) ^ poly_reflected if crc & 1 else crc >> 1
     return crc
+
+
+class UtcClock:
+    """UTC seconds since 1970, as registers.clock.MeterClock.utc() gives them; set t."""
+
+    def __init__(self):
+        self.t = 0
+
+    def utc(self):
+        return self.t
+
+
+def at_zcl_utc(server, utc):
+    """Set a server's UtcClock to ZCL UTC utc (seconds since 2000-01-01); the server."""
+    server.clock.t = utc + 946684800
+    return server

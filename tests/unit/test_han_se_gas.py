@@ -19,6 +19,7 @@ from registers.meter import MeterRegisters
 from registers.store import RecordStore
 from registers.view import RegistersView
 from test_han_node import CODE, COORD, DEVICE
+from zb_net import run_medium
 
 T0 = 1795694400  # 2026-11-26 12:00:00 UTC; CET (UTC+1) for months around it
 GAS = bytes.fromhex("0004A30B0047A501")
@@ -156,23 +157,9 @@ class GasBench:
         self.medium.radios.remove(radio)
 
     def run(self, seconds):
-        end = self.t + int(seconds * 1000000)
-        while self.t < end:
-            self.medium.advance(self.t)
-            now = self.clock.ticks_us()
-            waits = []
-            for n in [self.coord, self.gas] + self.others:
-                if n is not None:
-                    w = n.step(now)
-                    if w >= 0:
-                        waits.append(w)
-            nxt = self.t + (min(waits) if waits else 100000)
-            ev = self.medium.next_event()
-            if ev is not None:
-                nxt = min(nxt, ev)
-            nxt = min(max(nxt, self.t + 1), end)
-            self.clock.advance_us(nxt - self.t)
-            self.t = nxt
+        self.t = run_medium(self.medium, self.clock, self.t, self.t + int(seconds * 1000000),
+                            lambda: [n for n in [self.coord, self.gas] + self.others
+                                     if n is not None])[0]
 
 
 def _joined(report_s=300):

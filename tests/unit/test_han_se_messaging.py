@@ -7,25 +7,14 @@
 # specific to server. Tiers 1 and 2.
 from han.se import messaging as sm
 from han.zcl import frame as zf
-from support import NoAllocation, raises
+from support import NoAllocation, UtcClock, at_zcl_utc, raises
 
 UTC = 789004800        # 2025-01-01 00:00:00 UTC: on air 0042072F
 UTC_1H = UTC + 3600    # on air 1050072F
 
 
-class Clock:
-    """UTC seconds since 1970, as registers.clock.MeterClock.utc() gives them."""
-
-    def __init__(self):
-        self.t = 0
-
-    def utc(self):
-        return self.t
-
-
-def _at(server, utc):
-    server.clock.t = utc + 946684800    # ZCL UTC counts from 2000-01-01
-    return server
+Clock = UtcClock
+_at = at_zcl_utc  # ZCL UTC counts from 2000-01-01
 
 
 class Text:

@@ -6,7 +6,7 @@
 # disable default response (10). Tiers 1 and 2.
 from han.se import price as sp
 from han.zcl import frame as zf
-from support import NoAllocation, raises
+from support import NoAllocation, UtcClock, at_zcl_utc, raises
 
 UTC = 789004800        # 2025-01-01 00:00:00 UTC: 0x2F074200, on air 0042072F
 UTC_1H = UTC + 3600    # 0x2F075010, on air 1050072F
@@ -20,19 +20,8 @@ TIER2 = ("78563412" "06" "4E6F726D616C" "0042072F" "0042072F" "00" "D203" "42" "
          "FF" "FFFFFFFF" "FF" "FFFFFFFF" "FF" "00" "00" "00" "00" "00" "00" "00" "00")
 
 
-class Clock:
-    """UTC seconds since 1970, as registers.clock.MeterClock.utc() gives them."""
-
-    def __init__(self):
-        self.t = 0
-
-    def utc(self):
-        return self.t
-
-
-def _at(server, utc):
-    server.clock.t = utc + 946684800    # ZCL UTC counts from 2000-01-01
-    return server
+Clock = UtcClock
+_at = at_zcl_utc  # ZCL UTC counts from 2000-01-01
 
 
 class Tariff:

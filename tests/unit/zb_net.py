@@ -42,6 +42,30 @@ def device_code(i):
     return code + bytes([c & 0xFF, c >> 8])
 
 
+def run_medium(medium, clock, t, end, nodes, until=None):
+    """Step the nodes (nodes(): those powered now) and the medium from t to end, jumping
+    from event to event on the FakeClock. Returns (the new t, True if until() came true,
+    else until()'s last value or None)."""
+    while t < end:
+        medium.advance(t)
+        now = clock.ticks_us()
+        waits = []
+        for n in nodes():
+            w = n.step(now)
+            if w >= 0:
+                waits.append(w)
+        if until is not None and until():
+            return t, True
+        nxt = t + (min(waits) if waits else 100000)
+        ev = medium.next_event()
+        if ev is not None:
+            nxt = min(nxt, ev)
+        nxt = min(max(nxt, t + 1), end)
+        clock.advance_us(nxt - t)
+        t = nxt
+    return t, (until() if until is not None else None)
+
+
 class Node:
     def __init__(self, net, role, ext, pos, link_key=None, sleepy=False, seed=1):
         self.net = net
@@ -126,25 +150,9 @@ class Net:
         return [n for n in [self.coord] + self.devs if n.node is not None]
 
     def run(self, seconds, until=None):
-        end = self.t + int(seconds * 1e6)
-        while self.t < end:
-            self.medium.advance(self.t)
-            now = self.clock.ticks_us()
-            waits = []
-            for n in self.nodes():
-                w = n.node.step(now)
-                if w >= 0:
-                    waits.append(w)
-            if until is not None and until():
-                return True
-            nxt = self.t + (min(waits) if waits else 100000)
-            ev = self.medium.next_event()
-            if ev is not None:
-                nxt = min(nxt, ev)
-            nxt = min(max(nxt, self.t + 1), end)
-            self.clock.advance_us(nxt - self.t)
-            self.t = nxt
-        return until() if until is not None else None
+        self.t, done = run_medium(self.medium, self.clock, self.t, self.t + int(seconds * 1e6),
+                                  lambda: [n.node for n in self.nodes()], until)
+        return done
 
     def register_all(self):
         tc = self.coord.node.tc

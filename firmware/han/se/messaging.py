@@ -241,16 +241,6 @@ class MessagingServer(ClusterServer):
         p = self._header(out, self.seq, CANCEL_MESSAGE)
         return build_cancel_message(out, p, shown)
 
-    def subscribe(self, addr):
-        for i in range(self.n_subscribers):
-            if self.subscribers[i] == addr:
-                return True
-        if self.n_subscribers == len(self.subscribers):
-            return False
-        self.subscribers[self.n_subscribers] = addr
-        self.n_subscribers += 1
-        return True
-
     def _confirmation(self, buf, p, end):
         if end - p < 8:
             return zg.MALFORMED_COMMAND

@@ -370,17 +370,6 @@ class PriceServer(ClusterServer):
         self.seq = (self.seq + 1) & 0xFF
         return self._publish(out, self.seq, utc)
 
-    def subscribe(self, addr):
-        """Keep addr for unsolicited Publish Price; False when the table is full."""
-        for i in range(self.n_subscribers):
-            if self.subscribers[i] == addr:
-                return True
-        if self.n_subscribers == len(self.subscribers):
-            return False
-        self.subscribers[self.n_subscribers] = addr
-        self.n_subscribers += 1
-        return True
-
     def handle(self, h, buf, off, end, out, unicast, src=-1):
         self._src = src
         return ClusterServer.handle(self, h, buf, off, end, out, unicast)

@@ -25,6 +25,19 @@ class ClusterServer:
         self.table = table
         self.rh = zf.ZclHeader()   # the response header, reused for every answer
 
+    def subscribe(self, addr):
+        """Keep addr among the subscribers of a server that pushes unsolicited frames
+        (Price, Messaging: subscribers[:n_subscribers], preallocated by the subclass);
+        False when the table is full."""
+        for i in range(self.n_subscribers):
+            if self.subscribers[i] == addr:
+                return True
+        if self.n_subscribers == len(self.subscribers):
+            return False
+        self.subscribers[self.n_subscribers] = addr
+        self.n_subscribers += 1
+        return True
+
     def attr(self, attr_id):
         return self.table.find(attr_id)
 
