@@ -162,3 +162,36 @@ def test_a_cluster_nobody_serves_gets_unsupported_cluster():
     _ask(b, 1, 0x0700, bytes.fromhex("00" "61" "00" "0000"))
     assert (0x0000, 1, 0x0700, bytes.fromhex("18" "61" "0b" "00" "c3")) in got
     assert b.hub.router.unsupported == 1
+
+
+def test_todays_energy_survives_a_reboot_the_same_day_not_across_midnight():
+    # The hub sees local midnight (CET: 23:00 UTC), the meter then counts 1 500 Wh; the
+    # hub reboots the same day: today's consumption is still 1 500 Wh, not unknown. After
+    # a reboot on a later day the day is unknown (its start was not seen).
+    from hal.clock import FakeClock
+    from registers.store import RecordStore
+
+    clock = FakeClock()
+    regs = MeterRegisters(clock, MemoryFs())
+    midnight = T0 + 11 * 3600  # 2026-11-26 23:00 UTC = 27th 00:00 CET
+    clock.set_time(midnight - 60)
+    regs.boot(midnight - 60)
+    view = RegistersView(regs)
+    store = RecordStore(MemoryFs())
+
+    def hub():
+        return Hub(regs.clock, view, 3600, DST_EU, clock, store=store)
+
+    h = hub()
+    h.step(clock.ticks_us())  # 23:59 CET: the day is seen, its start was not
+    assert h.electricity.consumption(0) is None
+    clock.set_time(midnight + 5)
+    regs.energy.wh[0] = 2000000
+    h.step(clock.ticks_us())  # 00:00:05 CET: a new day, base 2 000 000 Wh
+    regs.energy.wh[0] = 2001500
+    assert h.electricity.consumption(0) == 1500
+    h = hub()  # a reboot, same day
+    assert h.electricity.consumption(0) == 1500
+    clock.set_time(midnight + 86400 + 5)
+    h = hub()  # a reboot the next day: that day's start was never seen
+    assert h.electricity.consumption(0) is None

@@ -35,7 +35,8 @@ DEVICE_ESI = const(0x0500)  # SE 1.4 Table 5-13
 DEVICE_METER = const(0x0501)
 METERING = const(0x0702)
 REPORT_SLOTS = const(16)  # about 3 displays x 5 attributes
-KIND_REPORTS = const(0xB2)  # record kind (docs/registers.md)
+KIND_REPORTS = const(0xB2)  # record kinds (docs/registers.md)
+KIND_DAY = const(0xB3)
 
 
 class Hub:
@@ -89,6 +90,24 @@ class Hub:
                 except ValueError:
                     pass  # not a reporting record: start without subscriptions
 
+        # Today's, this week's and this month's consumption survive a reboot within the
+        # period (record "handay", written when a local day begins).
+        self._day = None
+        self._day_buf = bytearray(28)
+        self._saved_day = None
+        if store is not None:
+            self._day = store.slots("handay", KIND_DAY, 28)
+            n = self._day.load(self._day_buf)
+            if n > 0:
+                self.electricity.unpack(self._day_buf, n, view.utc())
+                self._saved_day = self.electricity.day
+
+    def _save_day(self):
+        e = self.electricity
+        if self._day is not None and e.day != self._saved_day and e.day >= 0:
+            self._day.save(self._day_buf, e.pack(self._day_buf))
+            self._saved_day = e.day
+
     def _find_table(self, ep, cluster, to_client):
         return self.router.table(ep, cluster)
 
@@ -124,6 +143,7 @@ class Hub:
         """The node's periodic call: the consumption periods follow the meter's local
         midnight; then reports and pushes. Microseconds until the next is due, or -1."""
         self.electricity.step(self.view.utc())
+        self._save_day()  # a local day began: its bases are kept
         self.save_reporting()  # a Configure Reporting answered since the last step
         return self.router.step(now)
 

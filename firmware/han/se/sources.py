@@ -68,6 +68,44 @@ class ElectricitySource:
         self.month_base = month_base
         self.previous_day = previous_day
 
+    @property
+    def day(self):
+        """The local day number last seen (-1: none yet)."""
+        return self._day
+
+    def pack(self, out):
+        """The periods' bases for the record store (Hub keeps them across a reboot): the
+        local day, week and month they belong to, the three bases and yesterday's
+        consumption (-1: unknown), 7 x int32 little endian; returns 28."""
+        vals = (self._day, self._week, self._month, self.day_base, self.week_base,
+                self.month_base, self.previous_day)
+        for k in range(7):
+            v = -1 if vals[k] is None else vals[k]
+            for j in range(4):
+                out[4 * k + j] = (v >> (8 * j)) & 0xFF
+        return 28
+
+    def unpack(self, buf, n, utc):
+        """Take back what pack wrote, keeping only the bases of the periods that still
+        hold utc (a reboot within the same day keeps today's energy; one across midnight
+        starts the day unknown, as a power cut over midnight must)."""
+        if n != 28:
+            return
+        vals = []
+        for k in range(7):
+            v = buf[4 * k] | buf[4 * k + 1] << 8 | buf[4 * k + 2] << 16 | buf[4 * k + 3] << 24
+            vals.append(v - (1 << 32) if v >= 1 << 31 else v)
+        day, week, month = vals[0], vals[1], vals[2]
+        self._mark(utc)
+
+        def kept(v, same):
+            return v if same and v >= 0 else None
+
+        self.day_base = kept(vals[3], day == self._day)
+        self.week_base = kept(vals[4], week == self._week)
+        self.month_base = kept(vals[5], month == self._month)
+        self.previous_day = kept(vals[6], day == self._day)
+
     def _mark(self, utc):
         day = (utc + self.view.utc_offset_s(utc)) // _DAY
         packed = civil.civil_from_days(day)
