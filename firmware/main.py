@@ -191,7 +191,7 @@ def status_fields(registers, provisioning, indicator, source=None):
 
 
 async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None, han=None,
-                    han_ext=None, han_key=None, clock_trusted=True):
+                    han_ext=None, han_key=None, clock_trusted=True, gas_report_s=None):
     from app import provision
     from app import supervisor as sv
     from app.source import MeterSource
@@ -239,7 +239,7 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None,
         from app.han_setup import make_han
 
         node = make_han(hal, han, record, registers, han_ext, han_key, out, view, market,
-                        metrology, price_store)
+                        metrology, price_store, gas_report_s=gas_report_s)
     if registers is not None:
         session = None
         if config_key is not None:
@@ -311,7 +311,7 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None,
 
 
 def run(seconds=None, board_module=None, out=print, profile="nl", utc=None, key=None,
-        han=None, han_ext=None, han_key=None):
+        han=None, han_ext=None, han_key=None, gas_report_s=None):
     """Run the meter. utc: a time sync before the start (the emulated board's runner passes
     the host's time); without it the board's clock is trusted only if it keeps time through
     power cuts (board.CLOCK_KEEPS_TIME), else the registers resume from the persisted time,
@@ -320,7 +320,8 @@ def run(seconds=None, board_module=None, out=print, profile="nl", utc=None, key=
     "display" (the in-home display) or "device" (a ZigBee end device sending stand-in
     reports; app/han_setup.py); han_ext and han_key override the provisioned EUI-64 and the
     coordinator's network key. The coordinator admits the devices registered through the
-    configuration op OP_HAN_JOINER (python -m tools.config han-join EUI64 CODE)."""
+    configuration op OP_HAN_JOINER (python -m tools.config han-join EUI64 CODE).
+    gas_report_s: the gas meter's report interval (default 300 s, DSMR 5's cadence)."""
     if board_module is None:
         import board as board_module
     hal = board_module.make_hal()
@@ -330,7 +331,7 @@ def run(seconds=None, board_module=None, out=print, profile="nl", utc=None, key=
         trusted = True
     out(banner(hal))
     asyncio.run(main_task(hal, board_module, seconds, out, profile, key, han, han_ext,
-                          han_key, trusted))
+                          han_key, trusted, gas_report_s))
     return hal
 
 

@@ -5,7 +5,11 @@
                             [--flash FILE]
                             [--fresh-flash] [--icount]
                             [--han coordinator|device] [--han-ext HEX] [--han-medium PATH]
-                            [--han-pcap FILE]
+                            [--han-pcap FILE] [--gas-report-s N] [--gas-board]
+
+With --han coordinator (and no --han-medium) a gas meter and an in-home display join the
+board on make run's own medium (tools/emu_han.py); their JSON lines are shown prefixed
+"[gas] " and "[ihd] " ("[gas-board] " for the gas meter board of --gas-board).
 
 (also reachable as python -m tools.emu_run). The board itself: tools/emu.py.
 """
@@ -16,6 +20,7 @@ import os
 import sys
 import time
 
+from tools import emu_han
 from tools.emu import PROMPT, ROOT, EmulatedBoard, EmulatorError
 
 DEFAULT_DEVICE = os.path.join(ROOT, "boards", "emu-mps2", "device.json")
@@ -77,82 +82,80 @@ class LineEcho:
         self.out.flush()
 
 
-# make run's host HAN device (when the board is the coordinator): its address and install
-# code (6 octets + CRC-16/X-25), registered on the board through the configuration path.
+# The stand-in HAN device (han/node.py role "device") that tools/bench_meter.py's run has
+# join the board: its address and install code (6 octets + CRC-16/X-25). make run itself
+# runs the gas meter and the display (tools/emu_han.py).
 HOST_DEVICE_EXT = bytes.fromhex("0004A30B0000D001")
 HOST_DEVICE_CODE = bytes.fromhex("A1B2C3D4E5F688CC")
 
 
 def register_han_device(board, record, ext, code, echo, timeout=10):
-    """Type a signed OP_HAN_JOINER command (tools.config han-join) on the board's console,
-    as an installer does, and wait for the meter's answer."""
-    from tools import config
-
+    """Register a HAN device on the board through the configuration path (a signed
+    OP_HAN_JOINER line, tools.config han-join) with the record's config_key."""
     if record.config_key is None:
-        echo.text("[emu] no config_key provisioned: the host HAN device cannot be "
-                  "registered\n")
+        echo.text("[emu] no config_key provisioned: the host HAN device %s cannot be "
+                  "registered\n" % ext.hex())
         return False
-    cmd = config.command(config.fwconfig.OP_HAN_JOINER, int(time.time()),
-                         config.han_joiner_payload(ext.hex(), code.hex()))
-    start = len(board.console_log)
-    board.write_console(config.console_line(cmd, config.sign(record.config_key, cmd)) + "\r")
-    try:
-        board.wait_console(b"CFG OK %d" % config.fwconfig.OP_HAN_JOINER, timeout=timeout,
-                           echo=echo, start=start)
-    except EmulatorError:
-        echo.text("[emu] the board did not accept the HAN device's registration\n")
+    if not emu_han.register_han_device(board, record.config_key, ext, code, echo, timeout):
+        echo.text("[emu] the board did not accept the HAN device %s\n" % ext.hex())
         return False
     return True
 
 
-class HostMedium:
-    """make run's own simulated 802.15.4 medium (tools/han/medium_server.py) in a thread,
-    and, when the board is the coordinator, a HAN device on the host joining it."""
+class HostMedium(emu_han.HostMedium):
+    """A medium of our own with the stand-in device when the board is the coordinator
+    (tools/bench_meter.py)."""
 
     def __init__(self, board_role, pcap=None):
-        import tempfile
-        import threading
-
-        from tools.han.medium_server import MediumServer
-
-        self._dir = tempfile.mkdtemp(prefix="han-")
-        self.path = os.path.join(self._dir, "medium.sock")
-        self.server = MediumServer(self.path, pcap=pcap).start_thread()
-        self._stop = threading.Event()
-        self._device_thread = None
+        super().__init__(pcap)
         if board_role == "coordinator":
-            self._device_thread = threading.Thread(target=self._device, daemon=True)
-            self._device_thread.start()
+            self.start_device(HOST_DEVICE_EXT, HOST_DEVICE_CODE)
 
-    def _device(self):
-        import random
 
-        from hal.clock import SystemClock
-        from han.node import HanNode
-        from han.radio_bridge import BridgeRadio
-        from registers.memfs import MemoryFs
-        from registers.store import RecordStore
-        from tools.han.medium_server import SocketStream
+# The display starts once the gas meter has joined, or after this long: a sleepy device
+# joining while the display's first exchanges keep the hub busy can miss its Transport Key
+# (the hub under QEMU answers its polls late) and then not join at all (seen on tier 3).
+DISPLAY_AFTER_GAS_S = 25
 
-        time.sleep(0.2)  # the server is listening
-        clock = SystemClock()
-        node = HanNode(BridgeRadio(SocketStream(self.path)), clock, "device", HOST_DEVICE_EXT,
-                       RecordStore(MemoryFs()), random.Random(7).getrandbits,
-                       install_code=HOST_DEVICE_CODE, out=lambda s: None, report_ms=5000)
-        node.start()
-        while not self._stop.is_set():
-            wait = node.step(clock.ticks_us())  # -1: only a frame wakes it
-            time.sleep((2000 if wait < 0 else min(wait, 2000)) / 1e6)
 
-    def stop(self, echo):
-        self._stop.set()
-        if self._device_thread is not None:
-            self._device_thread.join(timeout=2)
-        self.server.shutdown()
-        s = self.server.summary()
-        echo.text("[emu] HAN medium: %d nodes, %d frames on air%s\n" % (
-            s["nodes"], s["frames_on_air"],
-            " (capture: %s)" % self.server.pcap_path if self.server.pcap_path else ""))
+def start_han_devices(args, board, record, medium, echo, natmods):
+    """make run's gas meter (on the host, or --gas-board) registered on the board and
+    started, and the display registered; (the gas board or None, when the display may
+    start: a function of the monotonic time, or None when it is not registered)."""
+    from tools.ihd.display import DEFAULT_CODE, DEFAULT_EXT
+
+    gas_board = None
+    if args.gas_board:
+        gas_board = emu_han.GasBoard(medium.path)
+        gas_ext, gas_code = gas_board.record.han_eui64, gas_board.record.han_install_code
+    else:
+        gas_ext, gas_code = emu_han.HOST_GAS_EXT, emu_han.HOST_GAS_CODE
+    gas_ok = register_han_device(board, record, gas_ext, gas_code, echo)
+    ihd_ok = register_han_device(board, record, DEFAULT_EXT, DEFAULT_CODE, echo)
+    if gas_ok and gas_board is not None:
+        echo.text("[emu] gas meter board: booting (report every %d s)\n" % args.gas_report_s)
+        try:
+            gas_board.boot(args.gas_report_s, natmods=natmods)
+        except EmulatorError:
+            gas_board.stop()
+            raise
+    elif gas_ok:
+        medium.start_gas(args.gas_report_s)
+        echo.text("[emu] host gas meter %s joining (report every %d s)\n"
+                  % (gas_ext.hex(), args.gas_report_s))
+    if not ihd_ok:
+        return gas_board, None
+    since = time.monotonic()
+
+    def display_due(now):
+        joined = gas_board.joined() if gas_board is not None else medium.gas_joined
+        if joined or not gas_ok or now - since >= DISPLAY_AFTER_GAS_S:
+            medium.start_display()
+            echo.text("[emu] host display %s joining\n" % DEFAULT_EXT.hex())
+            return True
+        return False
+
+    return gas_board, display_due
 
 
 def cmd_run(args):
@@ -165,10 +168,12 @@ def cmd_run(args):
     medium = None
     han_medium = args.han_medium
     if args.han and not han_medium:
-        # No medium given: one of our own in this process, with a host end device
-        # (firmware/han/node.py over a socket) when the board is the coordinator.
-        medium = HostMedium(args.han, args.han_pcap)
+        # No medium given: one of our own in this process, where a gas meter and a display
+        # join the board when it is the coordinator (tools/emu_han.py).
+        medium = emu_han.HostMedium(args.han_pcap)
         han_medium = medium.path
+    gas_board = None
+    display_due = None
     board = EmulatedBoard(icount=args.icount, uart1_file=args.uart1,
                           flash_dir=os.path.dirname(flash), han_medium=han_medium)
     echo = LineEcho(sys.stdout.buffer)
@@ -206,13 +211,23 @@ def cmd_run(args):
         # when the first telegram also starts): the time the meter runs.
         board.wait_console(b"status uptime=1s", echo=echo, start=len(board.console_log))
         if medium is not None and args.han == "coordinator":
-            register_han_device(board, record, HOST_DEVICE_EXT, HOST_DEVICE_CODE, echo)
+            gas_board, display_due = start_han_devices(args, board, record, medium, echo,
+                                                       natmods)
         deadline = time.monotonic() + args.seconds if args.seconds else None
         p1_key = args.key or (record.p1_key.hex() if record.p1_key else None)
         reader = uart1_session(p1_key, echo)
         decoded = 0
 
         def decode_new():
+            nonlocal display_due
+            if display_due is not None and display_due(time.monotonic()):
+                display_due = None
+            # The HAN devices' lines come between whole console lines and telegrams.
+            if medium is not None:
+                medium.drain(echo)
+            if gas_board is not None:
+                gas_board.pump()
+                gas_board.show(echo)
             end = len(board.uart1_bytes)
             reader.feed(bytes(board.uart1_bytes[decoded:end]))
             return end
@@ -243,6 +258,9 @@ def cmd_run(args):
             pass
     finally:
         board.stop()
+        if gas_board is not None:
+            gas_board.show(echo)
+            gas_board.stop()
         if medium is not None:
             medium.stop(echo)
         echo.close()
@@ -282,7 +300,8 @@ def main(argv=None):
                      help="deterministic virtual time (1 instruction = 1 ns)")
     run.add_argument("--han", choices=("coordinator", "device"),
                      help="run the HAN too (UART2 radio bridge): as the PAN coordinator "
-                          "(with a host HAN device joining it, unless --han-medium) or as "
+                          "(with a gas meter and a display joining it, unless --han-medium) "
+                          "or as "
                           "a device")
     run.add_argument("--han-ext", metavar="HEX", help="the board's extended address, 16 hex "
                                                       "digits")
@@ -291,7 +310,17 @@ def main(argv=None):
                           "medium --listen PATH), e.g. with another board")
     run.add_argument("--han-pcap", metavar="FILE",
                      help="capture of make run's own medium (without --han-medium)")
+    run.add_argument("--gas-report-s", type=int, default=emu_han.GAS_REPORT_S, metavar="N",
+                     help="the gas meter's report interval in s (10 .. 86400; default 300, "
+                          "DSMR 5's 5 minutes)")
+    run.add_argument("--gas-board", action="store_true",
+                     help="with --han coordinator: the gas meter as a second emulated board "
+                          "on the medium instead of on the host")
     args = parser.parse_args(argv)
+    if not 10 <= args.gas_report_s <= 86400:
+        parser.error("--gas-report-s: 10 .. 86400")
+    if args.gas_board and (args.han != "coordinator" or args.han_medium):
+        parser.error("--gas-board needs --han coordinator on make run's own medium")
     try:
         return cmd_run(args)
     except EmulatorError as e:

@@ -297,7 +297,7 @@ class Session:
 
 def _show(value):
     if isinstance(value, list):
-        return "; ".join(str(v).strip() for v in value)
+        return "; ".join(_show(v) for v in value)
     return str(value).strip().replace("\n", " ").replace("\t", "")
 
 

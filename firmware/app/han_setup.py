@@ -16,14 +16,15 @@ def _identity(hal):
 
 
 def make_han(hal, role, record, registers, ext=None, network_key=None, out=print,
-             view=None, market=None, metrology=None, price_store=None):
+             view=None, market=None, metrology=None, price_store=None, gas_report_s=None):
     """The HAN node (han/node.py, a ZigBee PRO node) on the board's radio, or None when no
     role is asked. Its identity from the provisioning record: han_eui64 (or ext), for a
     device its han_install_code, for the coordinator han_network_key (or network_key; else
     it makes one). The network (keys, device table, frame counters) lives in the registers'
     store; tamper episodes reach the tamper log through a callback. The coordinator serves
     the meter to the HAN's displays (han/se/hub.py: Metering, Time, Messaging, the gas
-    mirror) from the registers' view and the market's zone."""
+    mirror) from the registers' view and the market's zone. gas_report_s: the gas meter's
+    report interval in s (10 .. 86 400; None: 300)."""
     if role is None:
         return None
     if hal.radio is None:
@@ -55,9 +56,12 @@ def make_han(hal, role, record, registers, ext=None, network_key=None, out=print
         if record is None or record.p1_equipment_id is None:
             raise ValueError("a gas meter needs a provisioned p1_equipment_id (the "
                              "identifier P1 prints for it)")
-        from han.se.gasmeter import GasMeter
+        from han.se.gasmeter import REPORT_S, GasMeter
 
+        # gas_report_s: the report interval (None: DSMR 5's 5 minutes; make run and the
+        # tier-3 tests ask for 10 s so a run shows several reports).
         se = GasMeter(hal.clock, registers.store, record.p1_equipment_id,
+                      report_s=gas_report_s or REPORT_S,
                       seed=(ext[6] << 8 | ext[7]) & 0x7FFF, identity=_identity(hal), out=out)
     elif role == "display":
         from han.se.ihd import Display

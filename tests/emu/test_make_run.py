@@ -112,22 +112,37 @@ def test_registers_survive_an_emulated_power_cycle(tmp_path):
     assert "board=emu-mps2" in b_out
 
 
-def test_han_coordinator_with_a_host_device(tmp_path):
+def test_han_coordinator_with_a_host_gas_meter_and_display(tmp_path):
     # make run --han coordinator: the board's UART2 joins make run's own medium, where a
-    # host HAN device (firmware/han/node.py over a socket, a ZigBee end device) is
-    # registered on the board through the configuration path (a signed CFG line), joins by
-    # install code and reports every 5 s.
+    # host gas meter (firmware/han/se/gasmeter.py, a sleepy ZigBee end device) and the host
+    # display (tools/ihd) are registered on the board through the configuration path
+    # (signed CFG lines), join by install code; the gas meter reports every 10 s and P1
+    # carries its reading from the first report on; the display shows it and P1's kWh.
+    from test_han_gas_p1 import (check_display, check_gas_in_p1, display_lines, json_lines,
+                                 p1_gas, p1_kwh)
+
     pcap = tmp_path / "han.pcap"
-    out = emu_run("--seconds", "12", "--han", "coordinator", "--han-pcap", str(pcap),
+    capture = tmp_path / "p1.bin"
+    out = emu_run("--seconds", "40", "--han", "coordinator", "--gas-report-s", "10",
+                  "--han-pcap", str(pcap), "--uart1", str(capture),
                   "--flash", str(tmp_path / "meter-flash.bin"))
     assert re.search(r"^han zigbee pan 0x[0-9a-f]{4} channel \d+ formed", out, re.M)
-    assert re.search(r"^CFG OK 8 \d+", out, re.M)
-    assert "han registered 0004a30b0000d001" in out
-    assert "han associated 0004a30b0000d001 short 0x0001" in out
-    assert re.search(r"^han rx from 0x0001 ep 1 cluster 0x0702 len 12 zcl 0x0a seq 1$", out,
-                     re.M)
-    m = re.search(r"\[emu\] HAN medium: 2 nodes, (\d+) frames on air", out)
-    assert m and int(m.group(1)) >= 8 and pcap.stat().st_size > 24
+    assert len(re.findall(r"^CFG OK 8 \d+", out, re.M)) == 2
+    for ext in ("0004a30b0000d003", "0004a30b0000d002"):  # gas meter, display
+        assert "han registered %s" % ext in out
+        assert re.search(r"^han associated %s short 0x[0-9a-f]{4}" % ext, out, re.M), ext
+    readings = json_lines(out, "[gas] ")
+    assert all(r["device"] == "gas" for r in readings)
+    rows = p1_gas(capture.read_bytes())
+    seen = check_gas_in_p1(rows, readings, b"G0099000000000003", 10)
+    # make run's reader shows the M-Bus reading it decoded (dsmr_parser's MBUS_DEVICES)
+    assert re.search(r"MBUS_METER_READING:\s+%s\s*\[m3\] at " % re.escape(str(seen[-1][0])),
+                     out), out[-3000:]
+    shown = display_lines(out)
+    assert all(s["device"] == "ihd" for s in shown)
+    check_display(shown, readings, p1_kwh(capture.read_bytes()))
+    m = re.search(r"\[emu\] HAN medium: 3 nodes, (\d+) frames on air", out)
+    assert m and int(m.group(1)) >= 20 and pcap.stat().st_size > 24
 
 
 SPECS = {"nl": "V5", "nl4": "V4", "be": "BELGIUM_FLUVIUS", "lu": "LUXEMBOURG_SMARTY",

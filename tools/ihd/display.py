@@ -1,6 +1,6 @@
 """The display on the host: firmware/han/se/ihd.py's Display under a HAN node (role
 "display", firmware/han/node.py) whose radio is a link to a medium server
-(tools/han/medium_server.py), as tools/emu_run.py's HostMedium runs its host device.
+(tools/han/medium_server.py); make run (--han coordinator) runs one (tools/emu_han.py).
 
 Each change of what it shows is one JSON line; numbers carry the very digits the meter's
 formatting gives (P1's digits, leading zeros dropped as JSON wants):

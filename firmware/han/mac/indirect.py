@@ -240,13 +240,23 @@ class PollWait:
         # A bridged radio's hand-over latency comes on top of the standard's wait, which
         # assumes a transceiver on the board.
         self._frame_wait_us = MAC_MAX_FRAME_TOTAL_WAIT_US + extra_wait_us
-        self._due = 0
+        self._due = None  # the next periodic poll; None: poll at the first chance
         self._until = 0
         self.waiting = False  # receiver on for a frame the coordinator has for us
 
+    def _left(self, now, interval_us):
+        # Microseconds to the next poll; 0 when due. A schedule further away than one
+        # interval is stale (the interval shrank, or it was set more than half the ticks'
+        # period ago and now reads as the future: a start at tick 0 made a device that
+        # booted with the counter in its upper half skip its polls for minutes).
+        if self._due is None:
+            return 0
+        d = self._clock.ticks_diff(self._due, now)
+        return 0 if d < 0 or d > interval_us else d
+
     def due(self, now, interval_us):
         """True when the poll every interval_us (0: none) is due; schedules the next."""
-        if interval_us and self._clock.ticks_diff(now, self._due) >= 0:
+        if interval_us and self._left(now, interval_us) == 0:
             self._due = self._clock.ticks_add(now, interval_us)
             return True
         return False
@@ -271,9 +281,7 @@ class PollWait:
             if best < 0:
                 best = 0
         if interval_us:
-            d = self._clock.ticks_diff(self._due, now)
-            if d < 0:
-                d = 0
+            d = self._left(now, interval_us)
             if best < 0 or d < best:
                 best = d
         return best
