@@ -48,6 +48,7 @@ NO_AIR = {
     "test_han_node::test_device_needs_a_valid_install_code",
     "test_han_zb_fuzz_regress::test_short_unserved_zdo_request_counted_malformed_only",
     "test_han_zb_aging::test_table_record_keeps_its_layout_and_reads_records_written_before",
+    "test_han_se_hub::test_todays_energy_survives_a_reboot_the_same_day_not_across_midnight",
     "test_han_se_ihd::test_a_report_is_taken_without_allocating",
 }
 # Scenarios in which no device is ever admitted (unregistered joiner, full table): no key
