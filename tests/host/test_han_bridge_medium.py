@@ -85,7 +85,9 @@ def session(tmp_path_factory):
         # A sniffer node (firmware/han/sniffer.py, promiscuous) on the PAN's channel.
         sniffer = Sniffer(BridgeRadio(SocketStream(path)), f, clock, 11)
         sniffer.channel = 0  # tuned once the coordinator has chosen
-        _run_nodes(nodes, 40.0, sniffer)
+        # Ends as soon as every device had 4 answers; the cap allows a join that needed its
+        # retries (a lost Transport Key: the device associates again after back-off).
+        _run_nodes(nodes, 120.0, sniffer)
     server.shutdown()
     summary = server.summary()
     return nodes, lines, summary, pcap, sniffed
