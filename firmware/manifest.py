@@ -24,7 +24,7 @@ package("han", files=["__init__.py", "bridge_proto.py", "counters.py", "inventor
                       "mac/commands.py", "mac/csma.py", "mac/duplicates.py", "mac/fcs.py",
                       "mac/frame.py", "mac/indirect.py", "mac/mac.py", "mac/roles.py",
                       "mac/scan.py", "mac/security.py"]
-        + ["zigbee.py", "nwk/__init__.py", "nwk/frame.py", "nwk/security.py",
+        + ["zigbee.py", "zlink.py", "nwk/__init__.py", "nwk/frame.py", "nwk/security.py",
            "nwk/commands.py", "nwk/devices.py", "nwk/layer.py", "nwk/store.py",
            "nwk/aging.py"]
         + ["aps/__init__.py", "aps/frame.py", "aps/security.py", "aps/commands.py",
