@@ -14,6 +14,7 @@ from han.aps.frame import (CMD_CONFIRM_KEY, CMD_REMOVE_DEVICE, CMD_REQUEST_KEY,
                            CMD_SWITCH_KEY, CMD_TRANSPORT_KEY, CMD_TUNNEL,
                            CMD_UPDATE_DEVICE, CMD_VERIFY_KEY)
 from han.mac.frame import write_ext
+from han.octets import room as _room
 
 # Key types, 4.4.11.1.1 (Table 4-12) and Request Key 4.4.11.4.1.
 KEY_TC_LINK = const(0x04)  # trust-centre link key (Transport Key, Request Key)
@@ -44,11 +45,6 @@ TK_TCLK_SRC = const(26)
 VK_SRC = const(2)  # Verify Key: key type at 1, source address, then the hash
 VK_HASH = const(10)
 CK_DST = const(3)  # Confirm Key: status at 1, key type at 2, destination address
-
-
-def _room(out, off, k):
-    if off < 0 or off + k > len(out):
-        raise ValueError("buffer too small")
 
 
 def _key(out, p, key):

@@ -18,6 +18,7 @@
 #       block number (fragmentation 1 or 2) | ack bitfield (acks with fragmentation)
 # With security set the payload starts with the APS auxiliary header (security.py).
 from micropython import const
+from han.octets import need as _need
 
 # Frame types, 2.2.5.1.1.1 (Table 2-20).
 FT_DATA = const(0)
@@ -86,11 +87,6 @@ def _fields(ft, dm, ack_format):
     if ft == FT_ACK:
         return 16 if ack_format else 1 | 4 | 8 | 16
     return (2 if dm == DM_GROUP else 0) | 4  # inter-PAN: no endpoints, no counter
-
-
-def _need(p, k, n):
-    if p + k > n:
-        raise ValueError("APS frame truncated")
 
 
 def parse(buf, off, n, h):

@@ -8,6 +8,7 @@
 #   (ValueError on a truncated or unknown command); the fields are then read with the
 #   small readers below.
 from micropython import const
+from han.octets import room as _room
 
 # Command identifiers, 3.4 (Table 3-44).
 ROUTE_REQUEST = const(0x01)
@@ -65,11 +66,6 @@ def ed_timeout_seconds(index):
     if not 0 <= index <= ED_TIMEOUT_MAX_INDEX:
         raise ValueError("end device timeout index out of range")
     return 10 if index == 0 else 60 << index
-
-
-def _room(out, off, k):
-    if off < 0 or off + k > len(out):
-        raise ValueError("buffer too small")
 
 
 def parse(buf, off, n):

@@ -16,6 +16,7 @@
 from micropython import const
 
 from han.mac.frame import read_ext, write_ext
+from han.octets import need as _need
 
 # Frame types, 3.3.1.1.1 (Table 3-43): 2 is reserved.
 FT_DATA = const(0)
@@ -74,11 +75,6 @@ class NwkHeader:
         self.header_len = 0  # payload (or auxiliary header when secured) starts here
         self.payload_len = 0
         self.length = 0
-
-
-def _need(p, k, n):
-    if p + k > n:
-        raise ValueError("NWK frame truncated")
 
 
 def parse(buf, n, h):

@@ -16,6 +16,7 @@
 from micropython import const
 
 from han.zcl import types as zt
+from han.octets import room as _room
 
 # General command identifiers, 2.4.2 (Table 2-3).
 READ_ATTRIBUTES = const(0x00)
@@ -92,11 +93,6 @@ class AttrRecord:
         self.timeout = 0
         # Default Response.
         self.command = 0
-
-
-def _room(out, off, n):
-    if off < 0 or off + n > len(out):
-        raise ValueError("ZCL output buffer too small")
 
 
 def _need(buf, off, end, n):

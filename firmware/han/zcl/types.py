@@ -19,6 +19,7 @@
 # small ints: on a 32-bit port (31-bit small ints) that means below 2**30, which covers
 # meter summations in Wh and UTC times up to 2034; on 64-bit ports every type here.
 from micropython import const
+from han.octets import room as _room
 
 # Type identifiers, Table 2-10.
 NODATA = const(0x00)
@@ -156,11 +157,6 @@ def invalid(t):
     if k == K_STR or k == K_LSTR:
         return -1
     return None
-
-
-def _room(out, off, n):
-    if off < 0 or off + n > len(out):
-        raise ValueError("ZCL output buffer too small")
 
 
 def _have(buf, off, end, n):

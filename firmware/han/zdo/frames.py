@@ -13,6 +13,7 @@
 # Extended addresses are 8-byte bytes in written order (most significant byte first, as
 # han.mac.frame and han.nwk.frame keep them); on air they are little endian.
 from micropython import const
+from han.octets import need as _need
 
 # Cluster ids of the requests (2.4.3); a response is the request id | RSP (2.4.4).
 NWK_ADDR = const(0x0000)
@@ -53,11 +54,6 @@ def _end(buf, n):
     if n > len(buf):
         raise ValueError("ZDO frame length beyond its buffer")
     return n
-
-
-def _need(p, k, n):
-    if p + k > n:
-        raise ValueError("ZDO frame truncated")
 
 
 def _room(out, k):
