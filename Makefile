@@ -40,7 +40,8 @@ all: build
 bootstrap:
 	@tools/bootstrap.sh
 
-# zigbee-on-host (npm) for tests/host/test_han_zoh.py; `make bootstrap` runs it too when
+# zigbee-on-host and zigbee-herdsman (npm) for tests/host/test_han_zoh.py and
+# test_han_zcl_herdsman.py; `make bootstrap` runs it too when
 # Node.js >= 20.19 is there.
 zoh:
 	@tools/bootstrap.sh zoh

@@ -5,9 +5,9 @@
 #   mpsrc   - MicroPython 1.25 source from Debian's source package, unpacked with
 #             Debian's patches into build/micropython-src (private apt configuration:
 #             the machine's own apt sources are never changed)
-#   zoh     - zigbee-on-host (npm, pinned in tools/zoh/package-lock.json) for the foreign
-#             trust-centre test; skipped with a note when Node.js >= 20.19 is missing
-#             unless asked for by name (tools/zoh/install.sh)
+#   zoh     - zigbee-on-host and zigbee-herdsman (npm, pinned in tools/zoh/package-lock.json)
+#             for the foreign trust-centre and herdsman ZCL tests; skipped with a note when
+#             Node.js >= 20.19 is missing unless asked for by name (tools/zoh/install.sh)
 # Usage: tools/bootstrap.sh [debian] [venv] [mpsrc] [zoh]     (no argument: all four)
 set -euo pipefail
 

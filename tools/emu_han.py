@@ -50,11 +50,11 @@ def register_han_device(board, config_key, ext, code, echo=None, timeout=10):
     """Type a signed OP_HAN_JOINER command (tools.config han-join) on the board's console,
     as an installer does, and wait for the meter's answer. False when it is refused."""
     from tools import config
+    from tools.emu_config import signed_line
 
-    cmd = config.command(config.fwconfig.OP_HAN_JOINER, int(time.time()),
-                         config.han_joiner_payload(ext.hex(), code.hex()))
     start = len(board.console_log)
-    board.write_console(config.console_line(cmd, config.sign(config_key, cmd)) + "\r")
+    board.write_console(signed_line(config_key, config.fwconfig.OP_HAN_JOINER,
+                                    config.han_joiner_payload(ext.hex(), code.hex())) + "\r")
     try:
         board.wait_console(b"CFG OK %d" % config.fwconfig.OP_HAN_JOINER, timeout=timeout,
                            echo=echo, start=start)

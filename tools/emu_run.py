@@ -6,6 +6,10 @@
                             [--fresh-flash] [--icount]
                             [--han coordinator|device] [--han-ext HEX] [--han-medium PATH]
                             [--han-pcap FILE] [--gas-report-s N] [--gas-board]
+                            [--config-at "SECONDS SUBCOMMAND ARGS"]...
+
+--config-at types a signed tools.config command on the console when the meter has run
+SECONDS (tools/emu_config.py).
 
 With --han coordinator (and no --han-medium) a gas meter and an in-home display join the
 board on make run's own medium (tools/emu_han.py); their JSON lines are shown prefixed
@@ -20,7 +24,7 @@ import os
 import sys
 import time
 
-from tools import emu_han
+from tools import emu_config, emu_han
 from tools.emu import PROMPT, ROOT, EmulatedBoard, EmulatorError
 
 DEFAULT_DEVICE = os.path.join(ROOT, "boards", "emu-mps2", "device.json")
@@ -213,15 +217,18 @@ def cmd_run(args):
         if medium is not None and args.han == "coordinator":
             gas_board, display_due = start_han_devices(args, board, record, medium, echo,
                                                        natmods)
-        deadline = time.monotonic() + args.seconds if args.seconds else None
+        started = time.monotonic()
+        deadline = started + args.seconds if args.seconds else None
         p1_key = args.key or (record.p1_key.hex() if record.p1_key else None)
         reader = uart1_session(p1_key, echo)
         decoded = 0
 
         def decode_new():
             nonlocal display_due
-            if display_due is not None and display_due(time.monotonic()):
+            now = time.monotonic()
+            if display_due is not None and display_due(now):
                 display_due = None
+            args.config_at.send_due(now - started, board, record.config_key, echo)
             # The HAN devices' lines come between whole console lines and telegrams.
             if medium is not None:
                 medium.drain(echo)
@@ -316,7 +323,16 @@ def main(argv=None):
     run.add_argument("--gas-board", action="store_true",
                      help="with --han coordinator: the gas meter as a second emulated board "
                           "on the medium instead of on the host")
+    run.add_argument("--config-at", action="append", default=[],
+                     metavar='"SECONDS SUBCOMMAND ARGS"',
+                     help="type this tools.config command (signed with the provisioned "
+                          "config_key) on the console when the meter has run SECONDS, e.g. "
+                          "--config-at \"30 set-text 'Meter reading day'\"; repeatable")
     args = parser.parse_args(argv)
+    try:
+        args.config_at = emu_config.Schedule(args.config_at)
+    except ValueError as e:
+        parser.error(str(e))
     if not 10 <= args.gas_report_s <= 86400:
         parser.error("--gas-report-s: 10 .. 86400")
     if args.gas_board and (args.han != "coordinator" or args.han_medium):

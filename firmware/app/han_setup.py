@@ -97,8 +97,15 @@ def make_hub(hal, registers, view, market, metrology, out, price_store=None):
         def power():
             return int(total.p_w)
 
-    def confirmed(message_id, utc):
-        out("han message %d confirmed at %d" % (message_id, utc))
+    from registers.logs import EV_HAN_MESSAGE_CONFIRMED, STANDARD
+
+    def confirmed(message_id, utc, src):
+        # The entry's time is the meter's; the display's own time (utc, ZCL seconds since
+        # 2000) is only printed: a display's clock is not evidence.
+        src &= 0xFFFF
+        registers.record_event(STANDARD, registers.clock.utc(), EV_HAN_MESSAGE_CONFIRMED,
+                               message_id, src)
+        out("han message %d confirmed by 0x%04x (its time %d)" % (message_id, src, utc))
 
     def gas(litres, capture_utc, equipment_id):
         try:

@@ -53,6 +53,9 @@ EV_CLOCK_RESTORED = const(9)  # a = persisted UTC the clock resumed from, b = 0
 EV_CLOCK_SYNCED = const(10)  # a = UTC before the sync, b = UTC after it
 EV_VOLTAGE_LOSS = const(11)  # a = phase (1..3), b = 1 at the start, 0 at the end
 EV_PROVISIONING = const(12)  # a = 1 provisioned / 0 unprovisioned at boot, b = 0
+# A HAN display confirmed a Smart Energy message (SE 1.4 D.5.2.4.2): a = message id,
+# b = the display's short address (0xFFFF: unknown)
+EV_HAN_MESSAGE_CONFIRMED = const(13)
 EV_TAMPER = const(20)  # a, b: source-specific
 EV_AUTH_FAILED = const(21)  # a = command code, b = command counter
 EV_REVERSE_FLOW = const(22)  # a = phase (1..3), b = 1 at the start, 0 at the end

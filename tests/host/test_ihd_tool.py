@@ -59,7 +59,7 @@ class HostHub:
         self.hub = Hub(self.regs.clock, view, 3600, DST_EU, self.clock,
                        prices=PriceConfig(1, 978, [("low", 2100, 4), ("normal", 2650, 4)]),
                        power_w=lambda: 1193,
-                       on_confirmed=lambda mid, utc: self.confirmed.append(mid))
+                       on_confirmed=lambda mid, utc, src: self.confirmed.append(mid))
         self.lines = []
         self.node = HanNode(BridgeRadio(SocketStream(path)), self.clock, "coordinator",
                             HUB_EXT, RecordStore(MemoryFs()), random.Random(3).getrandbits,

@@ -86,7 +86,7 @@ class IhdBench(Bench):
         c.start()
         return c
 
-    def _confirmed(self, message_id, utc):
+    def _confirmed(self, message_id, utc, src):
         self.confirmed.append((message_id, utc))
 
     def add_wh(self, wh):

@@ -30,7 +30,7 @@ class Text:
 def _server(text=b"Hello"):
     src = Text(text)
     log = []
-    s = sm.MessagingServer(src.message, Clock(), lambda mid, utc: log.append((mid, utc)))
+    s = sm.MessagingServer(src.message, Clock(), lambda mid, utc, src: log.append((mid, utc, src)))
     return s, src, log
 
 
@@ -90,16 +90,16 @@ def test_confirmation_logged_and_flagged():
     s, _, log = _server()
     _ask(s, bytes.fromhex("01" "21" "00"), UTC)
     # Message Confirmation of 0x2F074200 at UTC_1H; default response SUCCESS (00).
-    assert _ask(s, bytes.fromhex("01" "30" "01" "0042072F" "1050072F"), UTC_1H) == \
+    assert _ask(s, bytes.fromhex("01" "30" "01" "0042072F" "1050072F"), UTC_1H, 0x2345) == \
         bytes.fromhex("18300B0100")
-    assert log == [(UTC, UTC_1H)]
+    assert log == [(UTC, UTC_1H, 0x2345)]  # the display that confirmed: 0x2345
     # The extended message control now says confirmed (01).
     assert _ask(s, bytes.fromhex("01" "31" "00"), UTC_1H) == \
         _display("31", "0042072F", "05" "48656C6C6F", "01")
     # SE 1.2 form with control "yes" (02) and a response "OK"; default response disabled.
     assert _ask(s, bytes.fromhex("11" "32" "01" "0042072F" "1050072F" "02" "02" "4F4B"),
                 UTC_1H) == 0
-    assert log[-1] == (UTC, UTC_1H)
+    assert log[-1] == (UTC, UTC_1H, -1)  # the caller gave no source
     # Truncated, and a response string running past the end: MALFORMED_COMMAND.
     assert _ask(s, bytes.fromhex("01" "33" "01" "0042072F" "10"), UTC) == \
         bytes.fromhex("18330B0180")

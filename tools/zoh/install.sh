@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Install zigbee-on-host (the foreign trust centre of tests/host/test_han_zoh.py) into
+# Install the foreign ZigBee implementations the host tests run against into
 # tools/zoh/node_modules from the npm registry, exactly as pinned in tools/zoh/package.json
-# and package-lock.json (npm ci: the lock file's version and integrity hash, no install
-# scripts). Idempotent: nothing is done when the installed tree matches the lock file.
+# and package-lock.json (npm ci: the lock file's versions and integrity hashes, no install
+# scripts, so serialport's native bindings are never built: neither test needs them):
+#   zigbee-on-host    the foreign trust centre of tests/host/test_han_zoh.py (issue 11);
+#   zigbee-herdsman   its ZCL parser (dist/zspec/zcl) for tests/host/test_han_zcl_herdsman.py
+#                     (issue 12). package.json's "overrides" gives it our zigbee-on-host:
+#                     the registry has no 0.3.2 for its ^0.3.2, and its ZCL part does not
+#                     use that package.
+# Idempotent: nothing is done when the installed tree matches the lock file.
 # Usage: tools/zoh/install.sh [--soft]
 #   --soft  (bootstrap's default run) no Node.js >= 20.19 / npm: say so and exit 0;
 #           without it that is an error.
@@ -19,7 +25,7 @@ soft=0
 [ "${1:-}" = "--soft" ] && soft=1
 missing() {
     if [ $soft = 1 ]; then
-        say "SKIPPED: $* (tests/host/test_han_zoh.py will fail until tools/zoh/install.sh runs)"
+        say "SKIPPED: $* (tests/host/test_han_zoh.py and test_han_zcl_herdsman.py will fail until tools/zoh/install.sh runs)"
         exit 0
     fi
     printf '[zoh] ERROR: %s\n' "$*" >&2
@@ -36,16 +42,28 @@ if [ "$major" -lt $NODE_MIN_MAJOR ] || { [ "$major" -eq $NODE_MIN_MAJOR ] && [ "
 fi
 
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
-pinned=$(node -p 'require("./package.json").dependencies["zigbee-on-host"]')
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] \
-        && [ "$(node -p 'try { require("./node_modules/zigbee-on-host/package.json").version } catch { "" }')" = "$pinned" ]; then
-    say "zigbee-on-host $pinned: up to date (node $ver)"
+# Every dependency of package.json whose installed version is not the pinned one ("" when
+# all match).
+mismatch() {
+    node -e '
+        const deps = require("./package.json").dependencies;
+        const bad = [];
+        for (const [name, pin] of Object.entries(deps)) {
+            let have = "none";
+            try { have = require("./node_modules/" + name + "/package.json").version; } catch {}
+            if (have !== pin) bad.push(name + " " + have + " (pinned " + pin + ")");
+        }
+        process.stdout.write(bad.join(", "));'
+}
+pinned=$(node -p 'Object.entries(require("./package.json").dependencies).map(([n, v]) => n + " " + v).join(", ")')
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -z "$(mismatch)" ]; then
+    say "$pinned: up to date (node $ver)"
     exit 0
 fi
-say "npm ci: zigbee-on-host $pinned from $(npm config get registry) (node $ver) ..."
+say "npm ci: $pinned from $(npm config get registry) (node $ver) ..."
 t0=$SECONDS
 npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
-have=$(node -p 'require("./node_modules/zigbee-on-host/package.json").version')
-[ "$have" = "$pinned" ] || { printf '[zoh] ERROR: installed %s, pinned %s\n' "$have" "$pinned" >&2; exit 1; }
+bad=$(mismatch)
+[ -z "$bad" ] || { printf '[zoh] ERROR: installed %s\n' "$bad" >&2; exit 1; }
 echo "$want" > "$STAMP"
-say "zigbee-on-host $have installed in $((SECONDS - t0)) s"
+say "$pinned installed in $((SECONDS - t0)) s"

@@ -45,7 +45,7 @@ class Hub:
     and dst_rule: the market's zone (h1.profiles); ticks: the board's clock (the
     reporting engine's intervals); identity: (manufacturer, model, sw_build_id) octet
     strings; prices: han.se.price.PriceConfig or None; power_w: callable giving the
-    instantaneous demand; on_confirmed(message_id, utc): a display confirmed a message;
+    instantaneous demand; on_confirmed(message_id, utc, src): display src confirmed a message;
     on_gas(litres, capture_utc, equipment_id) -> bool: a gas meter's reading (True when
     it was taken; gasrelay.py)."""
 

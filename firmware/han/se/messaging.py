@@ -29,8 +29,9 @@
 # Server: MessagingServer(text, clock, on_confirmed), a han.se.server.ClusterServer, where
 # text() returns the current message (bytes, b"" for none: registers view.text_message),
 # clock.utc() the UTC in seconds since 1970 (as han.se.time.TimeServer takes) and
-# on_confirmed(message_id, utc) logs a confirmation (utc: the confirmation time the
-# display sent, ZCL UTC: seconds since 2000).
+# on_confirmed(message_id, utc, src) logs a confirmation (utc: the confirmation time the
+# display sent, ZCL UTC: seconds since 2000; src: the display's short address, -1 when
+# the caller did not give it).
 #   handle(h, buf, off, end, out, unicast, src=-1) -> n > 0 frame in out, 0 nothing to
 #       send, -1 not for this server (src: the requester's short address, kept as a
 #       subscriber when it asks Get Last Message)
@@ -255,7 +256,7 @@ class MessagingServer(ClusterServer):
         if self.active and mid == self.message.message_id:
             self.confirmed = True
         if self.on_confirmed is not None:
-            self.on_confirmed(mid, utc)
+            self.on_confirmed(mid, utc, self._src)
         return zg.SUCCESS
 
     def handle(self, h, buf, off, end, out, unicast, src=-1):
