@@ -92,10 +92,12 @@ def make_hub(hal, registers, view, market, metrology, out, price_store=None):
 
     power = None
     if metrology is not None:
+        from app.source import round_half_away
+
         total = metrology.total
 
-        def power():
-            return int(total.p_w)
+        def power():  # rounded as P1's 1-0:1.7.0 is (app/source.py), never truncated
+            return round_half_away(total.p_w)
 
     from registers.logs import EV_HAN_MESSAGE_CONFIRMED, STANDARD
 

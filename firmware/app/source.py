@@ -19,8 +19,13 @@ from registers import civil
 _DAY = 86400
 
 
-def _round(x):
+def round_half_away(x):
+    """x to the nearest integer, halves away from zero: how P1 and the HAN's Metering
+    server both turn watts into the digits they show (the same value, to the last digit)."""
     return int(x + 0.5) if x >= 0 else -int(-x + 0.5)
+
+
+_round = round_half_away
 
 
 class MeterSource:

@@ -128,6 +128,8 @@ class HanNode:
 
             inv = DeviceInventory(clock, self.zb.table.size)
             self.zb.tc.on_associated = self._associated
+            if se is not None and hasattr(se, "device_removed"):
+                self.zb.tc.on_removed = se.device_removed
             self.zb.role_sm.on_disassociated = inv.disassociated
             self.zb.monitor = inv
             self.inventory = inv

@@ -92,6 +92,13 @@ def p1_kwh(capture, profile="nl"):
     return totals
 
 
+def p1_kw(capture, profile="nl"):
+    """The power delivered of each telegram: 1-0:1.7.0 (kW, as printed)."""
+    parser = TelegramParser(SPECS[profile], apply_checksum_validation=True)
+    return [parser.parse(t.decode(), throw_ex=True).CURRENT_ELECTRICITY_USAGE.value
+            for t in telegrams(capture)]
+
+
 def check_gas_in_p1(rows, readings, equipment_id, report_s):
     """Every telegram after the first gas report carries the latest reading: the
     telegrams without one come first, then each shows one of the gas meter's printed
@@ -130,6 +137,18 @@ def display_lines(out):
     """The display's JSON lines printed before make run decoded the last telegram of its
     capture (P1 stops before the run does; the display does not)."""
     return json_lines(out[:out.rfind("[p1] #")], "[ihd] ")
+
+
+def check_power(shown, p1_powers):
+    """The display's kW: P1's digits (W), within what P1 showed during the run; equal to
+    it when P1's power held still (the emulated load is steady: a display that truncates
+    where P1 rounds, or is 10x off, differs). Returns the values shown."""
+    kw = [s["kw"] for s in shown if s["kw"] is not None]
+    assert kw
+    assert all(v.as_tuple().exponent == -3 for v in kw)  # P1's resolution: 1 W
+    low, high = min(p1_powers), max(p1_powers)
+    assert all(low <= v <= high for v in kw), (kw, low, high)
+    return kw
 
 
 def check_display(shown, readings, p1_totals):
@@ -173,6 +192,7 @@ def test_the_gas_board_reading_in_every_p1_telegram_and_on_the_display(tmp_path)
     except AssertionError as e:
         raise AssertionError("%s\n%s" % (e, log))
     gas, _, exact = check_display(display_lines(out), readings, p1_kwh(capture.read_bytes()))
+    check_power(display_lines(out), p1_kw(capture.read_bytes()))
     assert gas[-1] in {m3 for m3, _ in seen}
     print("gas board: %d readings, %d shown in P1; %d telegrams, %d with gas; display: %d "
           "gas values, kWh equal to a telegram's %d times" % (

@@ -18,8 +18,9 @@ import re
 
 from conftest import ROOT  # noqa: F401 (puts the repository on sys.path)
 from dsmr_parser.parsers import TelegramParser
-from test_han_gas_p1 import (DISPLAY_EXT, GAS_BOARD_ID, SPECS, check_gas_in_p1, han_log,
-                             json_lines, make_run, p1_gas, telegrams)
+from test_han_gas_p1 import (DISPLAY_EXT, GAS_BOARD_ID, SPECS, check_display,
+                             check_gas_in_p1, check_power, display_lines, han_log,
+                             json_lines, make_run, p1_gas, p1_kw, p1_kwh, telegrams)
 
 from tools.emu import PROMPT, EmulatedBoard
 
@@ -89,6 +90,9 @@ def test_prices_tariff_switch_and_message_through_the_configuration_path(tmp_pat
     readings = json_lines(out, "[gas-board] ")
     check_gas_in_p1(p1_gas(data, "be"), readings, GAS_BOARD_ID, 10)
     assert b"0-1:24.2.3(" in data and b"0-1:24.2.1(" not in data
+    # The display's power and energy: P1's, to P1's last digit.
+    check_display(display_lines(out), readings, p1_kwh(data, "be"))
+    check_power(display_lines(out), p1_kw(data, "be"))
 
     # P1: tariff 1 after the first calendar, 2 after the second, the text after set-text.
     parser = TelegramParser(SPECS["be"], apply_checksum_validation=True)

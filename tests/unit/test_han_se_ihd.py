@@ -311,3 +311,33 @@ def test_a_report_is_taken_without_allocating():
     assert d.version == v0 + 2
     assert (p.demand, p.summation, p.day) == (1195, 1234569, 4569)
     assert d.view()["kwh"] == "001234.569"
+
+
+def test_a_removed_display_leaves_no_subscription_for_the_next_device_at_its_address():
+    # The hub's entries give a removed device's short address to the next device
+    # registered (han/nwk/devices.py short = 0x0001 + entry): han-remove must take the
+    # display's 5 reporting slots and its Price and Messaging subscriptions with it, or
+    # the next device at 0x0001 would be sent the display's reports and pushes.
+    b = _joined(b"Hello")
+    hub = b.hub
+    assert hub.engine.used() == 5
+    price, messaging = hub.router.servers[(1, 0x0700)], hub.router.servers[(1, 0x0703)]
+    assert (price.n_subscribers, messaging.n_subscribers) == (1, 1)
+    assert b.coord.unregister(DEVICE)
+    assert "han removed %s" % DEVICE.hex() in b.lines
+    assert hub.engine.used() == 0
+    assert (price.n_subscribers, messaging.n_subscribers) == (0, 0)
+    # Nothing more goes to 0x0001: a tariff switch and a new message push nothing, and no
+    # report falls due (the display asked for them every 30 to 900 s).
+    sent = []
+    orig = hub.router.send
+
+    def send(dst, *a):
+        sent.append(dst)
+        return orig(dst, *a)
+    hub.router.send = send
+    b.regs.energy.set_tariff(2)
+    b.regs.text.set(b"Bye")
+    b.add_wh(5000)
+    b.run(1000)
+    assert 0x0001 not in sent, sent

@@ -87,6 +87,14 @@ class GasRelay:
         self._forget(i)
         return i
 
+    def forget(self, src):
+        """The device at src was removed: its units are no longer known (another device
+        may be given the address)."""
+        for i in range(DEVICES):
+            if self.short[i] == src:
+                self.short[i] = -1
+                self._forget(i)
+
     def _forget(self, i):
         self.uom[i] = self.mult[i] = self.div[i] = self.dtype[i] = -1
         self.serial[i] = None

@@ -111,6 +111,14 @@ class Hub:
     def _find_table(self, ep, cluster, to_client):
         return self.router.table(ep, cluster)
 
+    def device_removed(self, short):
+        """The trust centre removed the device at short (han.tc.centre on_removed):
+        its subscriptions and what the gas relay knew of it are dropped, at once in the
+        flash too."""
+        self.router.forget(short)
+        self.gas.forget(short)
+        self.save_reporting()
+
     def save_reporting(self):
         """Write the reporting configurations if they changed (after each frame)."""
         if self._rpt is not None and self.engine.dirty:

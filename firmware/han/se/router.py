@@ -57,6 +57,15 @@ class SeRouter:
         if hasattr(server, "tier_changed") or hasattr(server, "message_changed"):
             self.pushers.append((ep, server))
 
+    def forget(self, short):
+        """A device was removed: no more reports or pushes to its short address (the next
+        device given that address subscribes for itself)."""
+        if self.engine is not None:
+            self.engine.drop(short)
+        for _, server in self.pushers:
+            server.unsubscribe(short)
+        self.peer_ep.pop(short, None)
+
     def add_client(self, ep, cluster, handler):
         self.clients[(ep, cluster)] = handler
         self.endpoints[ep][2].append(cluster)

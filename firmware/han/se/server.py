@@ -38,6 +38,15 @@ class ClusterServer:
         self.n_subscribers += 1
         return True
 
+    def unsubscribe(self, addr):
+        """Forget addr (the device was removed from the network)."""
+        j = 0
+        for i in range(self.n_subscribers):
+            if self.subscribers[i] != addr:
+                self.subscribers[j] = self.subscribers[i]
+                j += 1
+        self.n_subscribers = j
+
     def attr(self, attr_id):
         return self.table.find(attr_id)
 

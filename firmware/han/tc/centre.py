@@ -65,6 +65,10 @@ class TrustCentre:
         # on_associated(ext, short, now): a registered device associated (the device
         # inventory's hook, han/inventory.py; the role's own hook is the trust centre's).
         self.on_associated = None
+        # on_removed(short): a device was removed; its short address goes to the next
+        # device registered in its entry (han/nwk/devices.py), so whatever the application
+        # kept for that address (reporting, subscribers) must be forgotten now.
+        self.on_removed = None
         role.on_associated = self._associated
         role.on_response_sent = self._response_sent
 
@@ -206,6 +210,8 @@ class TrustCentre:
         self._has_pending[i] = 0
         self.node.role_sm.release(i, now)
         self.node.save()
+        if self.on_removed is not None:
+            self.on_removed(t.short_of(i))
         return True
 
     def step(self, now):
