@@ -39,6 +39,7 @@ package("han", files=["__init__.py", "bridge_proto.py", "counters.py", "inventor
            "se/messaging.py", "se/router.py", "se/hub.py", "se/gasmeter.py",
            "se/gasreg.py", "se/gasrelay.py", "se/ihd.py", "se/ihd_peer.py"]
         + ["hub/__init__.py", "hub/forward.py"]
-        + ["ota/__init__.py", "ota/mmo.py", "ota/header.py", "ota/image.py", "ota/archive.py"]
+        + ["ota/__init__.py", "ota/mmo.py", "ota/header.py", "ota/image.py", "ota/archive.py",
+           "ota/cluster.py", "ota/server.py", "ota/client.py"]
         + (_SIM_HAN if options.simulation else []))
 module("main.py")

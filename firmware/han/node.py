@@ -115,6 +115,7 @@ class HanNode:
                              keys=keys)
         if se is not None:
             se.router.send = self.zb.send
+            se.router.room = self.zb.aps.has_room
             if hasattr(se, "attach"):  # display: ZDO responses; gas meter: APS confirms
                 se.attach(self.zb)
         self.zb.on_event = self._event

@@ -27,6 +27,7 @@ def _hub():
 
     def send(dst, dst_ep, cluster, profile, src_ep, payload, n, now, ack, secure):
         sent.append((dst, cluster, bytes(payload[:n])))
+        return 1  # an APS transaction id: queued
 
     hub.router.send = send
     return hub, sent

@@ -1,4 +1,5 @@
 """python -m tools.han sim --devices N --seconds S --pcap FILE [--seed S] [--json] [--associate]
+python -m tools.han se-day [--hours 24] [--displays 3] [--gas-report-s 300] [--seed N] [--json]
 python -m tools.han medium --listen PATH [--seconds S] [--pcap FILE] [--seed S] [--json]
 python -m tools.han sniff --medium PATH --channel N --pcap FILE [--seconds S] [--json]
 python -m tools.han install-code HEX [--json]
@@ -53,9 +54,14 @@ def main(argv=None):
     from tools.han import decode  # python -m tools.han decode CAPTURE [--key HEX] ...
 
     decode.add_parser(sub)
+    from tools.han import se_day  # python -m tools.han se-day: a simulated day (issue 12)
+
+    se_day.add_parser(sub)
     a = ap.parse_args(argv)
     if a.command == "decode":
         return decode.run(a)
+    if a.command == "se-day":
+        return se_day.main(a)
     if a.command == "install-code":
         return _install_code(a)
     if a.command == "medium":

@@ -111,6 +111,13 @@ class Aps:
         return c
 
     # --- transmit ------------------------------------------------------------------------
+    def has_room(self):
+        """True when an acknowledged frame can be queued now (a slot is free)."""
+        for k in range(_PENDING):
+            if not self._p_used[k]:
+                return True
+        return False
+
     def send_data(self, dst, dst_ep, cluster, profile, src_ep, payload, n, now, ack=True,
                   secure=False):
         """Queue an APS data frame; a transaction id (> 0) or 0 when it could not be

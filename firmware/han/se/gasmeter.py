@@ -158,8 +158,15 @@ class GasMeter:
         self.sync_requests = 0
         self.syncs = 0
         self.fast_polls = 0
+        self.ota = None  # han.ota.client.OtaClient, once add_ota() gives one
 
     # --- the node ------------------------------------------------------------------------
+    def add_ota(self, client):
+        """The OTA Upgrade client on endpoint 1 (before the node is built: the simple
+        descriptor lists it); it steps while joined, fast polls while it is busy."""
+        self.ota = client
+        client.attach(self.router, ENDPOINT, self.send)
+
     def attach(self, zb):
         """The ZigBee node (han.zigbee.ZigbeeNode) this application runs on."""
         self._zb = zb
@@ -284,6 +291,8 @@ class GasMeter:
     # --- the polled machine --------------------------------------------------------------
     def _fast_polls(self, now):
         awaiting = self._asked >= 0 and not self._refused
+        if self.ota is not None and self.ota.busy():
+            awaiting = True
         for i in range(_TIDS):
             if self._tids[i]:
                 awaiting = True
@@ -347,5 +356,9 @@ class GasMeter:
                 wait = w
         elif self._sync_now:
             wait = _S  # could not send: try again in a second
+        if self.ota is not None:
+            w = self.ota.step(now)
+            if 0 <= w < wait:
+                wait = w
         f = self._fast_polls(now)
         return f if 0 <= f < wait else wait

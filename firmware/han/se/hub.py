@@ -111,6 +111,13 @@ class Hub:
     def _find_table(self, ep, cluster, to_client):
         return self.router.table(ep, cluster)
 
+    def add_ota(self, server):
+        """The OTA Upgrade server (han.ota.server.OtaServer) on the ESI endpoint (before
+        the node is built: the simple descriptor lists it)."""
+        self.router.add_server(ESI_ENDPOINT, server)
+        server.attach(self.router, ESI_ENDPOINT)
+        self.ota = server
+
     def device_removed(self, short):
         """The trust centre removed the device at short (han.tc.centre on_removed):
         its subscriptions and what the gas relay knew of it are dropped, at once in the
@@ -141,6 +148,7 @@ class Hub:
         else:
             new.subscribers = old.subscribers
             new.n_subscribers = old.n_subscribers
+            new.owed = old.owed
             new.seq = old.seq
             new.pp.issuer_event_id = old.pp.issuer_event_id  # the next event id is larger
             r.servers[(ESI_ENDPOINT, CLUSTER)] = new

@@ -242,6 +242,14 @@ class MessagingServer(ClusterServer):
         p = self._header(out, self.seq, CANCEL_MESSAGE)
         return build_cancel_message(out, p, shown)
 
+    def repush(self, out):
+        """The last Display or Cancel Message again (same sequence number), for the
+        subscribers it did not reach."""
+        if self._pushed_active:
+            return self._display(out, self.seq)
+        p = self._header(out, self.seq, CANCEL_MESSAGE)
+        return build_cancel_message(out, p, self._pushed_id)
+
     def _confirmation(self, buf, p, end):
         if end - p < 8:
             return zg.MALFORMED_COMMAND

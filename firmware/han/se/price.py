@@ -370,6 +370,11 @@ class PriceServer(ClusterServer):
         self.seq = (self.seq + 1) & 0xFF
         return self._publish(out, self.seq, utc)
 
+    def repush(self, out):
+        """The last unsolicited Publish Price again (same sequence number), for the
+        subscribers it did not reach."""
+        return self._publish(out, self.seq, self._utc())
+
     def handle(self, h, buf, off, end, out, unicast, src=-1):
         self._src = src
         return ClusterServer.handle(self, h, buf, off, end, out, unicast)

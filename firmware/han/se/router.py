@@ -14,6 +14,15 @@
 #                                       unsolicited (a new price tier, a new message) to
 #                                       their subscribers.
 #
+# The APS layer holds a few frames awaiting acknowledgement for all devices (a gas reading
+# mirrored to three displays at once fills it; a frame for the sleepy gas meter holds its
+# slot until the meter polls). While it is full (room(): han.aps.layer has_room) nothing
+# is built: reports stay due, a push stays owed to the subscribers it has not reached
+# (server.owed, a bit per subscriber; server.repush rebuilds the frame), and step asks to
+# be called again after RETRY_US. A send refused for lack of room all the same is undone
+# (ReportEngine.undo) and retried; one refused with room to spare (no key for the
+# destination, no route) would be refused again: it is dropped and counted.
+#
 # Answers and pushes leave through send(dst, dst_ep, cluster, profile, src_ep, payload, n,
 # now, ack, aps_secure) (han.zigbee.ZigbeeNode.send); an answer is APS-secured when its
 # request was. Frames are built into one preallocated buffer.
@@ -25,11 +34,13 @@ from han.zcl import reportcfg
 
 SE_PROFILE = const(0x0109)
 _OUT = const(82)  # one unfragmented APS payload (han/zigbee.py APS_MAX_PAYLOAD)
+RETRY_US = const(50000)  # the APS layer was full: try again this soon
 
 
 class SeRouter:
     def __init__(self, send, engine=None):
         self.send = send
+        self.room = None  # callable: the APS layer can take an acknowledged frame now
         self.engine = engine  # han.zcl.engine.ReportEngine, or None: no reporting
         self.endpoints = {}  # endpoint -> [device id, in clusters, out clusters]
         self._order = []
@@ -45,6 +56,7 @@ class SeRouter:
         self.unsupported = 0
         self.answers = 0
         self.reports = 0
+        self.send_failed = 0  # frames refused with room in the APS layer (dropped)
 
     # --- what the node offers ------------------------------------------------------------
     def endpoint(self, ep, device_id):
@@ -56,6 +68,9 @@ class SeRouter:
         self.endpoints[ep][1].append(server.cluster_id)
         if hasattr(server, "tier_changed") or hasattr(server, "message_changed"):
             self.pushers.append((ep, server))
+
+    def _full(self):
+        return self.room is not None and not self.room()
 
     def forget(self, short):
         """A device was removed: no more reports or pushes to its short address (the next
@@ -133,22 +148,49 @@ class SeRouter:
         """Send what is due; microseconds until the reporting engine wants a call (-1:
         only frames wake it)."""
         out = self.out
+        retry = False
         for ep, server in self.pushers:
             push = getattr(server, "tier_changed", None) or server.message_changed
             n = push(out)
             if n > 0:
-                for i in range(server.n_subscribers):
+                server.owed = (1 << server.n_subscribers) - 1
+            if server.owed and self._full():
+                retry = True
+                continue
+            if n <= 0 and server.owed:
+                n = server.repush(out)
+            for i in range(server.n_subscribers if n > 0 else 0):
+                if server.owed >> i & 1:
                     dst = server.subscribers[i]
-                    self.send(dst, self.peer_ep.get(dst, ep), server.cluster_id, SE_PROFILE,
-                              ep, out, n, now, True, False)
+                    if self.send(dst, self.peer_ep.get(dst, ep), server.cluster_id,
+                                 SE_PROFILE, ep, out, n, now, True, False):
+                        server.owed &= ~(1 << i)
+                    elif not self._full():
+                        server.owed &= ~(1 << i)  # refused for good: see above
+                        self.send_failed += 1
+            if server.owed:
+                retry = True
         e = self.engine
-        if e is None:
-            return -1
-        while e.due(now):
-            r = e.build_next(now, out)
-            if r is None:
-                break
-            self.reports += 1
-            self.send(r[0], r[1], r[3], SE_PROFILE, r[2], out, r[4], now, True, False)
-        return e.wake_in(now)
+        wait = -1
+        if e is not None:
+            while e.due(now):
+                if self._full():
+                    retry = True
+                    break
+                r = e.build_next(now, out)
+                if r is None:
+                    break
+                if not self.send(r[0], r[1], r[3], SE_PROFILE, r[2], out, r[4], now, True,
+                                 False):
+                    if self._full():
+                        e.undo()
+                        retry = True
+                        break
+                    self.send_failed += 1  # refused for good: see above
+                    continue
+                self.reports += 1
+            wait = e.wake_in(now)
+        if retry:  # blocked: whatever the engine says is due cannot go sooner
+            wait = RETRY_US
+        return wait
 

@@ -24,6 +24,7 @@ class ClusterServer:
         self.cluster_id = cluster_id
         self.table = table
         self.rh = zf.ZclHeader()   # the response header, reused for every answer
+        self.owed = 0   # pushing servers: bit i, subscribers[i] still owed the last push
 
     def subscribe(self, addr):
         """Keep addr among the subscribers of a server that pushes unsolicited frames
@@ -41,11 +42,14 @@ class ClusterServer:
     def unsubscribe(self, addr):
         """Forget addr (the device was removed from the network)."""
         j = 0
+        owed = 0
         for i in range(self.n_subscribers):
             if self.subscribers[i] != addr:
                 self.subscribers[j] = self.subscribers[i]
+                owed |= (self.owed >> i & 1) << j
                 j += 1
         self.n_subscribers = j
+        self.owed = owed
 
     def attr(self, attr_id):
         return self.table.find(attr_id)

@@ -10,6 +10,8 @@
 #   e.due(now) -> bool;  e.wake_in(now) -> microseconds until due (-1: nothing configured)
 #   e.build_next(now, out) -> [dst, dst_ep, src_ep, cluster, length] (one list, reused:
 #       unpack it at once) or None; the whole ZCL frame is at out[0:length]
+#   e.undo() -> the frame build_next gave could not be sent (the APS layer was full):
+#       its slots are due again as they were, so the report is sent later, not lost
 #   han/zcl/reportcfg.py answer(e, ...) answers whole Configure Reporting and Read
 #       Reporting Configuration frames with these
 #   e.pack(out) -> n / e.unpack(buf, n, find_table, now): the configurations as bytes
@@ -120,6 +122,14 @@ class ReportEngine:
         self._h = zf.ZclHeader()
         self.rec = zg.AttrRecord()  # scratch for reportcfg.answer
         self._res = [0, 0, 0, 0, 0]
+        # What build_next's last frame changed, for undo (preallocated: one frame holds
+        # at most every slot).
+        self._undo_i = array("H", [0] * slots)
+        self._undo_last = [0] * slots
+        self._undo_last_s = [0] * slots
+        self._undo_flags = bytearray(slots)
+        self._undo_n = 0
+        self._undo_cursor = 0
 
     # --- time --------------------------------------------------------------------------
     def _tick(self, now):
@@ -298,16 +308,37 @@ class ReportEngine:
             and self.src_ep[j] == self.src_ep[i] and self.cluster[j] == self.cluster[i] \
             and (self.flags[j] ^ self.flags[i]) & _F_TO_CLIENT == 0
 
-    def _mark(self, i, v, late):
+    def _mark(self, i, v, late, keep=True):
+        if keep:
+            k = self._undo_n
+            self._undo_i[k] = i
+            self._undo_last[k] = self.last[i]
+            self._undo_last_s[k] = self.last_s[i]
+            self._undo_flags[k] = self.flags[i]
+            self._undo_n = k + 1
         self.last[i] = self._key(i, v)
         self.last_s[i] = self.now_s
         f = (self.flags[i] | _F_SENT) & ~_F_LATE
         self.flags[i] = f | _F_LATE if late else f
 
+    def undo(self):
+        """Put back what the last build_next changed: its frame was not sent."""
+        for k in range(self._undo_n):
+            i = self._undo_i[k]
+            self.last[i] = self._undo_last[k]
+            self.last_s[i] = self._undo_last_s[k]
+            self.flags[i] = self._undo_flags[k]
+        if self._undo_n:
+            self.reports -= 1
+            self._cursor = self._undo_cursor
+        self._undo_n = 0
+
     def build_next(self, now, out):
         late = self._tick(now)
         n = self.size
         limit = len(out)
+        self._undo_n = 0
+        self._undo_cursor = self._cursor
         for k in range(n):
             i = (self._cursor + k) % n
             if not (self.flags[i] & _F_USED and self._due(i)):
@@ -316,7 +347,7 @@ class ReportEngine:
             v = a.get()
             t = self.type[i]
             if 3 + _rec_size(t, v) > limit:  # can never go: skip it, keep the rest moving
-                self._mark(i, v, late)
+                self._mark(i, v, late, False)  # never to be sent: not undone
                 self.dropped += 1
                 continue
             seq = self.next_seq() if self.next_seq is not None else self.seq

@@ -1,0 +1,225 @@
+# OTA upgrade of the gas meter over the simulated medium in simulated time (tiers 1 and 2):
+# the hub's OtaServer (firmware/han/ota/server.py) on its ESI endpoint, the gas meter's
+# OtaClient (client.py). An image added at the hub is announced (Image Notify), fetched
+# block by block with rate control (WAIT_FOR_DATA), verified, staged and activated; the
+# hub then reads the meter's CurrentFileVersion. A corrupted image is never activated; a
+# download resumes from the stored file after the meter or the hub reboots. Images come
+# from ota_images.py (the test's own builder; on tier 1 also checked against tools.ota).
+import sys
+
+from han.node import JOINER_ADD, HanNode, joiner_handler
+from han.ota import image
+from han.ota.client import OtaClient
+from han.ota.server import OtaServer
+from han.se.hub import Hub
+from han import radio_sim
+from ota_images import IMAGE_TYPE, KEY, MANUFACTURER, build
+from support import lcg_bytes
+from test_han_se_gas import GAS, GAS_CODE, GasBench, T0
+from test_han_node import COORD
+from registers.clock import DST_EU
+
+V1 = 0x00010000
+V2 = 0x00010002
+FILES = [(b"han/se/gasmeter.py", lcg_bytes(900, 5)), (b"app/gas.py", lcg_bytes(500, 6))]
+GAS_SHORT = 0x0001
+
+
+class OtaBench(GasBench):
+    def __init__(self, min_block_ms=250):
+        self.min_block_ms = min_block_ms
+        self.alerts = []
+        self.activated = []
+        GasBench.__init__(self)
+
+    def boot_hub(self, seed=1):
+        self.hub = Hub(self.regs.clock, self.view, 3600, DST_EU, self.clock,
+                       identity=(b"meter-fw", b"hub", b"0.1.0"), on_gas=self.on_gas)
+        self.server = OtaServer(self.coord_store.fs, {(MANUFACTURER, IMAGE_TYPE): KEY},
+                                self.clock, self.regs.clock.utc,
+                                min_block_ms=self.min_block_ms, on_alert=self.alerts.append)
+        self.hub.add_ota(self.server)
+        self.server.start()
+        self.coord_radio = radio_sim.SimRadio(self.medium, (0.0, 0.0), 26)
+        c = HanNode(self.coord_radio, self.clock, "coordinator", COORD, self.coord_store,
+                    radio_sim.make_rng(seed).getrandbits, out=self.lines.append,
+                    channel_mask=1 << 15, se=self.hub)
+        c.start()
+        return c
+
+    def boot_gas(self, report_s=300, start_litres=0, seed=2):
+        from han.se.gasmeter import GasMeter
+
+        self.meter = GasMeter(self.clock, self.gas_store, b"G001", report_s=report_s,
+                              identity=(b"meter-fw", b"gas", b"0.1.0"))
+        self.client = OtaClient(self.gas_store, self.clock, MANUFACTURER, IMAGE_TYPE, KEY,
+                                version=V1, on_activate=self._activated)
+        self.meter.add_ota(self.client)
+        self.gas_radio = radio_sim.SimRadio(self.medium, (4.0, 0.0), 26)
+        g = HanNode(self.gas_radio, self.clock, "gas", GAS, self.gas_store,
+                    radio_sim.make_rng(seed).getrandbits, install_code=GAS_CODE,
+                    out=self.lines.append, channel_mask=1 << 15, se=self.meter)
+        g.start()
+        return g
+
+    def _activated(self, version, stage):
+        self.activated.append(version)
+        self.activated_at = self.medium.now
+
+    def join(self):
+        self.run(1)
+        parse, apply = joiner_handler(self.coord)
+        apply(parse(bytes([JOINER_ADD]) + GAS + GAS_CODE))
+        self.run(20)
+        assert "han zigbee joined short 0x0001 tclk verified" in self.lines
+
+    def put_image(self, data, name="ota-gas"):
+        with self.coord_store.fs.open(name, "wb") as f:
+            f.write(data)
+        return self.server.add(name, self.clock.ticks_us())
+
+    def run_until(self, cond, limit_s, step_s=5):
+        waited = 0
+        while not cond() and waited < limit_s:
+            self.run(step_s)
+            waited += step_s
+        return waited
+
+
+def _stage(b):
+    fs = b.gas_store.fs
+    return {n: bytes(fs.files[n]) for n in fs.files if n.startswith("ota-stage/")}
+
+
+def test_image_builder_matches_tools_ota_on_tier_1():
+    data = build(FILES, V2)
+    r = image.OtaImage(KEY, manufacturer=MANUFACTURER, image_type=IMAGE_TYPE)
+    r.reset()
+    assert r.feed(data) == image.COMPLETE and r.finish() == image.OK
+    if sys.implementation.name != "cpython":
+        return
+    from tools.ota import pack
+
+    assert pack.build(pack.archive([(n.decode(), d) for n, d in FILES]), KEY, MANUFACTURER,
+                      IMAGE_TYPE, V2, header_string=b"gas-fw") == data
+
+
+def test_gas_meter_upgrades_over_the_air():
+    b = OtaBench(min_block_ms=1000)
+    b.join()
+    c, s = b.client, b.server
+    # Queried at start-up: nothing to offer yet.
+    assert c.queries == 1 and c.version == V1 and c.state == 0
+    data = build(FILES, V2)
+    t0 = b.t
+    assert b.put_image(data) == image.OK
+    waited = b.run_until(lambda: c.activations == 1, 300)
+    assert c.activations == 1, (c.state, c.offset, c.blocks)
+    took = b.activated_at - t0
+    # Announced, queried again, fetched whole once: 64-octet blocks.
+    assert c.queries == 2
+    blocks = (len(data) + 63) // 64
+    assert c.blocks == s.blocks_served == blocks and c.bytes == s.bytes_served == len(data)
+    assert s.devices[GAS_SHORT].bytes == len(data)
+    # The client asked without a period, the server wants 1 s: one WAIT_FOR_DATA taught it.
+    assert s.waits == c.waits == 1 and c.min_period_ms == 1000
+    assert s.upgrades_ended == 1 and b.activated == [V2]
+    assert _stage(b) == {"ota-stage/" + n.decode(): d for n, d in FILES}
+    assert "ota.part" not in b.gas_store.fs.files
+    # The hub reads the meter's OTA client attributes: the new version, status normal.
+    s.read_client(GAS_SHORT, 1, b.clock.ticks_us())
+    b.run(15)
+    assert s.versions[GAS_SHORT] == V2
+    assert took < 60000000
+    print("ota: %d octets, %d blocks, %d ms simulated" % (len(data), blocks, took // 1000))
+
+
+def test_a_corrupted_image_is_refused_and_never_activated():
+    b = OtaBench()
+    good = bytearray(build(FILES, V2))
+    # Stored corrupted: refused when added (no alert: not at power-up), not offered.
+    bad = bytearray(good)
+    bad[200] ^= 1
+    b.join()
+    assert b.put_image(bytes(bad)) == image.E_INTEGRITY and b.server.images == []
+    # A hub that finds it at power-up raises the alert.
+    b.kill(b.coord_radio)
+    b.coord = b.boot_hub(seed=5)
+    assert b.alerts == [image.E_INTEGRITY]
+    # An image signed with another key is refused the same way.
+    forged = build(FILES, V2, key=bytes(32))
+    assert b.put_image(forged, "ota-forged") == image.E_AUTH
+    b.run(60)
+    c = b.client
+    assert c.activations == 0 and c.version == V1 and c.blocks == 0
+
+
+def test_a_block_corrupted_in_flight_is_never_activated():
+    b = OtaBench()
+    b.join()
+    c = b.client
+    # The server's copy of one block is damaged on its way out (the flash read, the air):
+    # the client's verdict is an integrity failure; it reports INVALID_IMAGE and deletes
+    # what it stored.
+    s = b.server
+    orig = s._block
+
+    def damaged(h, f, out, src):
+        n = orig(h, f, out, src)
+        if f.file_offset == 128 and n > 40:
+            out[40] ^= 0x80
+        return n
+
+    s._block = damaged
+    b.put_image(build(FILES, V2))
+    b.run_until(lambda: c.failures == 1, 300)
+    b.run(20)
+    assert c.failures == 1 and c.activations == 0 and c.version == V1
+    assert s.upgrade_failures == 1 and s.upgrades_ended == 0
+    assert "ota.part" not in b.gas_store.fs.files and _stage(b) == {}
+
+
+def _download_then_cut(b, who, at_blocks):
+    c = b.client
+    data = build(FILES, V2)
+    b.put_image(data)
+    b.run_until(lambda: b.client.blocks >= at_blocks, 300, step_s=1)
+    stored = len(b.gas_store.fs.files.get("ota.part", b""))
+    if who == "gas":
+        b.kill(b.gas_radio)
+        b.run(3)
+        b.gas = b.boot_gas()
+    else:
+        b.kill(b.coord_radio)
+        b.coord = b.boot_hub(seed=5)
+    return data, stored
+
+
+def test_download_resumes_after_the_meter_reboots():
+    b = OtaBench()
+    b.join()
+    data, stored = _download_then_cut(b, "gas", 10)
+    c = b.client  # the rebooted meter's client
+    assert stored >= 10 * 64 and c.state == 1 and c.refed == stored and c.offset == stored
+    b.run_until(lambda: c.activations == 1, 600)
+    assert c.activations == 1 and b.activated[-1] == V2
+    resent = b.server.bytes_served - len(data)
+    assert 0 <= resent <= 64, resent
+    assert c.bytes == len(data) - stored
+    print("ota meter reboot at %d octets: %d octets re-sent" % (stored, resent))
+
+
+def test_download_resumes_after_the_hub_reboots():
+    b = OtaBench()
+    b.join()
+    data, stored = _download_then_cut(b, "hub", 10)
+    before = b.client.bytes
+    s = b.server  # the rebooted hub's: it verified the stored image at power-up
+    assert [i.version for i in s.images] == [V2] and b.alerts == []
+    c = b.client
+    b.run_until(lambda: c.activations == 1, 600)
+    assert c.activations == 1 and c.version == V2
+    assert before + s.bytes_served >= len(data)
+    resent = before + s.bytes_served - len(data)
+    assert 0 <= resent <= 64, resent
+    print("ota hub reboot at %d octets: %d octets re-sent" % (stored, resent))
