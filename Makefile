@@ -104,6 +104,10 @@ soak: build
 	@echo "[soak] HAN power-cut campaign: 3 000 cuts on each runtime (about 8 min) ..."
 	@$(PY) -m tools.powercut_han --cuts 3000 --seed 1 --runtime micropython --json
 	@$(PY) -m tools.powercut_han --cuts 3000 --seed 1 --runtime cpython --json
+	@echo "[soak] Smart Energy HAN, a simulated day: hub, gas meter, 3 displays, P1, tracemalloc (about 4 min) ..."
+	@$(PY) -m tools.han se-day --hours 24 --displays 3 --tracemalloc
+	@echo "[soak] store-and-forward power-cut campaign: 2 000 cuts on the unix port (about 80 s) ..."
+	@$(PY) -m tools.powercut_forward --cuts 2000 --seed 1 --runtime micropython
 
 deploy: build
 	@$(PY) -m tools.deploy --board $(or $(BOARD),esp32c6) --port $(or $(PORT),/dev/ttyUSB0) $(DEPLOY_ARGS)
