@@ -235,11 +235,16 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None,
 
         price_store = PriceStore(registers.store)  # the HAN's prices (OP_SET_PRICES)
         price_store.load()
+    hub_status = None  # the console's HUB STATUS (han/diag.py)
     if han is not None:
         from app.han_setup import make_han
 
         node = make_han(hal, han, record, registers, han_ext, han_key, out, view, market,
                         metrology, price_store, gas_report_s=gas_report_s)
+        if node.role == "coordinator":
+            from app.han_setup import make_hub_status
+
+            hub_status = make_hub_status(node, registers)
     if registers is not None:
         session = None
         if config_key is not None:
@@ -279,12 +284,13 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None,
                                              record.ntp_server.decode())
             supervisor.add(sv.TASK_SNTP, lambda: sntp.sync_task(registers, opener, out),
                            DEADLINE_MS["sntp"])
-        if session is not None:
+        if session is not None or hub_status is not None:
             from app import console
 
             port = console.default_port(hal.console)
             if port is not None:
-                supervisor.add(sv.TASK_CONSOLE, lambda: console.run(session, port, out),
+                supervisor.add(sv.TASK_CONSOLE,
+                               lambda: console.run(session, port, out, hub_status=hub_status),
                                DEADLINE_MS["console"])
     if metrology is not None:
         from metrology.task import run as metrology_run

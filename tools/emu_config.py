@@ -4,6 +4,9 @@
 config_key, each sent when the meter has run SECONDS, so a session can script a tariff
 switch, a message or a price change while P1 and the HAN are watched.
 
+`--console-at "SECONDS LINE"` types LINE as it is (e.g. the read-only `HUB STATUS` that
+python -m tools.hub status sends; its answer shows in the console output).
+
 Counters: the meter refuses a counter not above the last one it consumed, so every command
 this process signs takes max(last + 1, UNIX time) (several in one second stay distinct).
 """
@@ -28,11 +31,24 @@ def signed_line(key, op, payload):
 
 
 class Scheduled:
-    def __init__(self, at, words, op, payload):
+    def __init__(self, at, words, op=None, payload=None, line=None):
         self.at = at
         self.words = words
         self.op = op
         self.payload = payload
+        self.line = line  # typed as it is (no signature)
+
+
+def parse_line(spec):
+    """A --console-at value: seconds, then the line to type."""
+    at, _, line = spec.strip().partition(" ")
+    try:
+        at = float(at)
+    except ValueError:
+        raise ValueError("--console-at %r: %r is not a number of seconds" % (spec, at))
+    if at < 0 or not line.strip():
+        raise ValueError("--console-at %r: SECONDS LINE expected" % spec)
+    return Scheduled(at, [line.strip()], line=line.strip())
 
 
 def parse(spec):
@@ -66,12 +82,17 @@ class Schedule:
     """The --config-at commands in time order; send_due(elapsed, board, key, echo) types
     those due on the console (their CFG answer shows in the console output)."""
 
-    def __init__(self, specs):
-        self.pending = sorted((parse(s) for s in specs), key=lambda s: s.at)
+    def __init__(self, specs, lines=()):
+        self.pending = sorted([parse(s) for s in specs] + [parse_line(s) for s in lines],
+                              key=lambda s: s.at)
 
     def send_due(self, elapsed, board, key, echo):
         while self.pending and self.pending[0].at <= elapsed:
             s = self.pending.pop(0)
+            if s.line is not None:
+                echo.text("[emu] console at %g s: %s\n" % (s.at, s.line))
+                board.write_console(s.line + "\r")
+                continue
             if key is None:
                 echo.text("[emu] config at %g s: no config_key provisioned, %s not sent\n"
                           % (s.at, s.words[0]))

@@ -7,6 +7,7 @@
                             [--han coordinator|device] [--han-ext HEX] [--han-medium PATH]
                             [--han-pcap FILE] [--gas-report-s N] [--gas-board]
                             [--config-at "SECONDS SUBCOMMAND ARGS"]...
+                            [--console-at "SECONDS LINE"]...
 
 --config-at types a signed tools.config command on the console when the meter has run
 SECONDS (tools/emu_config.py).
@@ -328,9 +329,13 @@ def main(argv=None):
                      help="type this tools.config command (signed with the provisioned "
                           "config_key) on the console when the meter has run SECONDS, e.g. "
                           "--config-at \"30 set-text 'Meter reading day'\"; repeatable")
+    run.add_argument("--console-at", action="append", default=[], metavar='"SECONDS LINE"',
+                     help="type LINE on the console when the meter has run SECONDS, e.g. "
+                          "--console-at \"60 HUB STATUS\" (the hub's diagnostics); "
+                          "repeatable")
     args = parser.parse_args(argv)
     try:
-        args.config_at = emu_config.Schedule(args.config_at)
+        args.config_at = emu_config.Schedule(args.config_at, args.console_at)
     except ValueError as e:
         parser.error(str(e))
     if not 10 <= args.gas_report_s <= 86400:

@@ -6,6 +6,10 @@
 # (python -m tools.config builds and sends them; docs/config.md). Each CFG line gets one
 # answer line:  CFG OK <op> <counter>  or  CFG REJECTED <reason>  (reason: a word of
 # registers.config.REASONS, or "syntax" for a line that is not two hex fields, or "error").
+# A read-only line  HUB STATUS  (no signature: it reveals no secret and changes nothing) is
+# answered by the HAN diagnostics (han/diag.py report): "HUB DEV {json}" per device, "HUB
+# LOG {json}" per transaction log entry, "HUB END <devices> <entries>" (python -m
+# tools.hub status); "HUB END 0 0" on a meter without a HAN coordinator.
 # Other lines are ignored. Input is assembled in one fixed buffer: a line longer than
 # MAX_LINE is cut there, refused as oversized and logged once as a tamper event (never an
 # unbounded allocation, whatever arrives).
@@ -26,6 +30,7 @@ _CHUNK = const(64)
 _CR = const(13)
 _LF = const(10)
 _PREFIX = b"CFG "
+_HUB_STATUS = b"HUB STATUS"
 
 
 class StdinPort:
@@ -90,9 +95,10 @@ class ConsoleConfig:
     """Assembles console input into lines and answers the CFG ones (see the module
     comment). feed() does the work; run() is the asyncio task around it."""
 
-    def __init__(self, session, write):
+    def __init__(self, session, write, hub_status=None):
         self.session = session
         self.write = write
+        self.hub_status = hub_status  # (write) -> None: the HUB STATUS answer, or None
         self.line = bytearray(MAX_LINE)
         self.length = 0
         self.overlong = False
@@ -125,7 +131,24 @@ class ConsoleConfig:
         self.answers += 1
         self.write(text)
 
+    def _is_hub_status(self):
+        end = self.length
+        while end and self.line[end - 1] == 32:
+            end -= 1
+        return not self.overlong and end == len(_HUB_STATUS) and \
+            self.line[:end] == _HUB_STATUS
+
     def _line_done(self):
+        if self._is_hub_status():
+            self.answers += 1
+            if self.hub_status is None:
+                self.write("HUB END 0 0")
+                return
+            try:
+                self.hub_status(self.write)
+            except Exception:  # keep serving the console; the reader sees no end line
+                self.write("HUB ERROR")
+            return
         if not self._starts_cfg():
             return  # not for us (the console also carries other input)
         if self.overlong:
@@ -152,6 +175,9 @@ class ConsoleConfig:
         if cmd is None or tag is None or len(tag) != TAG_SIZE:
             self._answer("CFG REJECTED syntax")
             return
+        if self.session is None:  # no configuration key provisioned
+            self._answer("CFG REJECTED error")
+            return
         try:
             op = self.session.execute(cmd, tag)
         except (AuthError, Rejected) as e:
@@ -175,7 +201,9 @@ class ConsoleConfig:
                 await sleep_ms(poll_ms)
 
 
-async def run(session, port, write=print, poll_ms=50):
-    """The console task main starts: asyncio.create_task(console.run(session, port, out))."""
-    await ConsoleConfig(session, write).run(port, poll_ms)
+async def run(session, port, write=print, poll_ms=50, hub_status=None):
+    """The console task main starts: asyncio.create_task(console.run(session, port, out)).
+    session may be None (no configuration key: CFG lines are refused) when hub_status
+    answers HUB STATUS."""
+    await ConsoleConfig(session, write, hub_status).run(port, poll_ms)
 

@@ -119,3 +119,21 @@ def make_hub(hal, registers, view, market, metrology, out, price_store=None):
                identity=_identity(hal), on_gas=gas, store=registers.store,
                prices=price_config(price_store.prices) if price_store is not None else None,
                power_w=power, on_confirmed=confirmed)
+
+
+def make_hub_status(node, registers):
+    """The HAN diagnostics (han/diag.py) on the coordinator's node, their transaction
+    events into the meter's transaction log; returns the console's HUB STATUS answer,
+    hub_status(write)."""
+    from han.diag import HanDiag
+    from registers.logs import TRANSACTION
+
+    def transaction(utc, code, a, b):
+        registers.record_event(TRANSACTION, utc, code, a, b)
+
+    diag = HanDiag.attach(node, registers.store, transaction)
+
+    def hub_status(write):
+        diag.report(write, registers.logs.log(TRANSACTION))
+
+    return hub_status

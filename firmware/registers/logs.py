@@ -69,6 +69,16 @@ EV_ADC_STUCK = const(46)  # a = phase (1..3), b = 1 at the start, 0 at the end
 EV_ADC_SATURATED = const(47)  # a = phase (1..3), b = 1 at the start, 0 at the end
 EV_EVENTS_SUPPRESSED = const(48)  # a = log id, b = events not logged (rate limit)
 EV_TRANSACTION = const(60)  # a, b: source-specific
+# The HAN's exchanges (han/diag.py; seed 003 12.2.14). a = the device: the low 32 bits of
+# its EUI-64 when known, else its short address.
+EV_HAN_JOINED = const(61)  # b = short address given
+EV_HAN_JOIN_DENIED = const(62)  # an unregistered device asked to join: b = MAC capability
+EV_HAN_KEY_VERIFIED = const(63)  # its trust-centre link key confirmed: b = short address
+EV_HAN_NWK_KEY_SWITCHED = const(64)  # a = new network key sequence number, b = 0
+EV_HAN_REJECTED = const(65)  # a frame refused: b = reason (han/nwk/layer.py REFUSED_*)
+EV_HAN_NO_ACK = const(66)  # no APS ack after the retries: b = short address
+EV_HAN_ACKS = const(67)  # APS acks received: b = acks since its last entry (<= 1/h/device)
+EV_HAN_REMOVED = const(68)  # removed by the trust centre: b = short address
 
 _KIND_BASE = const(0x20)  # record kinds 0x20..0x23
 _HEADER = const(8)  # record: capacity u16, count u16, next_seq u32

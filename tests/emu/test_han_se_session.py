@@ -11,7 +11,10 @@ day, then one that holds tariff 2, then set the text message:
 - the message shows on the display and in P1's text line (0-0:96.13.0), the display
   confirms it and the meter writes the confirmation into its standard event log
   (EV_HAN_MESSAGE_CONFIRMED: message id, the display's short address), read back from the
-  flash by booting the board again.
+  flash by booting the board again;
+- the hub's diagnostics: `HUB STATUS` typed on the console near the end (make run
+  --console-at) is answered with both devices' installation and live link quality and
+  the transaction log (joins, verified link keys), read by tools.hub's parser.
 """
 import json
 import re
@@ -23,10 +26,13 @@ from test_han_gas_p1 import (DISPLAY_EXT, GAS_BOARD_ID, SPECS, check_display,
                              json_lines, make_run, p1_gas, p1_kw, p1_kwh, telegrams)
 
 from tools.emu import PROMPT, EmulatedBoard
+from tools.hub.__main__ import parse_lines, table
 
 EV_HAN_MESSAGE_CONFIRMED = 13  # registers/logs.py
 DEMAND_MAX_INTERVAL_S = 30
-SWITCH_AT, MESSAGE_AT, RUN_S = 50, 58, 85
+SWITCH_AT, MESSAGE_AT, STATUS_AT, RUN_S = 50, 58, 80, 85
+GAS_BOARD_EXT = "0004a30b0000d004"  # tools/emu_han.py GAS_BOARD_RECORD
+EV_HAN_JOINED, EV_HAN_KEY_VERIFIED = 61, 63  # registers/logs.py
 TEXT = "Meteropname 1 december"
 PRICES = {"provider": 7, "currency": "EUR", "unit": "kWh",
           "tiers": [{"label": "Dag", "price": "0.3012"},
@@ -79,7 +85,8 @@ def test_prices_tariff_switch_and_message_through_the_configuration_path(tmp_pat
                    "--config-at", "1 set-prices %s" % prices,
                    "--config-at", "2 set-calendar --active --tariffs 4 %s" % day,
                    "--config-at", "%d set-calendar --active %s" % (SWITCH_AT, night),
-                   "--config-at", "%d set-text '%s'" % (MESSAGE_AT, TEXT), timeout=300)
+                   "--config-at", "%d set-text '%s'" % (MESSAGE_AT, TEXT),
+                   "--console-at", "%d HUB STATUS" % STATUS_AT, timeout=300)
     log = han_log(out)
     # Every command accepted: two registrations, prices, two calendars, the text.
     for op, n in ((8, 2), (9, 1), (3, 2), (6, 1)):
@@ -128,5 +135,18 @@ def test_prices_tariff_switch_and_message_through_the_configuration_path(tmp_pat
     message_id = int(m.group(1))
     entries = [e for e in standard_log(tmp_path) if e[0] == EV_HAN_MESSAGE_CONFIRMED]
     assert entries and entries[0][2:] == (message_id, short), entries
+
+    # The hub's diagnostics, as tools.hub reads them: both devices, their link quality at
+    # installation and now (LQI 0..255), the joins and verified keys in the log.
+    status = parse_lines(out.splitlines())
+    assert status["complete"], log
+    devices = {d["eui64"].lower().replace(":", ""): d for d in status["devices"]}
+    for ext in (GAS_BOARD_EXT, DISPLAY_EXT):
+        d = devices[ext]
+        assert d["state"] == "verified" and 0 < d["install_lqi"] <= 255, d
+        assert 0 < d["lqi"] <= 255 and d["frames_in"] > 0 and d["frames_out"] > 0, d
+    codes = [e["code"] for e in status["log"]]
+    assert codes.count(EV_HAN_JOINED) >= 2 and codes.count(EV_HAN_KEY_VERIFIED) >= 2, codes
+    print(table(status))
     print("be session: %d telegrams; tariff 2 on the display %d telegrams after the switch; "
           "message %d confirmed by 0x%04x" % (len(parsed), elapsed, message_id, short))
