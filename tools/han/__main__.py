@@ -54,14 +54,14 @@ def main(argv=None):
     from tools.han import decode  # python -m tools.han decode CAPTURE [--key HEX] ...
 
     decode.add_parser(sub)
-    from tools.han import se_day  # python -m tools.han se-day: a simulated day (issue 12)
+    from tools.han import se_day_cli  # python -m tools.han se-day: a simulated day (issue 12)
 
-    se_day.add_parser(sub)
+    se_day_cli.add_parser(sub)
     a = ap.parse_args(argv)
     if a.command == "decode":
         return decode.run(a)
     if a.command == "se-day":
-        return se_day.main(a)
+        return se_day_cli.main(a)
     if a.command == "install-code":
         return _install_code(a)
     if a.command == "medium":
