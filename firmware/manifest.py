@@ -29,16 +29,18 @@ package("han", files=["__init__.py", "bridge_proto.py", "counters.py", "inventor
            "nwk/commands.py", "nwk/devices.py", "nwk/layer.py", "nwk/store.py",
            "nwk/aging.py"]
         + ["aps/__init__.py", "aps/frame.py", "aps/security.py", "aps/commands.py",
-           "aps/layer.py"]
+           "aps/layer.py", "aps/linksec.py"]
         + ["tc/__init__.py", "tc/keys.py", "tc/keygen.py", "tc/centre.py", "tc/joiner.py"]
         + ["zdo/__init__.py", "zdo/frames.py", "zdo/addr.py", "zdo/nodedesc.py",
            "zdo/bind.py", "zdo/server.py", "zdo/client.py"]
         + ["zcl/__init__.py", "zcl/frame.py", "zcl/types.py", "zcl/general.py",
-           "zcl/reporting.py", "zcl/dispatch.py", "zcl/engine.py", "zcl/reportcfg.py"]
+           "zcl/reporting.py", "zcl/dispatch.py", "zcl/engine.py", "zcl/engine_store.py",
+           "zcl/reportcfg.py"]
         + ["se/__init__.py", "se/server.py", "se/basic.py", "se/identify.py", "se/time.py",
            "se/metering.py", "se/units.py", "se/sources.py", "se/price.py",
            "se/messaging.py", "se/router.py", "se/hub.py", "se/gasmeter.py",
-           "se/gasreg.py", "se/gasrelay.py", "se/ihd.py", "se/ihd_peer.py"]
+           "se/gasreg.py", "se/gasrelay.py", "se/ihd.py", "se/ihd_peer.py",
+           "se/ihd_req.py"]
         + ["hub/__init__.py", "hub/forward.py"]
         + ["ota/__init__.py", "ota/mmo.py", "ota/header.py", "ota/image.py", "ota/archive.py",
            "ota/cluster.py", "ota/server.py", "ota/client.py"]

@@ -24,15 +24,14 @@
 # refused and counted (rx_wrong_key). The ack of an APS-secured frame is APS-secured the
 # same way (2.2.8.4.2, 4.4.1.1), and a frame sent APS-secured is acknowledged only by a
 # secured ack (an unsecured one, which any holder of the network key could forge, is
-# refused).
+# refused). Which link key seals and opens a frame, and the APS counters per key:
+# han/aps/linksec.py.
 from micropython import const
 
 from han.aps import commands as ac
 from han.aps import frame as af
-from han.aps.security import ApsSecurity, AuxHeader, parse_aux
-from han.nwk.devices import FRESH, JOINING, KEY_LEN, NO_COUNTER, VERIFIED, counter_verdict
-from han.nwk.security import KEY_DATA, KEY_LOAD, KEY_TRANSPORT
-from han.tc.keys import key_load_key, key_transport_key
+from han.aps.linksec import USED_LINK_KEY, USED_TCLK, WRONG_KEY, LinkSecurity  # noqa: F401
+from han.nwk.security import KEY_DATA
 
 SUCCESS = const(0)
 NO_ACK = const(0xA7)  # APS status NO_ACK (2.2.9, Table 2-27)
@@ -43,8 +42,7 @@ _PENDING = const(4)  # data frames awaiting an ack
 _DUPS = const(8)
 DUP_TIMEOUT_US = const(10000000)  # apsDuplicateRejectionTimeoutPeriod (a wide one)
 MAX_APS = const(90)  # an APS frame in a secured NWK frame: 116 - 8 NWK - 14 aux - 4 MIC
-USED_LINK_KEY = const(1)
-USED_TCLK = const(2)
+# USED_LINK_KEY, USED_TCLK (which key opened a frame: Aps.which): han/aps/linksec.py.
 # The auxiliary header of APS-secured data (4.5.1): security control, frame counter, the
 # extended source (no key sequence number with a link key); with the MIC, the overhead.
 _DATA_AUX_LEN = const(13)
@@ -62,19 +60,12 @@ class Aps:
         self.on_confirm = None  # (tid, status)
         self.on_refused = None  # (reason, who, now): reasons of han.nwk.layer
         nwk.on_data = self._rx
-        self._sec = ApsSecurity()
+        self._keys = LinkSecurity(nwk, MAX_APS + 32)
         self._h = af.ApsHeader()
         self._th = af.ApsHeader()
-        self._aux = AuxHeader()
         self._rx_buf = bytearray(MAX_APS + 32)
         self._tx_buf = bytearray(MAX_APS + 32)
         self._plain = bytearray(MAX_APS + 32)  # a data frame before APS security
-        self._keep = bytearray(MAX_APS + 32)
-        self._derived = bytearray(KEY_LEN)
-        self._open_index = -1
-        # Per entry: the last APS counter accepted under the install-code link key once
-        # a TC link key replaced it (forget_counters, _open).
-        self._lk_in = [NO_COUNTER] * self.table.size
         self._counter = 0
         self.which = 0
         # Frames awaiting an ack: a copy to retransmit, destination, counter, retries left.
@@ -123,7 +114,7 @@ class Aps:
         """Queue an APS data frame; a transaction id (> 0) or 0 when it could not be
         sent (no free slot for an acknowledged frame, too long, no network key; secure:
         a broadcast, or no link key shared with dst)."""
-        if secure and (dst >= 0xFFF8 or self._peer(dst) < 0):
+        if secure and (dst >= 0xFFF8 or self._keys.peer(dst) < 0):
             return 0  # APS security is end to end with a link key: unicast only
         slot = -1
         if ack and dst < 0xFFF8:
@@ -171,47 +162,25 @@ class Aps:
             self._p_used[slot] = 1
         return self._tid
 
-    def _peer(self, dst):
-        """The table entry of the node we share link keys with at network address dst
-        (the coordinator: a child; an end device: the trust centre), or -1."""
-        t = self.table
-        if self.nwk.coordinator:
-            return t.find_short(dst)
-        return 0 if dst == 0x0000 and t.state[0] >= JOINING else -1
-
-    def _data_key(self, i):
-        # The data key of entry i (4.4.1.1, SE 1.4 5.4.6): its verified TC link key, else
-        # its install-code link key.
-        t = self.table
-        return t.tclk[i] if t.state[i] == VERIFIED else t.link_key[i]
-
     def _emit(self, dst, plain, hl, total, secure, now, i=-1):
         """Hand plain[0:total] (APS header of hl octets, with the security bit when
         secure, then the payload) to the NWK layer, APS-secured with the data key of
         entry i (-1: dst's entry) when secure. The NWK/MAC handle, or 0."""
         if not secure:
             return self.nwk.send(dst, plain, total, now)
+        keys = self._keys
         if i < 0:
-            i = self._peer(dst)
+            i = keys.peer(dst)
             if i < 0:
                 return 0
         out = self._tx_buf
         for j in range(hl):
             out[j] = plain[j]
-        aux = self._aux
-        aux.clear()
-        aux.key_id = KEY_DATA
-        aux.ext_nonce = True
-        aux.src64[:] = self.nwk.mac.ext_addr
         p = hl + _DATA_AUX_LEN
         for j in range(hl, total):
             out[p + j - hl] = plain[j]
-        try:
-            aux.frame_counter = self.nwk.store.reserve(self.st, False)
-        except OSError:
-            return 0
-        n = self._sec.encrypt(out, hl, None, total - hl, self._data_key(i), aux)
-        return self.nwk.send(dst, out, n, now)
+        n = keys.seal(out, hl, None, total - hl, KEY_DATA, keys.data_key(i))
+        return self.nwk.send(dst, out, n, now) if n else 0
 
     def _ack_wait(self, dst):
         return ACK_WAIT_SLEEPY_US if self.nwk.coordinator and self.nwk.sleepy(dst) \
@@ -234,26 +203,10 @@ class Aps:
                 buf[hl + i] = payload[i]
             total = hl + n
         else:
-            aux = self._aux
-            aux.clear()
-            aux.key_id = key_id
-            aux.ext_nonce = True
-            aux.src64[:] = self.nwk.mac.ext_addr
-            try:
-                aux.frame_counter = self.nwk.store.reserve(self.st, False)
-            except OSError:
+            total = self._keys.seal(buf, hl, payload, n, key_id, key)
+            if not total:
                 return 0
-            total = self._sec.encrypt(buf, hl, payload, n, self._key_for(key_id, key), aux)
         return self.nwk.send(dst, buf, total, now, secure=nwk_secure, dst64=dst64)
-
-    def _key_for(self, key_id, link_key):
-        if key_id == KEY_TRANSPORT:
-            self._derived[:] = key_transport_key(link_key)
-            return self._derived
-        if key_id == KEY_LOAD:
-            self._derived[:] = key_load_key(link_key)
-            return self._derived
-        return link_key
 
     def _send_ack(self, src, h, now, secure=False, index=-1):
         a = self._th
@@ -291,12 +244,17 @@ class Aps:
         poff = hl
         plen = n - hl
         if h.security:
-            r = self._open(buf, n, hl, now)
+            keys = self._keys
+            r = keys.open(buf, n, hl)
             if r < 0:
+                if r == WRONG_KEY:
+                    self.rx_wrong_key += 1  # no key of the entry opens it
+                self._refuse(keys.who, now)
                 return
-            key_id = self._sec.aux.key_id
-            index = self._open_index
-            poff = hl + self._sec.aux.length
+            self.which = keys.which
+            key_id = keys.rx_aux.key_id
+            index = keys.index
+            poff = hl + keys.rx_aux.length
             plen = r
         elif not nwk_secured:
             # Neither layer secured it: nothing in it may be believed (joining devices
@@ -304,7 +262,7 @@ class Aps:
             self._refuse(nh.src, now)
             return
         ft = h.frame_type
-        if key_id >= 0 and ft != af.FT_CMD and not self._data_key_ok(index, key_id):
+        if key_id >= 0 and ft != af.FT_CMD and not self._keys.data_key_ok(index, key_id):
             self.rx_wrong_key += 1
             self._refuse(nh.src, now)
             return
@@ -346,64 +304,6 @@ class Aps:
             if self.on_data is not None:
                 self.on_data(nh.src, index, h, buf, poff, plen, key_id >= 0, now)
 
-    def _open(self, buf, n, hl, now):
-        aux = self._sec.aux
-        try:
-            parse_aux(buf, hl, n, aux)
-        except ValueError:
-            self._refuse(-1, now)
-            return -1
-        t = self.table
-        i = t.find_ext(aux.src64) if aux.ext_nonce else -1
-        if i < 0:
-            self._refuse(aux.src64 if aux.ext_nonce else -1, now)
-            return -1
-        c = aux.frame_counter
-        if counter_verdict(t.aps_in[i], c) != FRESH:
-            self._refuse(aux.src64, now)
-            return -1
-        # Which key: the data key is the TC link key once one is set, else the link key;
-        # key-transport / key-load keys derive from either (a device that lost its TC
-        # link key comes back with its install code).
-        r = -1
-        two = _any(t.tclk[i])  # else only the link key can open it: nothing to restore
-        keep = self._keep
-        if two:
-            for j in range(n):
-                keep[j] = buf[j]
-        for which in (USED_TCLK, USED_LINK_KEY):
-            base = t.tclk[i] if which == USED_TCLK else t.link_key[i]
-            if which == USED_TCLK and not two:
-                continue
-            try:
-                r = self._sec.decrypt(buf, n, self._key_for(aux.key_id, base), hl)
-                self.which = which
-                break
-            except ValueError:
-                # MIC failed: CCM* decrypted in place before checking; restore the frame
-                # for the next key.
-                if which == USED_TCLK:
-                    for j in range(n):
-                        buf[j] = keep[j]
-        if r < 0:
-            self.rx_wrong_key += 1  # no key of the entry opens it
-            self._refuse(aux.src64, now)
-            return -1
-        if self.which == USED_LINK_KEY and two:
-            # Under the install-code key while a TC link key is held: its counter space
-            # was not forgotten with the key change (forget_counters), so it must still
-            # rise. Without this, the join's Transport Key (APS counter 0) replayed after
-            # the Verify/Confirm Key exchange was accepted again and dropped a pending key
-            # update (found by the fuzz). RAM only: see forget_counters.
-            if counter_verdict(self._lk_in[i], c) != FRESH:
-                self._refuse(aux.src64, now)
-                return -1
-            self._lk_in[i] = c
-        t.aps_in[i] = c
-        t.counters_dirty = True
-        self._open_index = i
-        return r
-
     def _duplicate(self, src, counter, now):
         for k in range(_DUPS):
             if self._d_src[k] == src:
@@ -418,12 +318,6 @@ class Aps:
         self._d_ctr[k] = counter
         self._d_at[k] = now
         return False
-
-    def _data_key_ok(self, i, key_id):
-        # APS-secured data or ack: only under entry i's current data key (_data_key).
-        if key_id != KEY_DATA:
-            return False
-        return self.which == (USED_TCLK if self.table.state[i] == VERIFIED else USED_LINK_KEY)
 
     def _acked(self, src, counter, secured):
         """An ack from src: False when it is unsecured and acknowledges a frame sent
@@ -475,17 +369,6 @@ class Aps:
         return best
 
     def forget_counters(self, i):
-        """A key of entry i changed: its sender may start a new counter space (for the
-        new key; frames under the install-code key keep theirs, in _lk_in, which is not
-        persisted: after a reboot only aps_in guards them)."""
-        t = self.table
-        if t.aps_in[i] > self._lk_in[i]:
-            self._lk_in[i] = t.aps_in[i]
-        t.aps_in[i] = NO_COUNTER
-
-
-def _any(b):
-    for x in b:
-        if x:
-            return True
-    return False
+        """A key of entry i changed: its sender may start a new counter space
+        (han/aps/linksec.py)."""
+        self._keys.forget_counters(i)

@@ -15,7 +15,8 @@
 #      Message of the electricity endpoint (with Rx On When Idle: the hub then pushes a
 #      new tier, a new message), and confirms every message it shows, once per message id
 #      (Message Confirmation, answered by the hub's Default Response).
-# One request is in flight at a time (answered, or sent again after REQ_TIMEOUT_US): the
+# One request is in flight at a time (answered, or sent again after REQ_TIMEOUT_US; the
+# display's own requests, their states and timeouts: han/se/ihd_req.py): the
 # hub's APS layer holds four acknowledged frames for all its devices. Reports silent for
 # twice an endpoint's shortest maximum interval (the hub rebooted and forgot its
 # subscribers) make it read and subscribe again, and ask price and message again.
@@ -38,6 +39,8 @@ from han.se import price as sp
 from han.se import time as stime
 from han.se import units
 from han.se.basic import POWER_MAINS_1PH, BasicServer
+from han.se.ihd_req import (Q_CONFIRM, Q_MESSAGE, Q_PRICE, Q_TIME, R_DONE,  # noqa: F401
+                            R_NEED, R_WAIT, REFRESH_S, REQ_TIMEOUT_US, Requests)
 from han.se.router import SeRouter
 from han.tc.joiner import J_JOINED
 from han.zcl import frame as zf
@@ -53,22 +56,9 @@ SE_PROFILE = const(0x0109)
 ZDO_PROFILE = const(0x0000)
 HUB = const(0x0000)
 MAX_PEERS = const(4)
-REQ_TIMEOUT_US = const(4000000)   # a request unanswered this long is sent again
 DISCOVER_AGAIN_US = const(30000000)   # a hub without metering server: ask again
 RETRY_US = const(50000)           # no room in the APS layer: try again soon
 WAKE_MAX_US = const(60000000)     # seconds are counted from the ticks: see them often
-REFRESH_S = const(3600)           # price and message asked again at least this often
-
-# The display's own requests, in the order they are sent (time first: confirmations
-# carry it).
-Q_TIME = const(0)
-Q_PRICE = const(1)
-Q_MESSAGE = const(2)
-Q_CONFIRM = const(3)
-_Q = const(4)
-R_NEED = const(0)
-R_WAIT = const(1)
-R_DONE = const(2)
 
 _OUT = const(82)          # one unfragmented APS payload (han/zigbee.py APS_MAX_PAYLOAD)
 
@@ -95,9 +85,7 @@ class Display:
         self._h = zf.ZclHeader()
         self._rec = zg.AttrRecord()
         self._seq = 0
-        self._q_st = bytearray(_Q)
-        self._q_seq = [-1] * _Q
-        self._q_sent = [0] * _Q
+        self.req = Requests(ticks)
         self._t = None       # ticks of the last step
         self._us = 0
         self.secs = 0        # seconds since start, from the ticks (outlasts their wrap)
@@ -125,8 +113,7 @@ class Display:
         self._disc = R_NEED
         self._disc_seq = -1
         self._disc_sent = 0
-        for q in range(_Q):
-            self._q_st[q] = R_NEED if q != Q_CONFIRM else R_DONE
+        self.req.reset()
         self._msg_ep = ENDPOINT
         self._asked_s = self.secs
 
@@ -175,15 +162,11 @@ class Display:
                     self._resubscribe(p)
                 elif late < 60:
                     wait = min(wait, (late + 1) * 1000000)
-        st = self._q_st
-        for q in range(_Q):
-            if st[q] == R_WAIT:
-                left = self._left(self._q_sent[q], now)
-                if left > 0:
-                    busy = True
-                    wait = left if left < wait else wait
-                else:
-                    st[q] = R_NEED
+        req = self.req
+        left = req.expire(now)
+        if left > 0:
+            busy = True
+            wait = left if left < wait else wait
         if busy:
             return wait
         for i in range(self.n_peers):
@@ -193,15 +176,9 @@ class Display:
         e = self.elec
         if e is None:
             return wait
-        if st[Q_PRICE] == R_DONE and st[Q_MESSAGE] == R_DONE \
-                and self.secs - self._asked_s >= REFRESH_S:
-            st[Q_PRICE] = st[Q_MESSAGE] = R_NEED
-        if st[Q_TIME] == R_DONE and self.time.synced and self.time.needs_sync(self.secs):
-            st[Q_TIME] = R_NEED
-        for q in range(_Q):
-            if st[q] == R_NEED:
-                return self._ask(q, e.ep, now)
-        return wait
+        req.refresh(self.secs, self._asked_s, self.time)
+        q = req.next()
+        return wait if q < 0 else self._ask(q, e.ep, now)
 
     def _resubscribe(self, p):
         # Silent for twice its shortest maximum interval: the hub lost our subscriptions
@@ -211,8 +188,7 @@ class Display:
         for i in range(self.n_peers):
             if self.peers[i].state == ip.P_SUBSCRIBED:
                 self.peers[i].state = ip.P_READ
-        st = self._q_st
-        st[Q_TIME] = st[Q_PRICE] = st[Q_MESSAGE] = R_NEED
+        self.req.again()
 
     def _discover(self, now):
         if self._disc == R_WAIT:
@@ -289,17 +265,9 @@ class Display:
             ep = self._msg_ep
         if not self._send(ep, cluster, n, now):
             return RETRY_US
-        self._seq = self._q_seq[q] = seq
-        self._q_sent[q] = now
-        self._q_st[q] = R_WAIT
+        self._seq = seq
+        self.req.asked(q, seq, now)
         return 0
-
-    def _answered(self, q, h):
-        """True when h answers request q in flight (then it is done)."""
-        if self._q_st[q] != R_WAIT or h.seq != self._q_seq[q]:
-            return False
-        self._q_st[q] = R_DONE
-        return True
 
     # --- frames from the hub ----------------------------------------------------------
     def _peer(self, src, ep):
@@ -369,14 +337,14 @@ class Display:
             if h.frame_type == zf.FT_CLUSTER and h.command == sp.PUBLISH_PRICE:
                 pp = self.pp
                 sp.parse_publish_price(buf, off, end, pp)
-                self._answered(Q_PRICE, h)
+                self.req.answered(Q_PRICE, h)
                 self.tier = pp.tier
                 self.price = pp.price
                 self.cost.price(pp.price, pp.trailing_digit,
                                 None if self.elec is None else self.elec.day)
                 self.version += 1
             elif h.frame_type == zf.FT_GLOBAL and h.command == zg.DEFAULT_RSP:
-                self._answered(Q_PRICE, h)  # no price for this tariff, or no Price server
+                self.req.answered(Q_PRICE, h)  # no price for this tariff, or no Price server
         except ValueError:
             self.malformed += 1
         return 0
@@ -388,7 +356,7 @@ class Display:
             if h.frame_type == zf.FT_GLOBAL:
                 if h.command == zg.DEFAULT_RSP:
                     # NOT_FOUND to Get Last Message; SUCCESS to our confirmation.
-                    if not self._answered(Q_MESSAGE, h) and self._answered(Q_CONFIRM, h):
+                    if not self.req.answered(Q_MESSAGE, h) and self.req.answered(Q_CONFIRM, h):
                         self.confirmed_id = self.msg.message.message_id
                         self.confirmations += 1
                 return 0
@@ -397,13 +365,13 @@ class Display:
             self.malformed += 1
             return 0
         if r == sm.DISPLAYED:
-            self._answered(Q_MESSAGE, h)
+            self.req.answered(Q_MESSAGE, h)
             self._msg_ep = src_ep
             if self.msg.message.message_id != self.confirmed_id:
-                self._q_st[Q_CONFIRM] = R_NEED
+                self.req.st[Q_CONFIRM] = R_NEED
             self.version += 1
         elif r == sm.CANCELLED:
-            self._q_st[Q_CONFIRM] = R_DONE
+            self.req.st[Q_CONFIRM] = R_DONE
             self.version += 1
         return 0
 
@@ -412,7 +380,7 @@ class Display:
             return -1
         if self.time.take(h, buf, off, end, self.secs) or (
                 h.frame_type == zf.FT_GLOBAL and h.command == zg.DEFAULT_RSP):
-            self._answered(Q_TIME, h)   # set, or no time server: confirmations say 0
+            self.req.answered(Q_TIME, h)   # set, or no time server: confirmations say 0
         return 0
 
     def view(self):

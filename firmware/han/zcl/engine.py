@@ -15,6 +15,7 @@
 #   han/zcl/reportcfg.py answer(e, ...) answers whole Configure Reporting and Read
 #       Reporting Configuration frames with these
 #   e.pack(out) -> n / e.unpack(buf, n, find_table, now): the configurations as bytes
+#       (han/zcl/engine_store.py)
 #
 # A slot is one (destination short address and endpoint, our endpoint, cluster, attribute):
 # each display that subscribes gets its own intervals. A report is due when the maximum
@@ -49,6 +50,7 @@ from micropython import const
 from han.zcl import frame as zf
 from han.zcl import general as zg
 from han.zcl import reporting as zr
+from han.zcl import engine_store
 from han.zcl import types as zt
 from han.zcl.dispatch import REPORT
 
@@ -56,10 +58,8 @@ _S = const(1000000)
 WAKE_MAX_US = const(60000000)  # as han/nwk/aging.py TICK_MAX_US: seconds keep counting
 CHECK_S = const(1)  # how often a slot past its minimum interval reads its value
 _MAX_OFF = const(0xFFFF)  # 2.5.7.1.6: not reported, configuration dropped
-_PACK_MAGIC = const(0x52)
-_PACK_SLOT = const(22)  # dst 2, dst_ep, src_ep, cluster 2, attr 2, type, min 2, max 2,
-#                         flags, reportable change 8 (two's complement, little endian)
 
+# Slot flags; engine_store.py repeats _F_USED and _F_TO_CLIENT (the saved direction).
 _F_USED = const(1)
 _F_TO_CLIENT = const(2)  # server attribute: reports go server -> client (2.4.1.1.3)
 _F_SENT = const(4)  # last holds the value reported
@@ -381,67 +381,15 @@ class ReportEngine:
             return r
         return None
 
-    # --- persistence -------------------------------------------------------------------
+    # --- persistence (han/zcl/engine_store.py) ------------------------------------------
     @staticmethod
     def packed_size(slots):
-        return 2 + _PACK_SLOT * slots
+        return engine_store.packed_size(slots)
 
     def pack(self, out):
         """The configurations (not the last values) into out; return the length."""
-        n = self.used()
-        if len(out) < 2 + _PACK_SLOT * n:
-            raise ValueError("reporting record buffer too small")
-        out[0] = _PACK_MAGIC
-        out[1] = n
-        p = 2
-        for i in range(self.size):
-            if not self.flags[i] & _F_USED:
-                continue
-            for v in (self.dst[i], self.cluster[i], self.attr_id[i]):
-                zg.put16(out, p, v)
-                p += 2
-            out[p] = self.dst_ep[i]
-            out[p + 1] = self.src_ep[i]
-            out[p + 2] = self.type[i]
-            zg.put16(out, p + 3, self.min_s[i])
-            zg.put16(out, p + 5, self.max_s[i])
-            out[p + 7] = self.flags[i] & _F_TO_CLIENT
-            c = self.change[i]
-            for j in range(8):
-                out[p + 8 + j] = c & 0xFF
-                c >>= 8
-            p += 16
-        self.dirty = False
-        return p
+        return engine_store.pack(self, out)
 
     def unpack(self, buf, n, find_table, now):
-        """Restore what pack wrote: find_table(src_ep, cluster, to_client) gives the
-        AttrTable (None: gone). Configurations the firmware no longer supports are
-        skipped; every slot reports once its minimum interval has passed. Returns the
-        number restored; ValueError when buf is not a pack."""
-        if n < 2 or buf[0] != _PACK_MAGIC or n != 2 + _PACK_SLOT * buf[1]:
-            raise ValueError("not a reporting record")
-        for i in range(self.size):
-            self.flags[i] = 0
-            self.attr[i] = None
-        got = 0
-        p = 2
-        for _ in range(buf[1]):
-            dst, cluster, attr_id = zg.get16(buf, p), zg.get16(buf, p + 2), zg.get16(buf, p + 4)
-            p += 6
-            c = 0
-            for j in range(7, -1, -1):
-                c = (c << 8) | buf[p + 8 + j]
-            if c >> 63:
-                c -= 1 << 64
-            to_client = bool(buf[p + 7] & _F_TO_CLIENT)
-            table = find_table(buf[p + 1], cluster, to_client)
-            if table is not None and self.configure(
-                    dst, buf[p], buf[p + 1], cluster, table, attr_id, buf[p + 2],
-                    zg.get16(buf, p + 3), zg.get16(buf, p + 5), c, now,
-                    to_client) == zg.SUCCESS:
-                got += 1
-            p += 16
-        self.dirty = False
-        return got
-
+        """Restore what pack wrote (engine_store.unpack): the number restored."""
+        return engine_store.unpack(self, buf, n, find_table, now)
