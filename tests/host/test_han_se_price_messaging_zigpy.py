@@ -271,7 +271,7 @@ def test_we_read_what_zigpy_serialises():
     assert c.receive(h, cancel, p, len(cancel)) == sm.CANCELLED
     # A Message Confirmation and a Get Current Price from zigpy, answered by our servers.
     log = []
-    ms = sm.MessagingServer(lambda: b"Hi", Clock(), lambda mid, utc: log.append((mid, utc)))
+    ms = sm.MessagingServer(lambda: b"Hi", Clock(), lambda mid, utc, src: log.append((mid, utc)))
     conf = f.ZCLHeader.cluster(tsn=0x52, command_id=1).serialize() + ZMessageConfirmation(
         message_id=UTC, confirmation_time=t.UTCTime(UTC_1H), message_confirmation_control=1,
         message_confirmation_response=b"No thanks").serialize()
