@@ -11,7 +11,8 @@ device.json holds the fields by name; binary fields are hex strings, text fields
      "han_install_code": "83FED3407A939723A5C639B26916D505",
      "p1_key": "000102030405060708090A0B0C0D0E0F",
      "config_key": "<32..128 hex digits>", "han_network_key": "<32 hex digits>",
-     "wifi_ssid": "home", "wifi_psk": "a WPA2 passphrase", "ntp_server": "pool.ntp.org"}
+     "wifi_ssid": "home", "wifi_psk": "a WPA2 passphrase", "ntp_server": "pool.ntp.org",
+     "ota_key": "<32..128 hex digits: the HAN firmware images' signing key>"}
 
 Only "serial" is required. An install code given without its CRC (6, 8, 12 or 16 octets)
 gets its CRC-16/X-25 appended; one given with it must match. The record is validated here

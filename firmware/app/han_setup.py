@@ -52,6 +52,8 @@ def make_han(hal, role, record, registers, ext=None, network_key=None, out=print
         keys = KeyGenerator(hal.entropy, record.config_key if record else None)
         if view is not None and market is not None:
             se = make_hub(hal, registers, view, market, metrology, out, price_store)
+            if record is not None and record.ota_key is not None:
+                add_ota_server(se, hal, registers, record.ota_key, out)
     elif role == "gas":
         if record is None or record.p1_equipment_id is None:
             raise ValueError("a gas meter needs a provisioned p1_equipment_id (the "
@@ -63,6 +65,12 @@ def make_han(hal, role, record, registers, ext=None, network_key=None, out=print
         se = GasMeter(hal.clock, registers.store, record.p1_equipment_id,
                       report_s=gas_report_s or REPORT_S,
                       seed=(ext[6] << 8 | ext[7]) & 0x7FFF, identity=_identity(hal), out=out)
+        if record.ota_key is not None:
+            from app.version import OTA_IMAGE_GAS, OTA_MANUFACTURER, file_version
+            from han.ota.client import OtaClient
+
+            se.add_ota(OtaClient(registers.store, hal.clock, OTA_MANUFACTURER, OTA_IMAGE_GAS,
+                                 record.ota_key, file_version()))
     elif role == "display":
         from han.se.ihd import Display
 
@@ -137,3 +145,26 @@ def make_hub_status(node, registers):
         diag.report(write, registers.logs.log(TRANSACTION))
 
     return hub_status
+
+
+def add_ota_server(hub, hal, registers, ota_key, out):
+    """The hub's OTA Upgrade server (han/ota/server.py) over the registers' file system:
+    images stored there as "ota-*" files (put by make deploy / mpremote) of our
+    manufacturer, authenticated with the provisioned ota_key; each is checked at power-up
+    and one that fails is not offered and logged in the fault log (seed 003 10.4)."""
+    from app.version import OTA_MANUFACTURER
+    from han.ota.server import OtaServer
+    from registers.logs import EV_HAN_IMAGE_CORRUPT, FAULT
+
+    def key(manufacturer, image_type):
+        return ota_key if manufacturer == OTA_MANUFACTURER else None
+
+    def alert(verdict):
+        registers.record_event(FAULT, registers.clock.utc(), EV_HAN_IMAGE_CORRUPT, verdict)
+        out("han ota stored image refused (verdict %d)" % verdict)
+
+    server = OtaServer(registers.store.fs, key, hal.clock, registers.clock.utc,
+                       on_alert=alert)
+    hub.add_ota(server)
+    server.start()
+    return server

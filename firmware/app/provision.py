@@ -21,6 +21,9 @@
 #   0x0A wifi_psk          8..63 printable ASCII: its WPA2 passphrase, and
 #   0x0B ntp_server        1..64 printable ASCII: the (S)NTP server's host name; with all
 #                          three the meter keeps its clock from the network (app/sntp.py)
+#   0x0C ota_key           16..64 octets: the HAN firmware images' signing key (HMAC-SHA256,
+#                          han/ota/image.py): the hub offers, a device role takes, only
+#                          images it authenticates; without it the HAN does no OTA
 from micropython import const
 
 from native.crc16 import crc16_x25
@@ -39,6 +42,7 @@ HAN_NETWORK_KEY = const(8)
 WIFI_SSID = const(9)
 WIFI_PSK = const(10)
 NTP_SERVER = const(11)
+OTA_KEY = const(12)
 
 # tag -> (name, allowed lengths or (min, max) range, text: 0 octets, 1 printable ASCII
 # without spaces, 2 printable ASCII with spaces)
@@ -54,6 +58,7 @@ FIELDS = {
     WIFI_SSID: ("wifi_ssid", (1, 32), False),
     WIFI_PSK: ("wifi_psk", (8, 63), 2),  # IEEE 802.11i passphrase: 8..63 printable
     NTP_SERVER: ("ntp_server", (1, 64), True),
+    OTA_KEY: ("ota_key", (16, 64), False),
 }
 
 
@@ -133,7 +138,8 @@ class Provisioning:
 
     def summary(self):
         """One console line: the serial and which keys are present (never the keys)."""
-        keys = [FIELDS[t][0] for t in (P1_KEY, CONFIG_KEY, HAN_NETWORK_KEY, HAN_INSTALL_CODE)
+        keys = [FIELDS[t][0] for t in (P1_KEY, CONFIG_KEY, HAN_NETWORK_KEY, HAN_INSTALL_CODE,
+                                       OTA_KEY)
                 if getattr(self, FIELDS[t][0]) is not None]
         line = "serial={} keys={}".format(self.serial.decode(), ",".join(keys) or "none")
         if self.ntp_server is not None:

@@ -68,6 +68,8 @@ EV_FREQ_OUT_OF_RANGE = const(45)  # a = phase, b = measured frequency in mHz (0:
 EV_ADC_STUCK = const(46)  # a = phase (1..3), b = 1 at the start, 0 at the end
 EV_ADC_SATURATED = const(47)  # a = phase (1..3), b = 1 at the start, 0 at the end
 EV_EVENTS_SUPPRESSED = const(48)  # a = log id, b = events not logged (rate limit)
+EV_HAN_IMAGE_CORRUPT = const(49)  # a stored HAN firmware image failed its check at
+#                                   power-up (seed 003 10.4): a = verdict (han/ota/image.py)
 EV_TRANSACTION = const(60)  # a, b: source-specific
 # The HAN's exchanges (han/diag.py; seed 003 12.2.14). a = the device: the low 32 bits of
 # its EUI-64 when known, else its short address.

@@ -53,3 +53,37 @@ def test_a_message_confirmation_is_written_to_the_standard_log():
     assert lines[-1] == "han message 849347655 confirmed by 0x0002 (its time 849347660)"
     messaging.on_confirmed(849347655, 849347661, -1)  # no source known: 0xFFFF
     assert log.entry(0)[4:] == (849347655, 0xFFFF)
+
+
+def test_file_versions_of_the_firmware_version():
+    from app.version import file_version
+
+    # 0xMMmmpppp (app/version.py), as the OTA header's file version carries it.
+    assert file_version("0.1.0") == 0x00010000
+    assert file_version("2.3.4") == 0x02030004
+
+
+def test_the_hubs_ota_server_checks_stored_images_at_power_up():
+    from app.han_setup import add_ota_server
+    from ota_images import KEY, build
+
+    hub, regs, _, lines = _hub(0.0)
+    fs = regs.store.fs
+    good = build([(b"main.py", b"print('v2')\n")], 0x00010002)
+    bad = bytearray(good)
+    bad[100] ^= 0x01  # one bit of the archive: the integrity code no longer holds
+    for name, data in (("ota-good", good), ("ota-bad", bad)):
+        with fs.open(name, "wb") as f:
+            f.write(data)
+    hal = Obj()
+    hal.clock = FakeClock()  # the board's ticks (the server's block pacing)
+    server = add_ota_server(hub, hal, regs, KEY, lines.append)
+    # The good one is offered; the bad one is not, and the fault log (1) says so:
+    # EV_HAN_IMAGE_CORRUPT (49), a = the verdict.
+    assert [(i.name, i.version) for i in server.images] == [("ota-good", 0x00010002)]
+    assert [name for name, _ in server.refused] == ["ota-bad"]
+    _, _, code, _, a, _ = regs.logs.log(1).entry(0)
+    assert code == 49 and a == server.refused[0][1] != 0
+    assert lines[-1] == "han ota stored image refused (verdict %d)" % a
+    # The Hub lists the OTA Upgrade cluster (0x0019) on its ESI endpoint.
+    assert 0x0019 in hub.router.simple_descriptors()[0][4]
