@@ -1,6 +1,12 @@
 # Power-cut campaign for the registers' storage (issue 3).
 #
 #   .venv/bin/python -m tools.powercut --cuts N --seed S [--runtime micropython|cpython] --json
+#                                      [--han]
+#
+# --han: then the HAN's campaigns with the same arguments, each checking its own records
+#   after every cut: the trust centre's tables, keys and frame counters
+#   (tools/powercut_han.py) and the hub's store-and-forward queue (tools/powercut_forward.py);
+#   the exit status is 0 only if all passed.
 #
 # runtime micropython (default): runs this same file under build/micropython, where the real
 #   registers code (firmware/registers) persists through the unix port's vfs.VfsLfs2 (real
@@ -401,7 +407,23 @@ def _passed(result):
 
 
 def cpython_main(argv=None):
-    return host_main("python -m tools.powercut", __doc__, __file__, campaign, _passed, argv)
+    import os
+    import subprocess
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    han = "--han" in argv
+    if han:
+        argv.remove("--han")
+    rc = host_main("python -m tools.powercut", __doc__, __file__, campaign, _passed, argv)
+    if han:
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        for module in ("tools.powercut_han", "tools.powercut_forward"):
+            sys.stdout.flush()
+            if "--json" not in argv:
+                print("[powercut] %s" % module)
+                sys.stdout.flush()
+            rc = subprocess.call([sys.executable, "-m", module] + argv, cwd=root) or rc
+    return rc
 
 
 if __name__ == "__main__":

@@ -48,3 +48,17 @@ def test_same_seed_same_campaign():
     a.pop("seconds")
     b.pop("seconds")
     assert a == b
+
+
+def test_with_han_the_trust_centre_and_the_queue_are_checked_too():
+    # --han: the energy campaign, then the HAN's (trust centre tables) and the hub's
+    # store-and-forward queue's, each a JSON line with its own zero-failure counts.
+    proc = subprocess.run([sys.executable, "-m", "tools.powercut", "--json", "--han",
+                           "--cuts", "20", "--seed", "3", "--runtime", "cpython"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    energy, han, forward = [json.loads(line) for line in proc.stdout.splitlines()]
+    _check(energy, 20)
+    assert han["cuts"] == 20 and han["lost_devices"] == 0 and han["wrong_keys"] == 0
+    assert han["counter_reuse"] == 0 and han["corrupt"] == 0
+    assert forward["cuts"] == 20 and forward["lost"] == 0 and forward["duplicated"] == 0
