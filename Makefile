@@ -106,6 +106,8 @@ soak: build
 	@$(PY) -m tools.powercut_han --cuts 3000 --seed 1 --runtime cpython --json
 	@echo "[soak] Smart Energy HAN, a simulated day: hub, gas meter, 3 displays, P1, tracemalloc (about 4 min) ..."
 	@$(PY) -m tools.han se-day --hours 24 --displays 3 --tracemalloc
+	@echo "[soak] OTA power-cut campaign: 1 000 cuts of the gas meter and the hub (about 2 min) ..."
+	@$(PY) -m tools.powercut_ota --cuts 1000 --seed 7
 	@echo "[soak] store-and-forward power-cut campaign: 2 000 cuts on the unix port (about 80 s) ..."
 	@$(PY) -m tools.powercut_forward --cuts 2000 --seed 1 --runtime micropython
 

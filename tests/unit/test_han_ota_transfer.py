@@ -223,3 +223,31 @@ def test_download_resumes_after_the_hub_reboots():
     resent = before + s.bytes_served - len(data)
     assert 0 <= resent <= 64, resent
     print("ota hub reboot at %d octets: %d octets re-sent" % (stored, resent))
+
+
+def test_download_resumes_at_once_after_a_long_outage_of_the_meter():
+    # Ticks wrap every 2**30 us (about 17.9 min) and ticks_diff reads anything more than
+    # half of that apart as negative. A meter back 600 s after its last block, with the
+    # ticks past 2**29 us: its client must ask at once (a client that took tick 0 as
+    # "now" waited up to 9 min) and the hub must not read the block it served 600 s ago
+    # as due in the future (it answered WAIT_FOR_DATA for about 470 s).
+    b = OtaBench()
+    b.join()
+    c = b.client
+    data = build(FILES, V2)
+    b.put_image(data)
+    b.run_until(lambda: b.client.blocks >= 10, 300, step_s=1)
+    b.kill(b.gas_radio)
+    b.run(600)
+    assert b.clock.ticks_us() >= 1 << 29  # the ticks' upper half: where 0 reads as ahead
+    waits = b.server.waits
+    t0 = b.medium.now
+    b.gas = b.boot_gas()
+    c = b.client
+    assert c.state == 1 and c.offset >= 10 * 64
+    b.run_until(lambda: c.activations == 1, 600, step_s=1)
+    assert c.activations == 1 and c.version == V2
+    # The rest of the image (about 15 blocks at 250 ms, the meter's rejoin and polls)
+    # within a minute, with no WAIT_FOR_DATA of minutes in between.
+    assert b.activated_at - t0 < 60000000, (b.activated_at - t0) // 1000000
+    assert b.server.waits - waits <= 1

@@ -86,8 +86,9 @@ class OtaClient:
         self.refused_version = -1
         self._await = -1  # command awaited (-1: none)
         self._await_seq = -1
-        self._sent_at = 0
-        self._next_at = 0  # ticks before which no request goes out
+        # Ticks before which no request goes out: now, not 0 (ticks wrap every 2**30 us
+        # and need not start at 0 at a boot: 0 may read as up to 9 minutes ahead).
+        self._next_at = self._sent_at = ticks.ticks_us()
         self._query_due = True
         self._end_tries = 0
         self.queries = 0

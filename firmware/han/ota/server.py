@@ -277,8 +277,11 @@ class OtaServer(ClusterServer):
         now = c.ticks_us()
         period = self.min_block_ms * 1000
         if d.served:
-            left = period - c.ticks_diff(now, d.last_us)
-            if left > 0:
+            # Served more than half a tick period ago (2**29 us), the difference wraps
+            # negative: that block is long past, not in the future.
+            ago = c.ticks_diff(now, d.last_us)
+            left = period - ago
+            if 0 <= ago and left > 0:
                 self.waits += 1
                 cur = self._utc2000()
                 return oc.put_block_wait(out, p, cur, cur + (left + _S - 1) // _S,
