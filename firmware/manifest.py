@@ -18,7 +18,7 @@ package("app")
 package("metrology")
 package("registers")
 package("h1")
-package("han", files=["__init__.py", "bridge_proto.py", "counters.py", "inventory.py",
+package("han", files=["__init__.py", "bridge_proto.py", "counters.py", "deadline.py", "inventory.py",
                        "diag.py", "diag_report.py", "octets.py",
                       "node.py", "pcap.py", "radio_bridge.py", "run.py", "sniffer.py",
                       "tamper.py", "mac/__init__.py", "mac/ccm.py", "mac/cmdframes.py",

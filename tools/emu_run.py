@@ -7,7 +7,7 @@
                             [--han coordinator|device] [--han-ext HEX] [--han-medium PATH]
                             [--han-pcap FILE] [--gas-report-s N] [--gas-board]
                             [--config-at "SECONDS SUBCOMMAND ARGS"]...
-                            [--console-at "SECONDS LINE"]...
+                            [--console-at "SECONDS LINE"]... [--ota-image FILE]
 
 --config-at types a signed tools.config command on the console when the meter has run
 SECONDS (tools/emu_config.py).
@@ -131,7 +131,10 @@ def start_han_devices(args, board, record, medium, echo, natmods):
 
     gas_board = None
     if args.gas_board:
-        gas_board = emu_han.GasBoard(medium.path)
+        gas_record = dict(emu_han.GAS_BOARD_RECORD)
+        if args.ota_image and record.ota_key is not None:
+            gas_record["ota_key"] = record.ota_key.hex()  # it takes the hub's images
+        gas_board = emu_han.GasBoard(medium.path, gas_record)
         gas_ext, gas_code = gas_board.record.han_eui64, gas_board.record.han_install_code
     else:
         gas_ext, gas_code = emu_han.HOST_GAS_EXT, emu_han.HOST_GAS_CODE
@@ -203,6 +206,18 @@ def cmd_run(args):
                               % (record.encode().hex(), not args.provision))
         del board.console_log[hidden_from:]
         echo.text("[emu] provisioning: %s\n" % held.strip())
+        if args.ota_image:
+            name = "ota-" + os.path.basename(args.ota_image)
+            with open(args.ota_image, "rb") as f:
+                data = f.read()
+            hidden_from = len(board.console_log)
+            board.raw_exec("import board, binascii\nfrom registers.storage import "
+                           "open_filesystem\nfs, _ = open_filesystem(board.make_hal().flash)\n"
+                           "f = fs.open(%r, 'wb')\nf.write(binascii.unhexlify(%r))\n"
+                           "f.close()\n" % (name, data.hex()))
+            del board.console_log[hidden_from:]
+            echo.text("[emu] OTA image %s (%d octets) stored as %s\n"
+                      % (args.ota_image, len(data), name))
         # The emulated board has no RTC: its clock is set from the host's (a time sync).
         key = "bytes.fromhex(%r)" % args.key if args.key else "None"
         han = ""
@@ -329,6 +344,12 @@ def main(argv=None):
                      help="type this tools.config command (signed with the provisioned "
                           "config_key) on the console when the meter has run SECONDS, e.g. "
                           "--config-at \"30 set-text 'Meter reading day'\"; repeatable")
+    run.add_argument("--ota-image", metavar="FILE",
+                     help="with --han coordinator: store this OTA file (python -m tools.ota "
+                          "pack) in the board's flash as ota-<name> before the meter starts; "
+                          "the hub offers it to the HAN devices of its kind (the provisioning "
+                          "record needs an ota_key; --gas-board's gas meter gets the same "
+                          "key)")
     run.add_argument("--console-at", action="append", default=[], metavar='"SECONDS LINE"',
                      help="type LINE on the console when the meter has run SECONDS, e.g. "
                           "--console-at \"60 HUB STATUS\" (the hub's diagnostics); "

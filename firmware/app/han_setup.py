@@ -69,8 +69,11 @@ def make_han(hal, role, record, registers, ext=None, network_key=None, out=print
             from app.version import OTA_IMAGE_GAS, OTA_MANUFACTURER, file_version
             from han.ota.client import OtaClient
 
+            def activated(version, stage):
+                out("han ota activated version 0x%08x (files in %s)" % (version, stage))
+
             se.add_ota(OtaClient(registers.store, hal.clock, OTA_MANUFACTURER, OTA_IMAGE_GAS,
-                                 record.ota_key, file_version()))
+                                 record.ota_key, file_version(), on_activate=activated))
     elif role == "display":
         from han.se.ihd import Display
 

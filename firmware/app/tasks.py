@@ -59,10 +59,12 @@ async def status_task(hal, indicator, seconds=None, out=print, metrology=None, s
     """Once a second: advance the LED pattern and print the status (and metering) line.
     state: a function returning the extra status fields (clock sync, identity)."""
     clock = hal.clock
-    start = clock.ticks_ms()
+    next_at = clock.ticks_ms()
     uptime = 0
     while seconds is None or uptime < seconds:
-        next_at = clock.ticks_add(start, (uptime + 1) * 1000)
+        # One second on from the last boundary (never start + uptime seconds: after 6.2
+        # days that delta passes half the ticks period, which ticks_add refuses).
+        next_at = clock.ticks_add(next_at, 1000)
         delay = clock.ticks_diff(next_at, clock.ticks_ms())
         if delay > 0:
             await sleep_ms(delay)

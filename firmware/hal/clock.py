@@ -70,6 +70,12 @@ class FakeClock:
         return ((end - start + half) & (self._PERIOD - 1)) - half
 
     def ticks_add(self, t, delta):
+        # As on the boards (ticks period 2**30): a delta ticks_diff could not give back
+        # (|delta| >= half the period) is refused, and one beyond a small int would not
+        # even convert there (OverflowError) - long waits must be taken in steps.
+        half = self._PERIOD >> 1
+        if not -half < delta < half:
+            raise OverflowError("ticks interval overflow")
         return (t + delta) & (self._PERIOD - 1)
 
     def time_ms(self):

@@ -18,6 +18,7 @@
 # interface the emulated-board tests and make run read.
 from micropython import const
 
+from han.deadline import Deadline
 from han.mac import commands as cmd
 from han.tc.keys import install_code_link_key
 from han.nwk.devices import JOINING, REGISTERED
@@ -138,7 +139,7 @@ class HanNode:
             self.zb.nwk.on_refused = self.tamper.nwk_refused
         self._zcl = bytearray(12)
         self._zcl_seq = 0
-        self._next_report = 0
+        self._next_report = Deadline(clock)
         self._up = False
         self.reports_sent = 0
         self.received = 0
@@ -174,6 +175,8 @@ class HanNode:
             for i in range(t.size):
                 if t.state[i] >= JOINING:
                     self.inventory.associated(t.ext[i], t.short_of(i))
+                    if self.se is not None and hasattr(self.se, "device_resumed"):
+                        self.se.device_resumed(t.short_of(i), self.clock.ticks_us())
 
     # --- events --------------------------------------------------------------------------
     def _event(self, text):
@@ -241,15 +244,15 @@ class HanNode:
         if self.role == "device":
             up = self.zb.state == E_UP and self.zb.joiner.state == J_JOINED
             if up and not self._up:
-                self._next_report = now
+                self._next_report.set(now, 0)
             self._up = up
             if up:
-                left = self.clock.ticks_diff(self._next_report, now)
+                left = self._next_report.wait(now)
                 if left <= 0:
-                    self._next_report = self.clock.ticks_add(now, self.report_ms * 1000)
+                    self._next_report.set(now, self.report_ms * 1000)  # legs: han/deadline.py
                     if self._report(now):
                         self.reports_sent += 1
-                    left = self.report_ms * 1000
+                    left = self._next_report.wait(now)
                 if wait < 0 or left < wait:
                     wait = left
         return wait

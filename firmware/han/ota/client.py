@@ -29,6 +29,7 @@ import struct
 
 from micropython import const
 
+from han.deadline import Deadline
 from han.ota import cluster as oc
 from han.ota.archive import ArchiveReader
 from han.ota.image import COMPLETE, E_HEADER, OK, OtaImage, verify_stream
@@ -45,7 +46,7 @@ DOWNLOADING = const(1)
 STAGED = const(2)
 RETRY_US = const(5000000)  # a request unanswered this long is sent again
 QUERY_S = const(86400)  # 11.11.1: a client queries now and then; ours once a day
-QUERY_RETRY_S = const(600)  # no answer to the query: ask again this much later
+QUERY_RETRY_S = const(120)  # no answer to the query (hub away): ask again this much later
 END_TRIES = const(5)  # Upgrade End Requests unanswered before switching anyway (11.11.4)
 MAX_DATA = const(64)
 _S = const(1000000)
@@ -88,7 +89,8 @@ class OtaClient:
         self._await_seq = -1
         # Ticks before which no request goes out: now, not 0 (ticks wrap every 2**30 us
         # and need not start at 0 at a boot: 0 may read as up to 9 minutes ahead).
-        self._next_at = self._sent_at = ticks.ticks_us()
+        self._sent_at = ticks.ticks_us()
+        self._next = Deadline(ticks)  # the next request (due at once)
         self._query_due = True
         self._end_tries = 0
         self.queries = 0
@@ -231,9 +233,9 @@ class OtaClient:
             cmd = self._await
             self._await = -1  # unanswered: sent again below (a query: later)
             if cmd == oc.QUERY_NEXT_IMAGE_RSP:
-                self._next_at = c.ticks_add(now, QUERY_RETRY_S * _S)
+                self._next.set(now, QUERY_RETRY_S * _S)
                 self._query_due = True
-        wait = c.ticks_diff(self._next_at, now)
+        wait = self._next.wait(now)
         if wait > 0:
             return wait
         if self.state == DOWNLOADING:
@@ -249,8 +251,8 @@ class OtaClient:
             self._query(now)
             return RETRY_US
         self._query_due = True  # the next periodic query
-        self._next_at = c.ticks_add(now, self.query_s * _S)
-        return self.query_s * _S
+        self._next.set(now, self.query_s * _S)
+        return self._next.wait(now)
 
     # --- frames in -----------------------------------------------------------------------
     def frame(self, src, src_ep, h, buf, off, end, out, now):
@@ -276,7 +278,7 @@ class OtaClient:
                             f.file_version > self.version
                             and f.file_version != self.refused_version)))))):
                 self._query_due = True
-                self._next_at = now
+                self._next.set(now, 0)
             return 0
         if cmd != self._await or h.seq != self._await_seq:
             return 0  # late or unasked
@@ -292,7 +294,7 @@ class OtaClient:
 
     def _offered(self, f, now):
         c = self.ticks
-        self._next_at = c.ticks_add(now, self.query_s * _S)
+        self._next.set(now, self.query_s * _S)
         if f.status != oc.SUCCESS or f.manufacturer != self.manufacturer \
                 or f.image_type != self.image_type or f.file_version <= self.version \
                 or f.file_version == self.refused_version:
@@ -307,7 +309,7 @@ class OtaClient:
         self.status = oc.ST_DOWNLOAD_IN_PROGRESS
         self.reader.reset(f.image_size)
         self._save()
-        self._next_at = now
+        self._next.set(now, 0)
 
     def _block(self, f, buf, now):
         c = self.ticks
@@ -321,16 +323,18 @@ class OtaClient:
             d = d * _S if d > 0 else 0
             if d < self.min_period_ms * 1000:
                 d = self.min_period_ms * 1000
-            self._next_at = c.ticks_add(now, d)
+            self._next.set(now, d)
             return
         if f.status != oc.SUCCESS:  # ABORT: the server has it no more
             self.failures += 1
             self._abandon()
+            self._query_due = True  # it may have it again soon (a hub restoring its files)
+            self._next.set(now, QUERY_RETRY_S * _S)
             return
         if f.manufacturer != self.t_manufacturer or f.image_type != self.t_type \
                 or f.file_version != self.t_version or f.file_offset != self.offset \
                 or f.data_len == 0:
-            self._next_at = now  # not the block asked for: ask again
+            self._next.set(now, 0)  # not the block asked for: ask again
             return
         n = f.data_len
         w = self.fs.open(self.part, "ab")
@@ -344,7 +348,7 @@ class OtaClient:
         self.offset += n
         # The period counts from the response's arrival: the server served it before,
         # so the next request cannot reach it sooner than the period after (11.10.11).
-        self._next_at = c.ticks_add(now, self.min_period_ms * 1000)
+        self._next.set(now, self.min_period_ms * 1000)
         if st >= E_HEADER:
             self._failed(now)
         elif st == COMPLETE:
@@ -368,7 +372,7 @@ class OtaClient:
         self._save()
         self._remove(self.part)
         if now is not None:
-            self._next_at = now
+            self._next.set(now, 0)
 
     def _stage(self):
         fs = self.fs

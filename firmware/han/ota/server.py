@@ -38,6 +38,8 @@ from han.zcl import general as zg
 MAX_DATA = const(65)  # 82 (APS payload, han/zigbee.py) - 3 ZCL header - 14 block fields
 EPOCH2000 = const(946684800)  # ZCL UTCTime counts from 2000-01-01 (2.6.2.19)
 _S = const(1000000)
+NOTIFY_RETRY_US = const(1000000)  # an Image Notify the APS layer refused: again in 1 s
+NOTIFY_AGAIN_US = const(30000000)  # one not followed by a query: again in 30 s
 
 
 class _Image:
@@ -59,6 +61,8 @@ class _Device:
         self.version = -1
         self.last_us = 0
         self.served = False
+        self.pending = None  # an image announced, until the device queries
+        self.notified_at = 0
         self.blocks = 0
         self.bytes = 0
 
@@ -186,12 +190,44 @@ class OtaServer(ClusterServer):
 
     def notify(self, dst, dst_ep, img, now):
         """Image Notify, payload type 3 (manufacturer, image type, version), query jitter
-        100: unicast, the client queries at once (11.13.3.4)."""
+        100: unicast, the client queries at once (11.13.3.4). Until the device's next
+        Query Next Image, step() announces it again every NOTIFY_AGAIN_US (sooner when the
+        APS layer refused it): a notify lost (the sleepy device away, rebooting) would
+        otherwise leave it to its daily query."""
         p = self._header(zf.FT_CLUSTER, zf.TO_CLIENT, oc.IMAGE_NOTIFY)
         n = oc.put_image_notify(self._nb, p, 3, 100, img.manufacturer, img.image_type,
                                 img.version)
-        return self.router.send(dst, dst_ep, oc.CLUSTER, SE_PROFILE, self.ep, self._nb, n,
+        sent = self.router.send(dst, dst_ep, oc.CLUSTER, SE_PROFILE, self.ep, self._nb, n,
                                 now, True, False)
+        d = self.devices.get(dst)
+        if d is None:
+            d = self.devices[dst] = _Device(dst_ep)
+        d.pending = img
+        d.notified_at = self.ticks.ticks_add(now, 0 if sent else NOTIFY_RETRY_US
+                                             - NOTIFY_AGAIN_US)
+        return sent
+
+    def announce(self, short, ep, now):
+        """Image Notify of each verified image to a device known from the network's table
+        (the hub restarted: its device list is empty); a client of another kind ignores
+        those not of its manufacturer and image type."""
+        for img in self.images:
+            self.notify(short, ep, img, now)
+
+    def step(self, now):
+        """The hub's periodic call: Image Notifies refused earlier, again. Microseconds
+        until it wants the next call (-1: none pending)."""
+        wait = -1
+        for short, d in self.devices.items():
+            if d.pending is None:
+                continue
+            left = NOTIFY_AGAIN_US - self.ticks.ticks_diff(now, d.notified_at)
+            if left <= 0:
+                self.notify(short, d.ep, d.pending, now)
+                left = NOTIFY_AGAIN_US - self.ticks.ticks_diff(now, d.notified_at)
+            if wait < 0 or left < wait:
+                wait = left
+        return wait
 
     def read_client(self, dst, dst_ep, now):
         """Read Attributes of the client's CurrentFileVersion and ImageUpgradeStatus (the
@@ -238,6 +274,7 @@ class OtaServer(ClusterServer):
         src = self._src
         if c == oc.QUERY_NEXT_IMAGE_REQ:
             d = self._device(src)
+            d.pending = None  # it asked: announced
             d.manufacturer = f.manufacturer
             d.image_type = f.image_type
             d.version = f.file_version

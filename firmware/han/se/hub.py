@@ -52,6 +52,7 @@ class Hub:
     def __init__(self, clock, view, std_offset_s, dst_rule, ticks, identity=(b"", b"", b""),
                  prices=None, power_w=None, on_confirmed=None, on_gas=None, store=None):
         self.engine = ReportEngine(REPORT_SLOTS, ticks)
+        self.ota = None  # han.ota.server.OtaServer, once add_ota() gives one
         self.router = r = SeRouter(None, self.engine)
         manufacturer, model, build = identity
         basic = dict(manufacturer=manufacturer, model=model, sw_build_id=build,
@@ -118,6 +119,13 @@ class Hub:
         server.attach(self.router, ESI_ENDPOINT)
         self.ota = server
 
+    def device_resumed(self, short, now):
+        """A device of the network the hub resumed after its reboot (han/node.py start):
+        the OTA server announces its stored images to it, which it would otherwise learn
+        of only at its daily query."""
+        if self.ota is not None:
+            self.ota.announce(short, 1, now)
+
     def device_removed(self, short):
         """The trust centre removed the device at short (han.tc.centre on_removed):
         its subscriptions and what the gas relay knew of it are dropped, at once in the
@@ -161,7 +169,12 @@ class Hub:
         self.electricity.step(self.view.utc())
         self._save_day()  # a local day began: its bases are kept
         self.save_reporting()  # a Configure Reporting answered since the last step
-        return self.router.step(now)
+        wait = self.router.step(now)
+        if self.ota is not None:
+            w = self.ota.step(now)
+            if w >= 0 and (wait < 0 or w < wait):
+                wait = w
+        return wait
 
     def _metering_report(self, src, src_ep, h, buf, off, end, out, now):
         # A device's Metering server reporting to us (server -> client Report Attributes),
