@@ -137,6 +137,27 @@ def test_relay_reads_the_units_once_and_converts_with_them():
     assert not x.answer(_units(0x99))
 
 
+def test_a_units_read_the_aps_layer_refused_is_asked_again_by_step():
+    # The hub's APS layer full when the first reading came: the read is not sent; the
+    # hub's step asks again (within 50 ms) rather than leaving the reading to be replaced
+    # by the meter's next report (it would never reach P1).
+    x = Relay()
+    refuse = [True]
+
+    def send(dst, dst_ep, payload, n, now):
+        if refuse[0]:
+            return 0
+        return Relay.send(x, dst, dst_ep, payload, n, now)
+    x.relay.send = send
+    x.report(_report(1, 1234567, T0, EQUIPMENT_ID))
+    assert x.sent == [] and x.relay.step(0) == 50000  # still refused: call again soon
+    refuse[0] = False
+    assert x.relay.step(0) == -1 and len(x.sent) == 1  # the read went out
+    assert x.relay.step(0) == -1 and len(x.sent) == 1  # in flight: not sent twice
+    assert x.answer(_units(x.sent[0][2][1]))
+    assert x.got == [(1234567, T0, EQUIPMENT_ID)]
+
+
 def test_relay_assumes_nothing():
     x = Relay()
     # A summation without its capture time is no reading: nothing read, nothing relayed.

@@ -34,6 +34,7 @@ from han.zcl import general as zg
 from han.zcl import types as zt
 
 DEVICES = const(4)
+RETRY_US = const(50000)  # a units read the APS layer refused: again this soon
 _SUMMATION = const(0x0000)
 _SNAPSHOT = const(0x0007)
 _UOM = const(0x0300)
@@ -155,6 +156,19 @@ class GasRelay:
         self.raw[i] = raw
         self.capture[i] = capture + _EPOCH
         self._try(i, now)
+
+    def step(self, now):
+        """The hub's periodic call: a reading waiting for its meter's units whose Read
+        Attributes could not be sent (the APS layer was full) asks again now; else it
+        would wait for the meter's next report and be replaced by it, never reaching P1.
+        Microseconds until it wants the next call (-1: nothing waits)."""
+        wait = -1
+        for i in range(DEVICES):
+            if self.raw[i] >= 0 and self.read_seq[i] < 0:
+                self._try(i, now)
+                if self.raw[i] >= 0 and self.read_seq[i] < 0:
+                    wait = RETRY_US
+        return wait
 
     def _try(self, i, now):
         if self.raw[i] < 0:

@@ -169,7 +169,11 @@ class Hub:
         self.electricity.step(self.view.utc())
         self._save_day()  # a local day began: its bases are kept
         self.save_reporting()  # a Configure Reporting answered since the last step
+        # First: a gas reading for P1 goes before the displays' reports.
+        relay = self.gas.step(now)
         wait = self.router.step(now)
+        if relay >= 0 and (wait < 0 or relay < wait):
+            wait = relay
         if self.ota is not None:
             w = self.ota.step(now)
             if w >= 0 and (wait < 0 or w < wait):
