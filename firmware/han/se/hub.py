@@ -170,14 +170,9 @@ class Hub:
         self._save_day()  # a local day began: its bases are kept
         self.save_reporting()  # a Configure Reporting answered since the last step
         # First: a gas reading for P1 goes before the displays' reports.
-        relay = self.gas.step(now)
-        wait = self.router.step(now)
-        if relay >= 0 and (wait < 0 or relay < wait):
-            wait = relay
+        wait = _sooner(self.gas.step(now), self.router.step(now))
         if self.ota is not None:
-            w = self.ota.step(now)
-            if w >= 0 and (wait < 0 or w < wait):
-                wait = w
+            wait = _sooner(wait, self.ota.step(now))
         return wait
 
     def _metering_report(self, src, src_ep, h, buf, off, end, out, now):
@@ -203,3 +198,8 @@ class Hub:
         # coordinator for a sleepy device until it polls).
         return self.router.send(dst, dst_ep, METERING, SE_PROFILE, ESI_ENDPOINT, payload, n,
                                 now, True, False)
+
+
+def _sooner(a, b):
+    """The earlier of two waits in microseconds, -1 meaning none."""
+    return b if a < 0 or 0 <= b < a else a
