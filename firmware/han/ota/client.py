@@ -85,8 +85,12 @@ class OtaClient:
         self.status = oc.ST_NORMAL
         self.min_period_ms = 0
         self.refused_version = -1
-        self._await = -1  # command awaited (-1: none)
+        # The answer the last request asks for (-1: none) and its sequence number. It
+        # stays expected after the retry timer ran out, until a newer request replaces
+        # it: a sleepy device gets answers only when it polls, so they can come late.
+        self._await = -1
         self._await_seq = -1
+        self._waiting = False  # the retry timer of the last request runs
         # Ticks before which no request goes out: now, not 0 (ticks wrap every 2**30 us
         # and need not start at 0 at a boot: 0 may read as up to 9 minutes ahead).
         self._sent_at = ticks.ticks_us()
@@ -179,6 +183,7 @@ class OtaClient:
         self.offset = 0
         self.status = oc.ST_NORMAL
         self._await = -1
+        self._waiting = False
         self._save()
 
     # --- frames out ----------------------------------------------------------------------
@@ -190,6 +195,7 @@ class OtaClient:
     def _out(self, n, command, now):
         self._await = command
         self._await_seq = self._seq
+        self._waiting = True
         self._sent_at = now
         return self.send(self.server[0], self.server[1], oc.CLUSTER, SE_PROFILE, self.ep,
                          self._buf, n, now, True, False)
@@ -222,17 +228,16 @@ class OtaClient:
 
     def busy(self):
         """A download or an answer is under way (a sleepy device polls fast)."""
-        return self._await >= 0 or self.state != IDLE
+        return self._waiting or self.state != IDLE
 
     def step(self, now):
         c = self.ticks
-        if self._await >= 0:
+        if self._waiting:
             left = RETRY_US - c.ticks_diff(now, self._sent_at)
             if left > 0:
                 return left
-            cmd = self._await
-            self._await = -1  # unanswered: sent again below (a query: later)
-            if cmd == oc.QUERY_NEXT_IMAGE_RSP:
+            self._waiting = False  # unanswered: sent again below (a query: later)
+            if self._await == oc.QUERY_NEXT_IMAGE_RSP:
                 self._next.set(now, QUERY_RETRY_S * _S)
                 self._query_due = True
         wait = self._next.wait(now)
@@ -272,7 +277,7 @@ class OtaClient:
             return 0
         cmd = h.command
         if cmd == oc.IMAGE_NOTIFY:
-            if self.state == IDLE and self._await < 0 and (f.payload_type < 1 or (
+            if self.state == IDLE and not self._waiting and (f.payload_type < 1 or (
                     f.manufacturer == self.manufacturer and (f.payload_type < 2 or (
                         f.image_type == self.image_type and (f.payload_type < 3 or (
                             f.file_version > self.version
@@ -281,8 +286,9 @@ class OtaClient:
                 self._next.set(now, 0)
             return 0
         if cmd != self._await or h.seq != self._await_seq:
-            return 0  # late or unasked
+            return 0  # unasked, or answers a request sent again since
         self._await = -1
+        self._waiting = False
         if cmd == oc.QUERY_NEXT_IMAGE_RSP:
             self._offered(f, now)
         elif cmd == oc.IMAGE_BLOCK_RSP:
@@ -293,8 +299,8 @@ class OtaClient:
         return 0
 
     def _offered(self, f, now):
-        c = self.ticks
         self._next.set(now, self.query_s * _S)
+        self._query_due = False  # answered, late or not: the next query is the daily one
         if f.status != oc.SUCCESS or f.manufacturer != self.manufacturer \
                 or f.image_type != self.image_type or f.file_version <= self.version \
                 or f.file_version == self.refused_version:
@@ -312,7 +318,6 @@ class OtaClient:
         self._next.set(now, 0)
 
     def _block(self, f, buf, now):
-        c = self.ticks
         if self.state != DOWNLOADING:
             return
         if f.status == oc.WAIT_FOR_DATA:
