@@ -27,7 +27,9 @@ def make_registers(hal, profile, clock_trusted=True):
     from registers.meter import MeterRegisters
     from registers.storage import open_filesystem
 
-    fs, _ = open_filesystem(hal.flash)
+    fs = getattr(hal, "fs", None)  # opened at boot by open_updater: the same littlefs
+    if fs is None:
+        fs, _ = open_filesystem(hal.flash)
     registers = MeterRegisters(hal.clock, fs, std_offset_s=profile.std_offset_s,
                                dst_rule=profile.dst_rule, calendar=profile.default_calendar())
     registers.boot(clock_trusted=clock_trusted)
@@ -145,7 +147,7 @@ def make_p1(hal, source, profile, key=None, system_title=None, counters=None):
 # registers step may also write flash; supply monitor 20 ms; metrology 20 ms plus up to a
 # second of backlog on a slow emulated core; HAN 2 ms; console 50 ms).
 DEADLINE_MS = {"registers": 10000, "supply": 2000, "metrology": 5000, "p1": 5000,
-               "han": 5000, "status": 5000, "console": 5000, "sntp": 15000}
+               "han": 5000, "status": 5000, "console": 5000, "sntp": 15000, "update": 5000}
 
 
 def make_supervisor(hal, registers, out=print):
@@ -191,7 +193,8 @@ def status_fields(registers, provisioning, indicator, source=None):
 
 
 async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None, han=None,
-                    han_ext=None, han_key=None, clock_trusted=True, gas_report_s=None):
+                    han_ext=None, han_key=None, clock_trusted=True, gas_report_s=None,
+                    update=None, healthy_s=None):
     from app import provision
     from app import supervisor as sv
     from app.source import MeterSource
@@ -218,6 +221,8 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None,
         if not registers.clock.synced:
             indicator.raise_alert(ALERT_CLOCK)
         events = MetrologyEventLog(registers)
+        if update is not None:  # the A/B update's outcomes (app/update.py)
+            update.log_notes(registers.record_event, registers.clock.utc())
     metrology = make_metrology(hal, board, registers,
                                events.on_event if events is not None else None)
     if events is not None and metrology is not None:
@@ -305,6 +310,15 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None,
         supervisor.add(sv.TASK_P1, lambda: p1_run(push, seconds), DEADLINE_MS["p1"])
     if node is not None:
         supervisor.add(sv.TASK_HAN, lambda: node.run(seconds), DEADLINE_MS["han"])
+    if update is not None and update.trying():
+        from app.update import HEALTHY_S, health_task
+
+        supervisor.add(sv.TASK_UPDATE,
+                       lambda: health_task(
+                           supervisor, update, hal.clock, healthy_s or HEALTHY_S,
+                           lambda: update.log_notes(registers.record_event,
+                                                    registers.clock.utc())),
+                       DEADLINE_MS["update"])
     state = status_fields(registers, record, indicator, source)
     supervisor.add(sv.TASK_STATUS,
                    lambda: status_task(hal, indicator, seconds, out, metrology, state),
@@ -317,7 +331,8 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None,
 
 
 def run(seconds=None, board_module=None, out=print, profile="nl", utc=None, key=None,
-        han=None, han_ext=None, han_key=None, gas_report_s=None):
+        han=None, han_ext=None, han_key=None, gas_report_s=None, healthy_s=None,
+        limit_s=None):
     """Run the meter. utc: a time sync before the start (the emulated board's runner passes
     the host's time); without it the board's clock is trusted only if it keeps time through
     power cuts (board.CLOCK_KEEPS_TIME), else the registers resume from the persisted time,
@@ -327,7 +342,10 @@ def run(seconds=None, board_module=None, out=print, profile="nl", utc=None, key=
     reports; app/han_setup.py); han_ext and han_key override the provisioned EUI-64 and the
     coordinator's network key. The coordinator admits the devices registered through the
     configuration op OP_HAN_JOINER (python -m tools.config han-join EUI64 CODE).
-    gas_report_s: the gas meter's report interval (default 300 s, DSMR 5's cadence)."""
+    gas_report_s: the gas meter's report interval (default 300 s, DSMR 5's cadence).
+    The image that runs is the A/B update's choice (app/update.py); a new one confirms
+    itself after healthy_s without a task fault and is rolled back when it raises or has not
+    confirmed within limit_s (defaults: app/update.py HEALTHY_S and LIMIT_S)."""
     if board_module is None:
         import board as board_module
     hal = board_module.make_hal()
@@ -335,10 +353,77 @@ def run(seconds=None, board_module=None, out=print, profile="nl", utc=None, key=
     if utc is not None:
         hal.clock.set_time(utc)
         trusted = True
-    out(banner(hal))
-    asyncio.run(main_task(hal, board_module, seconds, out, profile, key, han, han_ext,
-                          han_key, trusted, gas_report_s))
-    return hal
+    updater = open_updater(hal, out)
+    # The boot part's own imports, all before a switch: after it the firmware's packages
+    # are the new image's, which may lack or change these.
+    from app.update import LIMIT_S, TrialExpired, slot_path, use_slot
+
+    start, name = main_task, banner  # this module's (the frozen image) until a switch
+    switched = False  # modules of a slot may be loaded
+    while True:
+        slot = updater.choose() if updater is not None else 0
+        try:
+            if slot or switched:
+                path = slot_path(hal.fs, slot) if slot else None  # OSError: no slots here
+                switched = True
+                use_slot(path)
+                import main as m  # the image's main.py, or the frozen one when it has none
+
+                start, name = m.main_task, m.banner
+            out(name(hal))
+            asyncio.run(guard_trial(start(
+                hal, board_module, seconds, out, profile, key, han, han_ext, han_key,
+                trusted, gas_report_s, update=updater, healthy_s=healthy_s),
+                updater, hal.clock, limit_s or LIMIT_S, TrialExpired))
+            return hal
+        except Exception as e:  # a new image that fails to start: the previous one runs
+            if updater is None or not updater.trying():
+                raise
+            out("update: the new image failed: %r" % (e,))
+            updater.failed()
+
+
+def open_updater(hal, out):
+    """The A/B update's boot record (app/update.py) on the board's flash, an update file
+    found there installed first; None on a board without flash. The file system opened
+    here is the registers' too (hal.fs): one littlefs instance per flash."""
+    if hal.flash is None:
+        return None
+    from app import provision
+    from app.update import INBOX, Updater
+    from app.version import OTA_IMAGE_METER, OTA_MANUFACTURER, file_version
+    from registers.storage import open_filesystem
+    from registers.store import RecordStore
+
+    if hal.fs is None:  # (a board may have opened it already)
+        hal.fs, _ = open_filesystem(hal.flash)
+    store = RecordStore(hal.fs, max_payload=256)
+    record = provision.load(store)
+    updater = Updater(hal.fs, store, file_version(), record.ota_key if record else None,
+                      OTA_MANUFACTURER, OTA_IMAGE_METER, out)
+    try:
+        hal.fs.stat(INBOX)
+    except OSError:
+        return updater
+    updater.install(INBOX)
+    return updater
+
+
+async def guard_trial(coro, updater, clock, limit_s, expired):
+    """Run the meter; a new image that has not confirmed itself within limit_s is stopped
+    (the exception class expired), and run() boots the previous one."""
+    task = asyncio.create_task(coro)
+    if updater is None or not updater.trying():
+        return await task
+    start = clock.ticks_ms()
+    while not task.done():
+        if not updater.trying():
+            return await task
+        if clock.ticks_diff(clock.ticks_ms(), start) >= limit_s * 1000:
+            task.cancel()
+            raise expired(limit_s)
+        await asyncio.sleep_ms(250)
+    return await task
 
 
 if __name__ == "__main__":

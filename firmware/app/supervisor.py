@@ -32,7 +32,8 @@ TASK_SUPPLY = const(5)
 TASK_STATUS = const(6)
 TASK_CONSOLE = const(7)
 TASK_SNTP = const(8)
-_TASK_SLOTS = const(9)  # ids 1..8
+TASK_UPDATE = const(9)  # a new firmware image's health check (app/update.py)
+_TASK_SLOTS = const(10)  # ids 1..9
 
 # Fault-log event codes: the numbers of registers.logs (a unit test keeps them equal).
 EV_TASK_FAULT = const(42)

@@ -55,6 +55,8 @@ class Hal:
         self.watchdog = watchdog
         # Secret keys (the HAN trust centre's) need it; None on a board without one.
         self.entropy = entropy if entropy is not None else os_entropy()
+        # The file system on flash, once main has opened it (one instance per flash).
+        self.fs = None
 
 
 def os_entropy():

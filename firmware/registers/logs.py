@@ -70,6 +70,9 @@ EV_ADC_SATURATED = const(47)  # a = phase (1..3), b = 1 at the start, 0 at the e
 EV_EVENTS_SUPPRESSED = const(48)  # a = log id, b = events not logged (rate limit)
 EV_HAN_IMAGE_CORRUPT = const(49)  # a stored HAN firmware image failed its check at
 #                                   power-up (seed 003 10.4): a = verdict (han/ota/image.py)
+# The meter's own update (app/update.py); a confirmed one is EV_FIRMWARE in the standard log.
+EV_FW_ROLLED_BACK = const(50)  # a = the new image's version, b = the version in use again
+EV_FW_REFUSED = const(51)  # an update file refused: a = verdict, b = its version (0: none)
 EV_TRANSACTION = const(60)  # a, b: source-specific
 # The HAN's exchanges (han/diag.py; seed 003 12.2.14). a = the device: the low 32 bits of
 # its EUI-64 when known, else its short address.

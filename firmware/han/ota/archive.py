@@ -14,6 +14,8 @@
 # OtaImage.finish() says OK.
 from micropython import const
 
+from han.ota.image import E_HEADER, OK, verify_stream
+
 MAGIC = b"MFW1"
 _S_MAGIC = const(0)
 _S_NLEN = const(1)
@@ -100,3 +102,102 @@ class ArchiveReader:
                         self.on_end()
                         self.files += 1
                         self._state = _S_NLEN
+
+
+def safe_name(name):
+    """True for a relative '/'-separated path with no empty, '.' or '..' part: what an
+    archive may name. Checked before anything is written, because files are extracted
+    while the image streams by, before its authentication is known."""
+    if not name or name[0] == "/":
+        return False
+    for part in name.split("/"):
+        if part in ("", ".", ".."):
+            return False
+    return True
+
+
+def make_dirs(fs, path):
+    """The directories of path on a file system that has them (littlefs); the RAM file
+    system of the CPython tests keeps flat names."""
+    if not hasattr(fs, "mkdir"):
+        return
+    i = path.find("/")
+    while i > 0:
+        try:
+            fs.mkdir(path[:i])
+        except OSError:
+            pass  # exists
+        i = path.find("/", i + 1)
+
+
+def remove_tree(fs, prefix):
+    """Delete every file under prefix ('dir/'), and the directories on littlefs."""
+    if hasattr(fs, "mkdir"):
+        _remove_dir(fs, prefix[:-1])
+        return
+    for name in [e[0] for e in fs.ilistdir() if e[0].startswith(prefix)]:
+        fs.remove(name)
+
+
+def _remove_dir(fs, path):
+    try:
+        entries = list(fs.ilistdir(path))
+    except OSError:
+        return  # absent
+    for e in entries:
+        child = path + "/" + e[0]
+        if e[1] & 0x4000:
+            _remove_dir(fs, child)
+        else:
+            fs.remove(child)
+    fs.rmdir(path)
+
+
+class TreeWriter:
+    """An ArchiveReader's consumer writing each file under prefix on fs. A name that would
+    leave prefix (safe_name) marks the archive refused and is not written."""
+
+    def __init__(self, fs, prefix):
+        self.fs = fs
+        self.prefix = prefix
+        self.refused = False
+        self._f = None
+
+    def on_file(self, name, nlen, size):
+        path = bytes(name[:nlen]).decode()
+        if not safe_name(path):
+            self.refused = True
+            return
+        path = self.prefix + path
+        make_dirs(self.fs, path)
+        self._f = self.fs.open(path, "wb")
+
+    def on_data(self, b, i, j):
+        if self._f is not None:
+            self._f.write(memoryview(b)[i:j])
+
+    def on_end(self):
+        self.close()
+
+    def close(self):
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+
+def extract(fs, path, size, reader, io, prefix):
+    """Verify the OTA file at path (reader: an OtaImage; io: its read buffer) and write the
+    files of its archive under prefix as they stream by. OK only when the image verifies
+    and its archive is whole and well named; else the caller deletes what was written."""
+    w = TreeWriter(fs, prefix)
+    arch = ArchiveReader(w.on_file, w.on_data, w.on_end)
+    reader.sink = arch
+    try:
+        with fs.open(path, "rb") as f:
+            v = verify_stream(f, io, reader, size)
+    finally:
+        reader.sink = None
+        w.close()
+    if v != OK:
+        return v
+    return OK if arch.done() and not w.refused else E_HEADER

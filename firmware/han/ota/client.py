@@ -31,8 +31,8 @@ from micropython import const
 
 from han.deadline import Deadline
 from han.ota import cluster as oc
-from han.ota.archive import ArchiveReader
-from han.ota.image import COMPLETE, E_HEADER, OK, OtaImage, verify_stream
+from han.ota.archive import extract
+from han.ota.image import COMPLETE, E_HEADER, OK, OtaImage
 from han.se.router import SE_PROFILE
 from han.zcl import dispatch as zd
 from han.zcl import frame as zf
@@ -380,39 +380,7 @@ class OtaClient:
             self._next.set(now, 0)
 
     def _stage(self):
-        fs = self.fs
-        st = [None]
-
-        def on_file(name, nlen, size):
-            path = self.stage + bytes(name[:nlen]).decode()
-            if hasattr(fs, "mkdir"):  # littlefs: the directories first
-                i = path.find("/")
-                while i > 0:
-                    try:
-                        fs.mkdir(path[:i])
-                    except OSError:
-                        pass  # exists
-                    i = path.find("/", i + 1)
-            st[0] = fs.open(path, "wb")
-
-        def on_data(b, i, j):
-            st[0].write(memoryview(b)[i:j])
-
-        def on_end():
-            st[0].close()
-            st[0] = None
-
-        arch = ArchiveReader(on_file, on_data, on_end)
-        r = self.reader
-        r.sink = arch
-        try:
-            with fs.open(self.part, "rb") as f:
-                v = verify_stream(f, self._io, r, self.t_size)
-        finally:
-            r.sink = None
-            if st[0] is not None:
-                st[0].close()
-        return v if v != OK or arch.done() else E_HEADER
+        return extract(self.fs, self.part, self.t_size, self.reader, self._io, self.stage)
 
     def _activate(self):
         self.version = self.t_version
