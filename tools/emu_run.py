@@ -8,6 +8,7 @@
                             [--han-pcap FILE] [--gas-report-s N] [--gas-board]
                             [--config-at "SECONDS SUBCOMMAND ARGS"]...
                             [--console-at "SECONDS LINE"]... [--ota-image FILE]
+                            [--console-port PORT]
 
 --config-at types a signed tools.config command on the console when the meter has run
 SECONDS (tools/emu_config.py).
@@ -25,7 +26,7 @@ import os
 import sys
 import time
 
-from tools import emu_config, emu_han
+from tools import emu_config, emu_console_port, emu_han
 from tools.emu import PROMPT, ROOT, EmulatedBoard, EmulatorError
 
 DEFAULT_DEVICE = os.path.join(ROOT, "boards", "emu-mps2", "device.json")
@@ -173,6 +174,7 @@ def cmd_run(args):
     if os.path.basename(flash) != "meter-flash.bin":
         raise EmulatorError("--flash must name a file called meter-flash.bin (the board "
                             "opens that name in QEMU's working directory)")
+    console_port = emu_console_port.open_port(args.console_port)  # tools/emu_console_port.py
     medium = None
     han_medium = args.han_medium
     if args.han and not han_medium:
@@ -245,6 +247,8 @@ def cmd_run(args):
             if display_due is not None and display_due(now):
                 display_due = None
             args.config_at.send_due(now - started, board, record.config_key, echo)
+            if console_port is not None:  # its clients' lines, typed as --console-at's are
+                console_port.pump(board, echo)
             # The HAN devices' lines come between whole console lines and telegrams.
             if medium is not None:
                 medium.drain(echo)
@@ -281,6 +285,8 @@ def cmd_run(args):
             pass
     finally:
         board.stop()
+        if console_port is not None:
+            console_port.close()
         if gas_board is not None:
             gas_board.show(echo)
             gas_board.stop()
@@ -354,6 +360,11 @@ def main(argv=None):
                      help="type LINE on the console when the meter has run SECONDS, e.g. "
                           "--console-at \"60 HUB STATUS\" (the hub's diagnostics); "
                           "repeatable")
+    run.add_argument("--console-port", type=int, metavar="PORT",
+                     help="serve the console on 127.0.0.1:PORT (0: a free port, shown): "
+                          "each line a client sends is typed on it, the console's output "
+                          "goes back, e.g. python -m tools.hub status --port "
+                          "socket://127.0.0.1:PORT (tools/emu_console_port.py)")
     args = parser.parse_args(argv)
     try:
         args.config_at = emu_config.Schedule(args.config_at, args.console_at)

@@ -1,8 +1,9 @@
 """python -m tools.hub status --port PORT [--baud 115200] [--timeout 10] [--json]
                                [--watch S --every N --plot FILE.png|FILE.svg]
 
-Types the read-only console line `HUB STATUS` on the board's console (a serial port or the
-emulated board's pty) and prints what the hub answers (firmware/han/diag.py): per HAN
+Types the read-only console line `HUB STATUS` on the board's console (a serial port, a pty,
+or socket://127.0.0.1:PORT while `make run RUN_ARGS="--han coordinator --console-port PORT"`
+runs the emulated board) and prints what the hub answers (firmware/han/diag.py): per HAN
 device its EUI-64, short address, kind, state, link quality at installation and now (last
 frame and smoothed), frames in/out, failures, last seen and battery; then the transaction
 log (seed 003 12.2.14, the most recent 40 events) with the names of the codes. --json
@@ -60,7 +61,9 @@ def query(port, baud=115200, timeout=10.0):
     import serial
 
     lines = []
-    with serial.Serial(port, baud, timeout=0.2) as ser:
+    # serial_for_url: a device path, or a pyserial URL such as socket://127.0.0.1:PORT
+    # (make run --console-port, tools/emu_console_port.py: the emulated board's console).
+    with serial.serial_for_url(port, baud, timeout=0.2) as ser:
         ser.reset_input_buffer()
         ser.write(b"HUB STATUS\r\n")
         ser.flush()
@@ -214,7 +217,9 @@ def parser():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("status", help="the HAN devices' diagnostics and the transaction log")
-    s.add_argument("--port", required=True, help="the board's console (serial port or pty)")
+    s.add_argument("--port", required=True,
+                   help="the board's console: a serial port or pty, or a pyserial URL such "
+                        "as socket://127.0.0.1:PORT (make run --console-port PORT)")
     s.add_argument("--baud", type=int, default=115200)
     s.add_argument("--timeout", type=float, default=10.0)
     s.add_argument("--json", action="store_true", help="print the answer as JSON")
@@ -229,12 +234,16 @@ def main(argv=None, out=print, get=None):
     if get is None:
         def get():
             return parse_lines(query(args.port, args.baud, args.timeout))
-    if args.watch or args.plot:
-        series, status = watch(get, args.watch, args.every)
-        if args.plot:
-            plot(series, args.plot)
-    else:
-        status = get()
+    try:
+        if args.watch or args.plot:
+            series, status = watch(get, args.watch, args.every)
+            if args.plot:
+                plot(series, args.plot)
+        else:
+            status = get()
+    except OSError as e:  # no such port, connection refused, no answer in time
+        print("tools.hub: %s" % e, file=sys.stderr)
+        return 2
     if not status["complete"]:
         out("warning: the answer ended before HUB END")
     out(json.dumps(status, indent=1) if args.json else table(status))
