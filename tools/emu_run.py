@@ -8,7 +8,7 @@
                             [--han-pcap FILE] [--gas-report-s N] [--gas-board]
                             [--config-at "SECONDS SUBCOMMAND ARGS"]...
                             [--console-at "SECONDS LINE"]... [--ota-image FILE]
-                            [--console-port PORT]
+                            [--console-port PORT] [--update FILE [--update-healthy-s N]]
 
 --config-at types a signed tools.config command on the console when the meter has run
 SECONDS (tools/emu_config.py).
@@ -208,18 +208,22 @@ def cmd_run(args):
                               % (record.encode().hex(), not args.provision))
         del board.console_log[hidden_from:]
         echo.text("[emu] provisioning: %s\n" % held.strip())
-        if args.ota_image:
-            name = "ota-" + os.path.basename(args.ota_image)
-            with open(args.ota_image, "rb") as f:
+        # Files put into its flash before the meter starts: an OTA image the hub offers
+        # the HAN's devices, an update of the meter's own firmware (app/update.py).
+        for path, name, what in ((args.ota_image, "ota-", "OTA image"),
+                                 (args.update, "", "firmware update")):
+            if not path:
+                continue
+            name = name + os.path.basename(path) if name else "fw-update.zigbee"
+            with open(path, "rb") as f:
                 data = f.read()
             hidden_from = len(board.console_log)
             board.raw_exec("import board, binascii\nfrom registers.storage import "
                            "open_filesystem\nfs, _ = open_filesystem(board.make_hal().flash)\n"
                            "f = fs.open(%r, 'wb')\nf.write(binascii.unhexlify(%r))\n"
-                           "f.close()\n" % (name, data.hex()))
+                           "f.close()\n" % (name, data.hex()), timeout=60)
             del board.console_log[hidden_from:]
-            echo.text("[emu] OTA image %s (%d octets) stored as %s\n"
-                      % (args.ota_image, len(data), name))
+            echo.text("[emu] %s %s (%d octets) stored as %s\n" % (what, path, len(data), name))
         # The emulated board has no RTC: its clock is set from the host's (a time sync).
         key = "bytes.fromhex(%r)" % args.key if args.key else "None"
         han = ""
@@ -227,11 +231,14 @@ def cmd_run(args):
             han = ", han=%r" % args.han
             if args.han_ext:
                 han += ", han_ext=bytes.fromhex(%r)" % args.han_ext
+        if args.update_healthy_s:
+            han += ", healthy_s=%d" % args.update_healthy_s
         board.write_console("import main; main.run(profile=%r, utc=%d, key=%s%s)\r"
                             % (args.profile, int(time.time()), key, han))
         # --seconds counts from the meter's first second boundary (its first status line,
         # when the first telegram also starts): the time the meter runs.
-        board.wait_console(b"status uptime=1s", echo=echo, start=len(board.console_log))
+        board.wait_console(b"status uptime=1s", timeout=60, echo=echo,
+                           start=len(board.console_log))  # an update installs first
         if medium is not None and args.han == "coordinator":
             gas_board, display_due = start_han_devices(args, board, record, medium, echo,
                                                        natmods)
@@ -360,6 +367,13 @@ def main(argv=None):
                      help="type LINE on the console when the meter has run SECONDS, e.g. "
                           "--console-at \"60 HUB STATUS\" (the hub's diagnostics); "
                           "repeatable")
+    run.add_argument("--update", metavar="FILE",
+                     help="an update of the meter's own firmware (an OTA file of image type "
+                          "0x0001 signed with the provisioned ota_key), stored in its flash "
+                          "as fw-update.zigbee: installed and tried at boot (app/update.py)")
+    run.add_argument("--update-healthy-s", type=int, metavar="N",
+                     help="a new image confirms itself after N s without a task fault "
+                          "(default 30)")
     run.add_argument("--console-port", type=int, metavar="PORT",
                      help="serve the console on 127.0.0.1:PORT (0: a free port, shown): "
                           "each line a client sends is typed on it, the console's output "
