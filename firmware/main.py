@@ -353,10 +353,11 @@ def run(seconds=None, board_module=None, out=print, profile="nl", utc=None, key=
     if utc is not None:
         hal.clock.set_time(utc)
         trusted = True
-    updater = open_updater(hal, out)
     # The boot part's own imports, all before a switch: after it the firmware's packages
     # are the new image's, which may lack or change these.
-    from app.update import LIMIT_S, TrialExpired, slot_path, use_slot
+    from app.update import LIMIT_S, guard_trial, open_updater, slot_path, use_slot
+
+    updater = open_updater(hal, out)
 
     start, name = main_task, banner  # this module's (the frozen image) until a switch
     switched = False  # modules of a slot may be loaded
@@ -374,56 +375,13 @@ def run(seconds=None, board_module=None, out=print, profile="nl", utc=None, key=
             asyncio.run(guard_trial(start(
                 hal, board_module, seconds, out, profile, key, han, han_ext, han_key,
                 trusted, gas_report_s, update=updater, healthy_s=healthy_s),
-                updater, hal.clock, limit_s or LIMIT_S, TrialExpired))
+                updater, hal.clock, limit_s or LIMIT_S))
             return hal
         except Exception as e:  # a new image that fails to start: the previous one runs
             if updater is None or not updater.trying():
                 raise
             out("update: the new image failed: %r" % (e,))
             updater.failed()
-
-
-def open_updater(hal, out):
-    """The A/B update's boot record (app/update.py) on the board's flash, an update file
-    found there installed first; None on a board without flash. The file system opened
-    here is the registers' too (hal.fs): one littlefs instance per flash."""
-    if hal.flash is None:
-        return None
-    from app import provision
-    from app.update import INBOX, Updater
-    from app.version import OTA_IMAGE_METER, OTA_MANUFACTURER, file_version
-    from registers.storage import open_filesystem
-    from registers.store import RecordStore
-
-    if hal.fs is None:  # (a board may have opened it already)
-        hal.fs, _ = open_filesystem(hal.flash)
-    store = RecordStore(hal.fs, max_payload=256)
-    record = provision.load(store)
-    updater = Updater(hal.fs, store, file_version(), record.ota_key if record else None,
-                      OTA_MANUFACTURER, OTA_IMAGE_METER, out)
-    try:
-        hal.fs.stat(INBOX)
-    except OSError:
-        return updater
-    updater.install(INBOX)
-    return updater
-
-
-async def guard_trial(coro, updater, clock, limit_s, expired):
-    """Run the meter; a new image that has not confirmed itself within limit_s is stopped
-    (the exception class expired), and run() boots the previous one."""
-    task = asyncio.create_task(coro)
-    if updater is None or not updater.trying():
-        return await task
-    start = clock.ticks_ms()
-    while not task.done():
-        if not updater.trying():
-            return await task
-        if clock.ticks_diff(clock.ticks_ms(), start) >= limit_s * 1000:
-            task.cancel()
-            raise expired(limit_s)
-        await asyncio.sleep_ms(250)
-    return await task
 
 
 if __name__ == "__main__":

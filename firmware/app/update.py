@@ -266,3 +266,47 @@ def use_slot(path):
         sys.path.insert(0, path)
     for name in [n for n in sys.modules if n.split(".")[0] in FIRMWARE_PACKAGES]:
         del sys.modules[name]
+
+
+def open_updater(hal, out):
+    """The boot record on the board's flash, an update file found there installed first;
+    None on a board without flash. The file system opened here is the registers' too
+    (hal.fs): one littlefs instance per flash."""
+    if hal.flash is None:
+        return None
+    from app import provision
+    from app.version import OTA_IMAGE_METER, OTA_MANUFACTURER, file_version
+    from registers.storage import open_filesystem
+    from registers.store import RecordStore
+
+    if hal.fs is None:  # (a board may have opened it already)
+        hal.fs, _ = open_filesystem(hal.flash)
+    store = RecordStore(hal.fs, max_payload=256)
+    record = provision.load(store)
+    updater = Updater(hal.fs, store, file_version(), record.ota_key if record else None,
+                      OTA_MANUFACTURER, OTA_IMAGE_METER, out)
+    try:
+        hal.fs.stat(INBOX)
+    except OSError:
+        return updater
+    updater.install(INBOX)
+    return updater
+
+
+async def guard_trial(coro, updater, clock, limit_s=LIMIT_S):
+    """Run the meter (coro); a new image that has not confirmed itself within limit_s is
+    stopped with TrialExpired, and main.run boots the previous one."""
+    import asyncio
+
+    task = asyncio.create_task(coro)
+    if updater is None or not updater.trying():
+        return await task
+    start = clock.ticks_ms()
+    while not task.done():
+        if not updater.trying():
+            return await task
+        if clock.ticks_diff(clock.ticks_ms(), start) >= limit_s * 1000:
+            task.cancel()
+            raise TrialExpired(limit_s)
+        await asyncio.sleep_ms(250)
+    return await task

@@ -194,7 +194,7 @@ class _Board:
 def _provisioned_board():
     b = _Board()
     hal = b.make_hal()
-    main.open_updater(hal, [].append)  # formats the flash
+    up.open_updater(hal, [].append)  # formats the flash
     save(RecordStore(hal.fs, max_payload=256), Provisioning(serial=b"UPD-1", ota_key=KEY))
     return b
 
@@ -228,7 +228,7 @@ def _log(hal, log_id):
 
 def _store(board, data):
     hal = board.make_hal()
-    main.open_updater(hal, [].append)
+    up.open_updater(hal, [].append)
     _put(hal.fs, data)
 
 
