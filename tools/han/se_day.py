@@ -57,6 +57,7 @@ PERIOD_S = 10  # the load's integration period, and P1's schedule
 START_WH = (600000, 634567)  # tariff 1 and 2 registers at the start: 1 234.567 kWh
 PRICES = (1, 978, [("low", 2100, 4), ("normal", 2650, 4)])  # NL tariff 1 low, 2 normal; EUR
 LINE_KEEP = 20  # the last "han ..." lines kept per node
+TIME_SAMPLE_S = 600  # every device's time against the hub's, every 10 minutes of the day
 
 
 def _copy(a, b):
@@ -138,6 +139,7 @@ class DaySim(DayChecks):
         self.hourly = []
         self.failures = []
         self.switches = []  # [utc, from, to, {display: latency ms}]
+        self.time_err_ms = {}  # device: max |its UTC - the hub's| at the samples, ms
         self._tariff = regs.energy.tariff
         self.heap = {}
         self._next_s = self.t0_utc  # the UTC second whose tick is next
@@ -234,6 +236,27 @@ class DaySim(DayChecks):
             self._telegram(utc)
         if utc >= self.start_utc and (utc + 1 - self.start_utc) % 3600 == 0:
             self._hour_check(utc)
+        if utc >= self.start_utc and (utc - self.start_utc) % TIME_SAMPLE_S == 0:
+            self._time_check()
+
+    def _time_check(self):
+        # Each device's estimate of the hub's UTC against the hub's clock (issue 13). One
+        # clock for every node here: what shows is the sync's own error (the half second,
+        # the round trip), no crystal drift (tests/unit/test_han_time_day.py has that).
+        hub = self.clock.time_ms()
+        now = self.clock.ticks_us()
+        for name, se in [("gas", self.meter_gas)] + [
+                ("ihd%d" % (i + 1), n.se) for i, (_, n) in enumerate(self.displays)]:
+            u = se.utc_ms(now)
+            if u is None:
+                self.failures.append("%s: no time at %d" % (name, hub // 1000))
+                continue
+            e = abs(u - hub)
+            if e >= 1000:
+                self.failures.append("%s: %d ms off the hub's time at %d" % (
+                    name, u - hub, hub // 1000))
+            if e > self.time_err_ms.get(name, -1):
+                self.time_err_ms[name] = e
 
     def _watch(self):
         g = self.regs.gas

@@ -181,6 +181,7 @@ class DayChecks:
             "gas_polls": self.gas.mac.polls - b.get("polls", 0),
             "gas_fast_polls": m.fast_polls - b.get("fast_polls", 0),
             "gas_time_syncs": m.syncs - b.get("syncs", 0),
+            "time_max_error_ms": self.time_err_ms,
             "hub_frames_per_day": radios[0]["frames_per_day"],
             "display_frames": displays,
             "tariff_switches": [{"utc": s[0], "from": s[1], "to": s[2], "latency_ms": s[3]}

@@ -60,6 +60,9 @@ def summary(r):
             s["from"], s["to"], s["utc"], sorted(s["latency_ms"].values())))
     out.append("hourly: %d display views checked against P1, %d agreed" % (
         len(r["hourly"]) * r["displays"], sum(h["displays_ok"] for h in r["hourly"])))
+    out.append("time: max |device - hub| at the 10-minute samples (one shared clock: no "
+               "drift): %s" % ", ".join("%s %d ms" % (k, v) for k, v in
+                                        sorted(r["time_max_error_ms"].items())))
     out.append("P1: %d telegrams; air: %d transmissions, %d collisions" % (
         r["p1_telegrams"], r["air_transmissions"], r["air_collisions"]))
     h1, h2, g = r["heap_hour1"] or {}, r["heap_end"], r["heap_growth"]

@@ -29,6 +29,9 @@
 #     meter was off the network (rejoining) is captured as soon as it is back on it;
 #   - time is synced at every (re)join and reboot, then every SYNC_EVERY_S or sooner when
 #     TimeClient.needs_sync says the drift bound or the hub's ValidUntilTime is reached.
+#     The clock is kept in milliseconds of the meter's own ticks (han/se/time.py: the
+#     server's whole second taken mid-second and mid-round-trip, the crystal's rate
+#     learnt from the syncs), so captures fall on the hub's marks within the error bound.
 # Sleepy: what the hub holds for it comes only by indirect transmission, when it polls.
 # While joining or rejoining the node polls at its own pace (han/node.py, 500 ms: the key
 # exchange's waits are 5 s); once joined the meter slows the MAC's polls to poll_ms, below
@@ -41,7 +44,9 @@
 #                start_litres=0, identity=(b"", b"", b""), out=None)
 #   HanNode(..., role "gas", se=g) calls g.attach(zb) and g.step(now) (han/node.py).
 #   out(line), if given: one JSON line per report sent, {"device": "gas", "m3": 1234.567,
-#   "captured": UTC s since 1970} (the host device's console, issue 12).
+#   "captured": UTC s since 1970, "time_err_ms": the clock's error found at the last
+#   resync, "drift_ppm": the crystal's rate as learnt, or null} (the host device's
+#   console, issue 12).
 from micropython import const
 
 from han.se import units
@@ -70,8 +75,12 @@ SERIAL_MAX = const(24)
 REPORT_S = const(300)  # DSMR 5.0.2 7.3: the 5-minute value
 POLL_MS = const(7000)  # < macTransactionPersistenceTime 7 680 ms (han/mac/indirect.py)
 FAST_POLL_US = const(250000)
+TIME_POLL_US = const(50000)  # the hub answers a Time read at once (a few ms on air)
+TIME_QUICK_US = const(500000)
 FAST_MAX_US = const(10000000)
 SYNC_EVERY_S = const(3600)
+TIME_MAX_ERROR_MS = const(900)  # resync before the error bound passes this (issue 13:
+                                # every HAN device within 1 s of the hub)
 SYNC_RETRY_S = const(10)  # a Time request unanswered this long is sent again,
 SYNC_RETRY_MAX_S = const(600)  # doubling up to this while the hub stays silent
 WAKE_MAX_US = const(60000000)  # the seconds count keeps up with the ticks' wrap
@@ -117,7 +126,7 @@ class GasMeter:
         self.out = out
         self.register = GasRegister(store, start_litres, seed, profile)
         self.restored = self.register.load()
-        self.time = TimeClient()
+        self.time = TimeClient(max_error_ms=TIME_MAX_ERROR_MS)
         self.reading = _Capture()
         self.router = r = SeRouter(None)
         manufacturer, model, build = identity
@@ -142,6 +151,8 @@ class GasMeter:
         self._serial_due = False
         self._sync_now = False
         self._asked = -1  # local second of the unanswered Time request (-1: none)
+        self._asked_ms = -1  # ... its local millisecond (the round trip of the answer)
+        self._asked_t = 0  # ... its ticks
         self._retry_s = SYNC_RETRY_S
         self._refused = False  # the hub answered the Time request with a failure
         self._next_capture = 0  # hub-clock UTC of the next capture (0: at the first sync)
@@ -180,8 +191,11 @@ class GasMeter:
     def utc(self, now):
         """The meter's UTC at ticks now (the hub's clock as last synced), None before the
         first sync."""
-        self._tick(now)
-        return self.time.utc(self.local) if self.time.synced else None
+        return self.time.utc_now(self._ms(now)) if self.time.synced else None
+
+    def utc_ms(self, now):
+        """The same in milliseconds, the best estimate (may step back at a sync)."""
+        return self.time.utc_ms(self._ms(now)) if self.time.synced else None
 
     def send(self, dst, dst_ep, cluster, profile, src_ep, payload, n, now, ack=True,
              aps_secure=False):
@@ -221,6 +235,12 @@ class GasMeter:
             self.local += k
             self._at = c.ticks_add(self._at, k * _S)
 
+    def _ms(self, now):
+        # Local milliseconds since boot at ticks now (the seconds count plus the ticks
+        # since its last whole second).
+        self._tick(now)
+        return self.local * 1000 + self.ticks.ticks_diff(now, self._at) // 1000
+
     def _until(self, now, local_s):
         left = (local_s - self.local) * _S - self.ticks.ticks_diff(now, self._at)
         return left if left > 0 else 0
@@ -230,7 +250,7 @@ class GasMeter:
             return -1  # a request to a cluster we only use as client
         if src != HUB:
             return 0
-        if self.time.take(h, buf, off, end, self.local):
+        if self.time.take_ms(h, buf, off, end, self._ms(now), self._asked_ms):
             self.syncs += 1
             self._asked = -1
             self._retry_s = SYNC_RETRY_S
@@ -246,8 +266,16 @@ class GasMeter:
     def _ask_time(self, now):
         self._refused = False
         n = self.time.build_read(self._buf, self._next_seq())
-        if self.send(HUB, HUB_ENDPOINT, TIME, SE_PROFILE, ENDPOINT, self._buf, n, now):
+        # No APS ack asked: the response acknowledges the read (asked again after
+        # SYNC_RETRY_S), so the hub queues only the response, fetched by polls every
+        # TIME_POLL_US for TIME_QUICK_US: half the round trip is the sync's uncertainty.
+        if self.send(HUB, HUB_ENDPOINT, TIME, SE_PROFILE, ENDPOINT, self._buf, n, now, False):
             self._asked = self.local
+            self._asked_ms = self._ms(now)
+            self._asked_t = now
+            self._fast_from = now
+            self._fast = True
+            self._fast_next = self.ticks.ticks_add(now, TIME_POLL_US)
             self._sync_now = False
             self.sync_requests += 1
         else:
@@ -268,7 +296,7 @@ class GasMeter:
 
     def _report(self, now):
         t = self.time
-        utc = t.utc(self.local)
+        utc = t.utc_now(self._ms(now))
         rd = self.reading
         rd.litres = self.register.advance(utc, t.local)
         rd.utc = utc
@@ -285,8 +313,13 @@ class GasMeter:
         self.reports_sent += 1
         self._next_capture = (utc // self.report_s + 1) * self.report_s
         if self.out is not None:
-            self.out('{"device": "gas", "m3": %d.%03d, "captured": %d}' % (
-                rd.litres // 1000, rd.litres % 1000, utc))
+            d = t.drift_ppb
+            a = -d if d < 0 else d
+            drift = "%s%d.%03d" % ("-" if d < 0 else "", a // 1000, a % 1000) \
+                if t.drift_known else "null"
+            self.out('{"device": "gas", "m3": %d.%03d, "captured": %d, "time_err_ms": %d, '
+                     '"drift_ppm": %s}' % (rd.litres // 1000, rd.litres % 1000, utc,
+                                           t.last_error_ms, drift))
 
     # --- the polled machine --------------------------------------------------------------
     def _fast_polls(self, now):
@@ -310,8 +343,10 @@ class GasMeter:
         if left <= 0:
             self._zb.mac.poll(now)
             self.fast_polls += 1
-            self._fast_next = c.ticks_add(now, FAST_POLL_US)
             left = FAST_POLL_US
+            if self._asked >= 0 and c.ticks_diff(now, self._asked_t) < TIME_QUICK_US:
+                left = TIME_POLL_US
+            self._fast_next = c.ticks_add(now, left)
         return left
 
     def step(self, now):
@@ -341,9 +376,10 @@ class GasMeter:
             self._ask_time(now)
         wait = WAKE_MAX_US
         if t.synced:
-            if self._next_capture == 0 or local + t.offset_s >= self._next_capture:
+            ms = self._ms(now)
+            if self._next_capture == 0 or t.utc_ms(ms) >= self._next_capture * 1000:
                 self._report(now)
-            w = self._until(now, self._next_capture - t.offset_s)
+            w = t.wait_ms(self._next_capture, ms) * 1000
             if w < wait:
                 wait = w
             if self._asked < 0:

@@ -11,7 +11,9 @@
 #   3. subscribes (Configure Reporting) to InstantaneousDemand, CurrentSummationDelivered
 #      and CurrentDayConsumptionDelivered where present, to the gas summation and its
 #      ReadingSnapShotTime on the mirror;
-#   4. reads the time (han.se.time.TimeClient), asks Get Current Price and Get Last
+#   4. reads the time (han.se.time.TimeClient: milliseconds of the display's own ticks,
+#      the crystal's rate learnt, asked again before its error bound passes
+#      TIME_MAX_ERROR_MS), asks Get Current Price and Get Last
 #      Message of the electricity endpoint (with Rx On When Idle: the hub then pushes a
 #      new tier, a new message), and confirms every message it shows, once per message id
 #      (Message Confirmation, answered by the hub's Default Response).
@@ -59,6 +61,7 @@ MAX_PEERS = const(4)
 DISCOVER_AGAIN_US = const(30000000)   # a hub without metering server: ask again
 RETRY_US = const(50000)           # no room in the APS layer: try again soon
 WAKE_MAX_US = const(60000000)     # seconds are counted from the ticks: see them often
+TIME_MAX_ERROR_MS = const(900)    # within 1 s of the hub (issue 13), with a margin
 
 _OUT = const(82)          # one unfragmented APS payload (han/zigbee.py APS_MAX_PAYLOAD)
 
@@ -78,7 +81,8 @@ class Display:
         self.zb = None
         self.zdo = ZdoClient(slots=2, timeout_us=REQ_TIMEOUT_US)
         self.peers = [ip.Peer() for _ in range(MAX_PEERS)]
-        self.time = stime.TimeClient()
+        self.time = stime.TimeClient(max_error_ms=TIME_MAX_ERROR_MS)
+        self._time_asked_ms = -1
         self.pp = sp.PublishPrice()
         self.msg = sm.MessagingClient(sm.MAX_TEXT)
         self._tx = bytearray(_OUT)
@@ -121,6 +125,16 @@ class Display:
         """Send _tx[0:n] to the hub's ep, acknowledged; 0 when the APS layer has no room."""
         return self.router.send(HUB, ep, cluster, SE_PROFILE, ENDPOINT, self._tx, n, now,
                                 True, False)
+
+    def ms(self, now):
+        """Milliseconds since start at ticks now (now at or after the last step's)."""
+        if self._t is None:
+            return self.secs * 1000
+        return self.secs * 1000 + (self._us + self.ticks.ticks_diff(now, self._t)) // 1000
+
+    def utc_ms(self, now):
+        """The hub's UTC in milliseconds as the display keeps it, None before a sync."""
+        return self.time.utc_ms(self.ms(now)) if self.time.synced else None
 
     def _left(self, sent, now):
         return REQ_TIMEOUT_US - self.ticks.ticks_diff(now, sent)
@@ -252,6 +266,7 @@ class Display:
         if q == Q_TIME:
             n = self.time.build_read(out, seq)
             cluster = stime.CLUSTER
+            self._time_asked_ms = self.ms(now)
         elif q == Q_PRICE:
             n = sp.build_get_current_price(out, seq, True, self._h)
             cluster = sp.CLUSTER
@@ -260,7 +275,7 @@ class Display:
             self._asked_s = self.secs
         else:
             t = self.time
-            utc = t.utc(self.secs) - stime.ZCL_EPOCH_UNIX if t.synced else 0
+            utc = t.utc_now(self.ms(now)) - stime.ZCL_EPOCH_UNIX if t.synced else 0
             n = self.msg.build_confirmation(out, seq, utc)
             ep = self._msg_ep
         if not self._send(ep, cluster, n, now):
@@ -378,7 +393,7 @@ class Display:
     def _time(self, src, src_ep, h, buf, off, end, out, now):
         if src != HUB:
             return -1
-        if self.time.take(h, buf, off, end, self.secs) or (
+        if self.time.take_ms(h, buf, off, end, self.ms(now), self._time_asked_ms) or (
                 h.frame_type == zf.FT_GLOBAL and h.command == zg.DEFAULT_RSP):
             self.req.answered(Q_TIME, h)   # set, or no time server: confirmations say 0
         return 0

@@ -10,10 +10,15 @@
 #       std_offset_s and dst_rule are the market profile's (h1.profiles.Profile), the
 #       same data the meter's own clock follows; the EU rule is registers.civil's.
 #       last_set() -> UTC seconds of the clock's last setting, or None.
-#   TimeClient(std_offset_s=0, drift_ppm=100, max_error_s=10)
-#       build_read(out, seq) -> frame length; take(h, buf, off, end, local_now) -> True
-#       when a Read Attributes Response from a time source set the offset;
-#       utc(local_now), local(utc), error_s(local_now), needs_sync(local_now).
+#   TimeClient(std_offset_s=0, drift_ppm=100, max_error_s=10, max_error_ms=None)
+#       build_read(out, seq) -> frame length; take_ms(h, buf, off, end, local_ms,
+#       asked_ms=-1) -> True when a Read Attributes Response from a time source set the
+#       clock (local_ms: the device's own milliseconds, from its ticks, when the response
+#       came; asked_ms: when the request went out); take(..., local_now) the same with
+#       whole local seconds. utc_ms(local_ms), utc_now(local_ms), utc(local_now),
+#       local(utc), error_ms(local_ms), error_s(local_now), needs_sync(local_now),
+#       wait_ms(utc, local_ms). Reported: last_error_ms, worst_error_ms, drift_ppb,
+#       drift_known, syncs, steps (see the class).
 #
 # Attribute values (3.12.2.2), all times in seconds since 2000-01-01 00:00 UTC (2.6.2.14):
 #   StandardTime = Time + TimeZone; LocalTime = StandardTime + DstShift while
@@ -173,28 +178,64 @@ class TimeServer(ClusterServer):
 CLIENT_ATTRS = (TIME, TIME_STATUS, TIME_ZONE, DST_START, DST_END, DST_SHIFT,
                 VALID_UNTIL_TIME)
 
+_HALF_S_MS = const(500)          # Time is whole seconds: its value is taken mid-second
+_STEP_SLACK_MS = const(250)      # an error beyond its bound by this much: the hub was set
+_FIT_MIN_SPAN_MS = const(21600000)   # 6 h: the drift fit is used from this span on
+_FIT_MAX_SPAN_MS = const(172800000)  # 2 days: then a new fit starts (temperature, ageing)
+_FIT_MAX_N = const(64)
+_PPB = 1000000000
+
 
 class TimeClient:
-    """An end device's clock kept from the network's time server: its own seconds
-    (local_now, a clock that does not jump) plus an offset taken from the server's Time.
-    The offset's error grows with the crystal's drift since the last sync (drift_ppm), so
-    needs_sync() says when to ask again; utc() never goes backwards (a reading's capture
-    time must not precede the previous one)."""
+    """An end device's clock kept from the network's time server: the device's own
+    milliseconds (local_ms, from its ticks, a count that does not jump) plus an offset
+    taken from the server's Time.
 
-    def __init__(self, std_offset_s=0, drift_ppm=100, max_error_s=10):
+    Time is whole seconds (3.12.2.2.1): the server's value was taken somewhere in that
+    second, at some instant between our request and its response. The offset is taken at
+    the middle of both ranges (+ 500 ms + half the round trip), so right after a sync the
+    error is at most sync_w_ms = 500 ms + half the round trip. It then grows with the
+    crystal's drift: error_ms() bounds it by drift_ppm (the crystal's tolerance, assumed)
+    and needs_sync() says to ask again before the bound reaches max_error_ms (100 ppm,
+    900 ms: every ~65 min).
+
+    Drift: at each sync the error accumulated since the last one (predicted - server's,
+    last_error_ms; worst_error_ms the largest magnitude) is measured; a least-squares line
+    through the offsets of the syncs of the last <= 2 days gives the crystal's rate
+    (drift_ppb, parts per billion, > 0: the device's clock runs fast). Once the fit spans
+    6 h (even the worst quantization then gives < 100 ppm of slope error, typically a
+    few) utc_ms() corrects the rate by it, clamped to +-drift_ppm; the error bound stays
+    the conservative one. A sync whose error is beyond any drift (the hub's clock was set)
+    counts in steps and starts a new fit.
+
+    utc() / utc_now() never go backwards (a reading's capture time must not precede the
+    previous one); utc_ms() is the best estimate, for comparisons."""
+
+    def __init__(self, std_offset_s=0, drift_ppm=100, max_error_s=10, max_error_ms=None):
         self.std_offset_s = std_offset_s
         self.dst_start = INVALID_U32
         self.dst_end = INVALID_U32
         self.dst_shift = 0
         self.drift_ppm = drift_ppm
-        self.max_error_s = max_error_s
+        self.max_error_ms = max_error_s * 1000 if max_error_ms is None else max_error_ms
         self.synced = False
-        self.offset_s = 0
-        self.synced_at = 0
+        self.offset_ms = 0       # server UTC ms - local ms at the last sync
+        self.offset_s = 0        # the same in whole seconds (floor)
+        self.synced_ms = 0       # local ms of the last sync
+        self.synced_at = 0       # ... in whole local seconds
+        self.sync_w_ms = 0       # half-width of the last sync's uncertainty
         self.valid_until = INVALID_U32
         self.seq = -1
         self.refused = 0
+        self.syncs = 0
+        self.last_error_ms = 0   # predicted - server's at the last resync (+: ahead)
+        self.worst_error_ms = 0
+        self.drift_ppb = 0       # the fit's rate (the crystal's), valid when drift_known
+        self.drift_known = False
+        self.steps = 0           # syncs that found the server's clock set (not drift)
+        self._rate = 0           # ppb applied by utc_ms
         self._last = 0
+        self._fit_reset()
         self._h = zf.ZclHeader()
         self._rec = zg.AttrRecord()
 
@@ -206,6 +247,10 @@ class TimeClient:
         return zg.build_read_attributes(out, zf.build(self._h, out, 0), CLIENT_ATTRS)
 
     def take(self, h, buf, off, end, local_now):
+        """take_ms with whole local seconds and no round trip known."""
+        return self.take_ms(h, buf, off, end, local_now * 1000)
+
+    def take_ms(self, h, buf, off, end, local_ms, asked_ms=-1):
         """A frame for the Time client: True when it was the awaited Read Attributes
         Response from a time source (Master or Synchronized) and set the clock. False for
         anything else (counted in refused when it was a response we could not use)."""
@@ -245,9 +290,9 @@ class TimeClient:
             self.refused += 1
             return False
         self.seq = -1
-        self.offset_s = time + ZCL_EPOCH_UNIX - local_now
-        self.synced = True
-        self.synced_at = local_now
+        rtt = local_ms - asked_ms if 0 <= asked_ms <= local_ms else 0
+        self._set((time + ZCL_EPOCH_UNIX) * 1000 + _HALF_S_MS + rtt // 2 - local_ms,
+                  local_ms, _HALF_S_MS + rtt // 2)
         self.valid_until = until
         if status & STATUS_MASTER_ZONE_DST and zone is not None and shift is not None:
             self.std_offset_s = zone
@@ -256,13 +301,85 @@ class TimeClient:
             self.dst_end = stop if stop >= 0 else INVALID_U32
         return True
 
-    def utc(self, local_now):
-        """UTC seconds since 1970 now; never less than the last value returned."""
-        t = local_now + self.offset_s
+    # --- the clock -----------------------------------------------------------------------
+    def _set(self, offset, local_ms, w):
+        if self.synced:
+            err = self.utc_ms(local_ms) - local_ms - offset
+            bound = self.error_ms(local_ms) + w + _STEP_SLACK_MS  # both syncs' + drift
+            self.last_error_ms = err
+            if -bound <= err <= bound:
+                a = -err if err < 0 else err
+                if a > self.worst_error_ms:
+                    self.worst_error_ms = a
+            else:
+                self.steps += 1      # the server's clock was set: no drift to learn
+                self._fit_reset()
+        self._fit(local_ms, offset)
+        self.offset_ms = offset
+        self.offset_s = offset // 1000
+        self.synced_ms = local_ms
+        self.synced_at = local_ms // 1000
+        self.sync_w_ms = w
+        self.synced = True
+        self.syncs += 1
+
+    def _fit_reset(self):
+        self._n = 0
+        self._x0 = self._y0 = 0
+        self._sx = self._sy = self._sxx = self._sxy = 0
+        self._span = 0
+
+    def _fit(self, local_ms, offset):
+        # Least squares of the offset against local time: offset = a + b * local; the
+        # crystal's rate is -b. x and y relative to the fit's first sync (smaller ints).
+        if self._n >= _FIT_MAX_N or self._span >= _FIT_MAX_SPAN_MS:
+            self._fit_reset()        # the rate in use stays until the new fit spans 6 h
+        if self._n == 0:
+            self._x0 = local_ms
+            self._y0 = offset
+        x = local_ms - self._x0
+        y = offset - self._y0
+        n = self._n = self._n + 1
+        self._sx += x
+        self._sy += y
+        self._sxx += x * x
+        self._sxy += x * y
+        self._span = x
+        den = n * self._sxx - self._sx * self._sx
+        if n < 3 or x < _FIT_MIN_SPAN_MS or den <= 0:
+            return
+        num = n * self._sxy - self._sx * self._sy
+        b = (-2 * num * _PPB + den) // (2 * den)   # rounded
+        self.drift_ppb = b
+        self.drift_known = True
+        lim = self.drift_ppm * 1000
+        self._rate = lim if b > lim else -lim if b < -lim else b
+
+    def utc_ms(self, local_ms):
+        """The server's UTC in milliseconds since 1970 at local_ms (the best estimate; may
+        step back at a sync)."""
+        return local_ms + self.offset_ms \
+            - (local_ms - self.synced_ms) * self._rate // _PPB
+
+    def utc_now(self, local_ms):
+        """UTC seconds since 1970 at local_ms; never less than the last value returned."""
+        t = self.utc_ms(local_ms) // 1000
         if t < self._last:
             return self._last
         self._last = t
         return t
+
+    def utc(self, local_now):
+        """utc_now at whole local seconds."""
+        return self.utc_now(local_now * 1000)
+
+    def wait_ms(self, utc, local_ms):
+        """Local milliseconds from local_ms until the server's clock reaches the second
+        utc (0 when passed), by the rate in use."""
+        d = utc * 1000 - self.utc_ms(local_ms)
+        if d <= 0:
+            return 0
+        return d + d * self._rate // (_PPB - self._rate)
 
     def local(self, utc):
         """Local time (seconds since 1970, local) of utc, by the server's zone and DST."""
@@ -272,13 +389,18 @@ class TimeClient:
             t += self.dst_shift
         return t
 
+    def error_ms(self, local_ms):
+        """Bound of the clock's error: the last sync's half-width plus the drift bound
+        since (an elapsed time with the rate corrected stays under it: see the class)."""
+        return self.sync_w_ms + (local_ms - self.synced_ms) * self.drift_ppm // 1000000
+
     def error_s(self, local_now):
-        """Bound of the clock's error: one second of resolution plus the drift since the
-        last sync."""
-        return 1 + (local_now - self.synced_at) * self.drift_ppm // 1000000
+        """error_ms in whole seconds, rounded up."""
+        return (self.error_ms(local_now * 1000) + 999) // 1000
 
     def needs_sync(self, local_now):
-        if not self.synced or self.error_s(local_now) > self.max_error_s:
+        ms = local_now * 1000
+        if not self.synced or self.error_ms(ms) >= self.max_error_ms:
             return True
         return self.valid_until != INVALID_U32 \
-            and local_now + self.offset_s - ZCL_EPOCH_UNIX >= self.valid_until
+            and self.utc_ms(ms) // 1000 - ZCL_EPOCH_UNIX >= self.valid_until
