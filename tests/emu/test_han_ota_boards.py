@@ -6,12 +6,12 @@ the image block by block through its parent while sleeping between polls, verifi
 writes its files and reports the new version: its console says "han ota activated version
 0x00010002". The image's version and key are stated here, not taken from the firmware.
 """
-import json
 import re
 import subprocess
 import sys
 
 from conftest import ROOT
+from board_files import record_with_ota_key
 from test_han_gas_p1 import han_log, make_run
 
 OTA_KEY = "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"  # the signing key of this test's fleet
@@ -19,11 +19,7 @@ MANUFACTURER, IMAGE_GAS, NEW_VERSION = 0x1234, 0x0002, 0x00010002  # app/version
 
 
 def test_the_gas_board_takes_the_hubs_image_over_the_air(tmp_path):
-    with open(ROOT + "/boards/emu-mps2/device.json") as f:
-        hub = json.load(f)
-    hub["ota_key"] = OTA_KEY
-    (tmp_path / "hub.json").write_text(json.dumps(hub))
-    (tmp_path / "sign.key").write_text(OTA_KEY)
+    hub = record_with_ota_key(tmp_path, OTA_KEY, "hub.json")
     (tmp_path / "fw").mkdir()
     (tmp_path / "fw" / "hello.py").write_text("print('gas meter firmware 1.0.2')\n")
     image = tmp_path / "gas.zigbee"
@@ -33,7 +29,7 @@ def test_the_gas_board_takes_the_hubs_image_over_the_air(tmp_path):
                     str(tmp_path / "fw"), str(tmp_path / "fw" / "hello.py"), "-o",
                     str(image)], cwd=ROOT, check=True, capture_output=True)
     out = make_run("--seconds", "70", "--han", "coordinator", "--gas-board",
-                   "--gas-report-s", "10", "--provision", str(tmp_path / "hub.json"),
+                   "--gas-report-s", "10", "--provision", hub,
                    "--flash", str(tmp_path / "meter-flash.bin"), "--ota-image", str(image),
                    timeout=300)
     log = han_log(out)

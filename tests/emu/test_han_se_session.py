@@ -19,13 +19,13 @@ day, then one that holds tariff 2, then set the text message:
 import json
 import re
 
+from board_files import event_logs
 from conftest import ROOT  # noqa: F401 (puts the repository on sys.path)
 from dsmr_parser.parsers import TelegramParser
 from test_han_gas_p1 import (DISPLAY_EXT, GAS_BOARD_ID, SPECS, check_display,
                              check_gas_in_p1, check_power, display_lines, han_log,
                              json_lines, make_run, p1_gas, p1_kw, p1_kwh, telegrams)
 
-from tools.emu import PROMPT, EmulatedBoard
 from tools.hub.__main__ import parse_lines, table
 
 EV_HAN_MESSAGE_CONFIRMED = 13  # registers/logs.py
@@ -37,12 +37,6 @@ TEXT = "Meteropname 1 december"
 PRICES = {"provider": 7, "currency": "EUR", "unit": "kWh",
           "tiers": [{"label": "Dag", "price": "0.3012"},
                     {"label": "Nacht", "price": "0.2211"}]}
-READ_STANDARD_LOG = (
-    "import board; from registers.storage import open_filesystem; from registers.meter "
-    "import MeterRegisters; h = board.make_hal(); fs, _ = open_filesystem(h.flash); "
-    "r = MeterRegisters(h.clock, fs); r.logs.load(); L = r.logs.log(0); "
-    "print('STDLOG', [L.entry(i)[2:] for i in range(L.count)])")
-
 
 def flat_calendar(cal_id, tariff):
     day = [["00:00", tariff]]
@@ -53,20 +47,6 @@ def flat_calendar(cal_id, tariff):
 def write_json(path, obj):
     path.write_text(json.dumps(obj))
     return str(path)
-
-
-def standard_log(flash_dir):
-    """The meter's standard event log, [(code, flags, a, b)] newest first, from its flash."""
-    board = EmulatedBoard(flash_dir=str(flash_dir)).start()
-    try:
-        board.open_console()
-        board.wait_console(PROMPT, timeout=30)
-        out = board.exec_line(READ_STANDARD_LOG, timeout=30)
-    finally:
-        board.stop()
-    m = re.search(r"STDLOG (\[.*\])", out)
-    assert m, out
-    return eval(m.group(1))
 
 
 def telegram_marks(out):
@@ -133,7 +113,7 @@ def test_prices_tariff_switch_and_message_through_the_configuration_path(tmp_pat
     m = re.search(r"^han message (\d+) confirmed by 0x([0-9a-f]{4})", out, re.M)
     assert m and int(m.group(2), 16) == short, log
     message_id = int(m.group(1))
-    entries = [e for e in standard_log(tmp_path) if e[0] == EV_HAN_MESSAGE_CONFIRMED]
+    entries = [e for e in event_logs(tmp_path)[0] if e[0] == EV_HAN_MESSAGE_CONFIRMED]
     assert entries and entries[0][2:] == (message_id, short), entries
 
     # The hub's diagnostics, as tools.hub reads them: both devices, their link quality at

@@ -9,7 +9,6 @@ going on. The event logs, read from the flash afterwards, hold the update (EV_FI
 0.1.0 -> 0.2.0) and the roll-back (EV_FW_ROLLED_BACK, 0.3.0 failed, 0.2.0 in use). Versions
 and codes are stated here, not taken from the firmware.
 """
-import json
 import os
 import re
 import shutil
@@ -17,21 +16,13 @@ import subprocess
 import sys
 
 from conftest import ROOT
+from board_files import event_logs, record_with_ota_key
 from test_han_gas_p1 import make_run, telegrams
-from tools.emu import PROMPT, EmulatedBoard
 
 OTA_KEY = "b0b1b2b3b4b5b6b7b8b9babbbcbdbebf"  # this test's fleet signing key
 MANUFACTURER, IMAGE_METER = 0x1234, 0x0001  # app/version.py's
 FACTORY, V2, V3 = 0x00010000, 0x00020000, 0x00030000  # 0.1.0, 0.2.0, 0.3.0 as 0xMMmmpppp
 EV_FIRMWARE, EV_FW_ROLLED_BACK = 5, 50  # registers/logs.py
-
-READ_LOGS = (
-    "import board; from registers.storage import open_filesystem; from registers.meter "
-    "import MeterRegisters; h = board.make_hal(); fs, _ = open_filesystem(h.flash); "
-    "r = MeterRegisters(h.clock, fs); r.logs.load(); "
-    "print('LOGS', [[r.logs.log(k).entry(i)[2:] for i in range(r.logs.log(k).count)] "
-    "for k in (0, 1)])")
-
 
 def _pack(tmp_path, name, version, version_text, main_py=None):
     """An update holding main.py and app/ of this firmware, app/version.py saying
@@ -56,31 +47,14 @@ def _pack(tmp_path, name, version, version_text, main_py=None):
     return out
 
 
-def _logs(flash_dir):
-    board = EmulatedBoard(flash_dir=str(flash_dir)).start()
-    try:
-        board.open_console()
-        board.wait_console(PROMPT, timeout=30)
-        out = board.exec_line(READ_LOGS, timeout=30)
-    finally:
-        board.stop()
-    m = re.search(r"LOGS (\[.*\])", out)
-    assert m, out
-    return eval(m.group(1))  # [standard, fault], each [(code, flags, a, b)] newest first
-
-
 def test_a_good_update_switches_and_a_broken_one_rolls_back(tmp_path):
-    with open(ROOT + "/boards/emu-mps2/device.json") as f:
-        record = json.load(f)
-    record["ota_key"] = OTA_KEY
-    (tmp_path / "meter.json").write_text(json.dumps(record))
-    (tmp_path / "sign.key").write_text(OTA_KEY)
+    meter = record_with_ota_key(tmp_path, OTA_KEY)
     good = _pack(tmp_path, "good", V2, "0.2.0")
     broken = _pack(tmp_path, "broken", V3, "0.3.0",
                    main_py="raise ImportError('half an image: main.py cannot start')\n")
     flash = str(tmp_path / "meter-flash.bin")
     uart1 = tmp_path / "p1-1.bin"
-    common = ["--provision", str(tmp_path / "meter.json"), "--flash", flash,
+    common = ["--provision", meter, "--flash", flash,
               "--update-healthy-s", "10"]
 
     out = make_run("--seconds", "16", "--update", str(good), "--uart1", str(uart1),
@@ -104,6 +78,6 @@ def test_a_good_update_switches_and_a_broken_one_rolls_back(tmp_path):
     assert "status uptime=5s" in after
     assert telegrams(uart1.read_bytes())
 
-    standard, fault = _logs(tmp_path)
+    standard, fault = event_logs(tmp_path)[:2]
     assert (EV_FIRMWARE, 0, FACTORY, V2) in standard, standard
     assert (EV_FW_ROLLED_BACK, 0, V3, V2) in fault, fault
