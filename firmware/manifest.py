@@ -41,7 +41,7 @@ package("han", files=["__init__.py", "bridge_proto.py", "counters.py", "deadline
            "se/messaging.py", "se/router.py", "se/hub.py", "se/gasmeter.py",
            "se/gasreg.py", "se/gasrelay.py", "se/ihd.py", "se/ihd_peer.py",
            "se/ihd_req.py"]
-        + ["hub/__init__.py", "hub/forward.py"]
+        + ["hub/__init__.py", "hub/forward.py", "hub/deliver.py"]
         + ["ota/__init__.py", "ota/mmo.py", "ota/header.py", "ota/image.py", "ota/archive.py",
            "ota/cluster.py", "ota/server.py", "ota/client.py"]
         + (_SIM_HAN if options.simulation else []))

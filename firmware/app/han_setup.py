@@ -126,10 +126,19 @@ def make_hub(hal, registers, view, market, metrology, out, price_store=None):
         except ValueError:  # not a reading (han/se/gasrelay.py checks what it can)
             return False
 
+    def overwritten(ext, kind, item_id):
+        # A full store-and-forward queue (seed 003 11.4) overwrote the device's oldest
+        # item: the transaction log keeps it (a: the device, as han/diag.py names them).
+        from han.diag import low32
+        from registers.logs import EV_HAN_FORWARD_OVERWRITTEN, TRANSACTION
+
+        registers.record_event(TRANSACTION, registers.clock.utc(),
+                               EV_HAN_FORWARD_OVERWRITTEN, low32(ext), item_id)
+
     return Hub(registers.clock, view, market.std_offset_s, market.dst_rule, hal.clock,
                identity=_identity(hal), on_gas=gas, store=registers.store,
                prices=price_config(price_store.prices) if price_store is not None else None,
-               power_w=power, on_confirmed=confirmed)
+               power_w=power, on_confirmed=confirmed, on_overwritten=overwritten)
 
 
 def make_hub_status(node, registers):

@@ -84,6 +84,8 @@ EV_HAN_REJECTED = const(65)  # a frame refused: b = reason (han/nwk/layer.py REF
 EV_HAN_NO_ACK = const(66)  # no APS ack after the retries: b = short address
 EV_HAN_ACKS = const(67)  # APS acks received: b = acks since its last entry (<= 1/h/device)
 EV_HAN_REMOVED = const(68)  # removed by the trust centre: b = short address
+EV_HAN_FORWARD_OVERWRITTEN = const(69)  # its store-and-forward queue was full: b = the
+#                                         id of the item overwritten (han/hub/forward.py)
 
 _KIND_BASE = const(0x20)  # record kinds 0x20..0x23
 _HEADER = const(8)  # record: capacity u16, count u16, next_seq u32

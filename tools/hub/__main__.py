@@ -30,7 +30,8 @@ CODE_NAMES = {logs.EV_TRANSACTION: "transaction", logs.EV_HAN_JOINED: "joined",
               logs.EV_HAN_KEY_VERIFIED: "link key verified",
               logs.EV_HAN_NWK_KEY_SWITCHED: "network key switched",
               logs.EV_HAN_REJECTED: "frame rejected", logs.EV_HAN_NO_ACK: "ack missing",
-              logs.EV_HAN_ACKS: "acks received", logs.EV_HAN_REMOVED: "removed"}
+              logs.EV_HAN_ACKS: "acks received", logs.EV_HAN_REMOVED: "removed",
+              logs.EV_HAN_FORWARD_OVERWRITTEN: "queued item overwritten"}
 
 REASONS = {REFUSED_MALFORMED: "malformed", REFUSED_UNSECURED: "unsecured",
            REFUSED_UNKNOWN_SOURCE: "unknown source", REFUSED_KEY_SEQ: "unknown key",

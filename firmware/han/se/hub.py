@@ -47,12 +47,20 @@ class Hub:
     strings; prices: han.se.price.PriceConfig or None; power_w: callable giving the
     instantaneous demand; on_confirmed(message_id, utc, src): display src confirmed a message;
     on_gas(litres, capture_utc, equipment_id) -> bool: a gas meter's reading (True when
-    it was taken; gasrelay.py)."""
+    it was taken; gasrelay.py). store: the registers' record store (subscriptions,
+    consumption bases, the store-and-forward queue); on_overwritten(ext, kind, item_id): the
+    store-and-forward queue was full and overwrote an item for the device ext (EUI-64)."""
 
     def __init__(self, clock, view, std_offset_s, dst_rule, ticks, identity=(b"", b"", b""),
-                 prices=None, power_w=None, on_confirmed=None, on_gas=None, store=None):
+                 prices=None, power_w=None, on_confirmed=None, on_gas=None, store=None,
+                 on_overwritten=None):
         self.engine = ReportEngine(REPORT_SLOTS, ticks)
         self.ota = None  # han.ota.server.OtaServer, once add_ota() gives one
+        self.deliver = None  # han.hub.deliver.Deliveries, once attach() gives the network
+        self._store = store
+        self._clock = clock
+        self._ticks = ticks
+        self._on_overwritten = on_overwritten
         self.router = r = SeRouter(None, self.engine)
         manufacturer, model, build = identity
         basic = dict(manufacturer=manufacturer, model=model, sw_build_id=build,
@@ -119,6 +127,29 @@ class Hub:
         server.attach(self.router, ESI_ENDPOINT)
         self.ota = server
 
+    def attach(self, zb):
+        """The ZigBee node (han.zigbee.ZigbeeNode) the hub runs on: with a record store,
+        the pushes (prices, messages) are stored and forwarded to each device until its APS
+        ack (han/hub/deliver.py), across power cuts."""
+        if self._store is None:
+            return
+        from han.hub.deliver import Deliveries
+
+        table = zb.table
+
+        def overwritten(dev, kind, item_id):
+            if self._on_overwritten is not None:
+                self._on_overwritten(table.ext[dev], kind, item_id)
+
+        d = Deliveries(self._store, table, self._ticks, ESI_ENDPOINT, overwritten)
+        d.send = zb.send
+        d.room = zb.aps.has_room
+        d.peer_ep = self.router.peer_ep
+        d.attach(zb.aps)
+        self.deliver = d
+        self.router.deliver = d
+        self.router.utc = self._clock.utc
+
     def device_resumed(self, short, now):
         """A device of the network the hub resumed after its reboot (han/node.py start):
         the OTA server announces its stored images to it, which it would otherwise learn
@@ -132,6 +163,8 @@ class Hub:
         flash too."""
         self.router.forget(short)
         self.gas.forget(short)
+        if self.deliver is not None:
+            self.deliver.forget(short)
         self.save_reporting()
 
     def save_reporting(self):
@@ -173,6 +206,8 @@ class Hub:
         wait = _sooner(self.gas.step(now), self.router.step(now))
         if self.ota is not None:
             wait = _sooner(wait, self.ota.step(now))
+        if self.deliver is not None:
+            wait = _sooner(wait, self.deliver.step(now))
         return wait
 
     def _metering_report(self, src, src_ep, h, buf, off, end, out, now):

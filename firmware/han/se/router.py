@@ -57,6 +57,10 @@ class SeRouter:
         self.answers = 0
         self.reports = 0
         self.send_failed = 0  # frames refused with room in the APS layer (dropped)
+        # han.hub.deliver.Deliveries: pushes stored and forwarded until each subscriber's
+        # APS ack (the hub with a record store); None: pushed once, as owed bits.
+        self.deliver = None
+        self.utc = None  # () -> UTC seconds, for the stored items
 
     # --- what the node offers ------------------------------------------------------------
     def endpoint(self, ep, device_id):
@@ -98,6 +102,8 @@ class SeRouter:
     def receive(self, src, src_ep, dst_ep, cluster, profile, buf, off, n, now, aps_secured,
                 unicast=True):
         """One APS data frame for this node; True when it was a ZCL frame of ours."""
+        if self.deliver is not None:
+            self.deliver.heard(src)  # a device back: what waits for it goes now
         if profile != SE_PROFILE or dst_ep not in self.endpoints:
             return False
         h = self._h
@@ -144,6 +150,18 @@ class SeRouter:
         return zg.build_default_response(out, p, h.command, zg.UNSUPPORTED_CLUSTER)
 
     # --- frames out ----------------------------------------------------------------------
+    def _store_push(self, server, out, n):
+        """Queue the push for each subscriber (han/hub/deliver.py); the bits of those it
+        could not queue (the flash refused), which get it once, directly."""
+        owed = 0
+        utc = self.utc()
+        for i in range(server.n_subscribers):
+            try:
+                self.deliver.push(server.subscribers[i], server.cluster_id, out, n, utc)
+            except OSError:
+                owed |= 1 << i
+        return owed
+
     def step(self, now):
         """Send what is due; microseconds until the reporting engine wants a call (-1:
         only frames wake it)."""
@@ -154,6 +172,8 @@ class SeRouter:
             n = push(out)
             if n > 0:
                 server.owed = (1 << server.n_subscribers) - 1
+                if self.deliver is not None:  # queued per subscriber: owed what failed
+                    server.owed = self._store_push(server, out, n)
             if server.owed and self._full():
                 retry = True
                 continue
