@@ -6,7 +6,8 @@
 #   reboot; it is the trust centre, admitting only the devices registered with their
 #   install codes (register(), the authenticated configuration op OP_HAN_JOINER through
 #   joiner_handler()); it keeps the device inventory (link quality, frames, last heard)
-#   and raises tamper episodes from the MAC and NWK layers (han/tamper.py), each handed to
+#   and raises tamper episodes from the MAC, NWK and APS layers and the trust centre's
+#   refused joins (han/tamper.py), each handed to
 #   on_tamper(utc, kind, device) which main points at the meter's tamper log: EV_TAMPER,
 #   a = tamper kind, b = device = the low 32 bits of its extended address or its short
 #   address. Each report is answered by a ZCL Default Response.
@@ -137,6 +138,8 @@ class HanNode:
             self.inventory = inv
             self.tamper = TamperDetector(inv, self._on_tamper)
             self.zb.nwk.on_refused = self.tamper.nwk_refused
+            self.zb.aps.on_refused = self.tamper.aps_refused
+            self.zb.tc.on_join_denied = self.tamper.join_denied
         self._zcl = bytearray(12)
         self._zcl_seq = 0
         self._next_report = Deadline(clock)

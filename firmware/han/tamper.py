@@ -1,28 +1,47 @@
-# Tamper events from abnormal HAN traffic seen by the coordinator (issue 4; GBCS CHTS,
-# seed 003, asks for the HAN's status to be available to the head end). Four kinds:
+# Tamper events from abnormal HAN traffic seen by the coordinator (issue 4; seed 003 10.7:
+# "the comms hub shall monitor HAN traffic and in the case of abnormal activity, shall
+# generate a tamper alert"; issue 13 extends it to the NWK and APS layers). Five kinds:
 #
 # - FLOOD: more than FLOOD_FRAMES_PER_S frames in one second from one source (a jammer
-#   replaying valid frames, a device stuck transmitting);
+#   replaying valid frames, a device stuck transmitting). Counted on every MAC frame
+#   (rx_frame), whatever its fate: in this star network every NWK frame is one MAC frame
+#   from its sender (no routing), so a flood of NWK frames, valid ones included, is
+#   counted there once per frame;
 # - REPLAY: a secured frame whose frame counter is not above the last one accepted from
-#   that device (the security layer rejects it: SEC_ERR_REPLAY, 2006 7.5.8.2.3 step k);
+#   that device: at the MAC (SEC_ERR_REPLAY, 2006 7.5.8.2.3 step k), the NWK (network
+#   key's counter, 4.3.1.2) or the APS layer (link key's counter, 4.4.1.2);
 # - UNKNOWN_DEVICE: a data frame (or any secured frame) from a source that is not an
 #   associated device. MAC commands are exempt: association requests, orphan
 #   notifications and data requests for an association response legitimately come from
-#   devices not yet in the table;
+#   devices not yet in the table (unregistered joiners are UNKNOWN_JOINER);
 # - MIC_FAILURES: MIC_FAILURES_THRESHOLD frames failing authentication from one source
 #   within MIC_WINDOW_US (one may be a device with an old key; a series is a forgery
-#   attempt; the FCS already removes frames corrupted on air).
+#   attempt; the FCS already removes frames corrupted on air): a wrong MIC or an unknown
+#   key sequence number at the NWK, no link key of the sender opening an APS frame, or
+#   an APS frame under a key of the sender that is not its current data key;
+# - UNKNOWN_JOINER (5, issue 13): JOIN_DENIALS_THRESHOLD association requests refused by
+#   the trust centre (han/tc/centre.py: the device is not registered) from one extended
+#   address within JOIN_WINDOW_US. A device powered before the installer registers it is
+#   refused once or twice (han/zlink.py retries after 5 s, then 10 s...): no event; one
+#   that keeps asking is an episode. Its episode lasts while refusals come less than
+#   JOIN_EPISODE_GAP_US apart, longer than the joiner's longest back-off
+#   (JOIN_RETRY_MAX_US, 60 s), so a device retrying forever is one event, not one a
+#   minute.
 #
-# Under ZigBee the MAC runs unsecured and security is the NWK layer's: its refusals
-# (han/nwk/layer.py on_refused) come in through nwk_refused() and count as above, by the
-# sender's extended address from the NWK auxiliary header.
+# Under ZigBee the MAC runs unsecured and security is the NWK and APS layers': their
+# refusals (han/nwk/layer.py and han/aps/layer.py on_refused, reasons REFUSED_*) come in
+# through nwk_refused() / aps_refused() and count as above, by the sender's extended
+# address from the security header (the NWK-authenticated sender for an APS refusal) or
+# its short address; the trust centre's refusals through join_denied().
 #
 # Each is raised once per episode through on_tamper(kind, address, now): an episode of a
 # kind for a source lasts while its abnormal frames keep coming less than
-# TAMPER_EPISODE_GAP_US apart; a new event is raised only after such a quiet gap. The
-# address is the device's extended address (a bytearray owned by the inventory or this
-# detector: copy it to keep it) or, for an unknown source heard only by its short address,
-# that short address (int).
+# TAMPER_EPISODE_GAP_US apart (JOIN_EPISODE_GAP_US for UNKNOWN_JOINER); a new event is
+# raised only after such a quiet gap. The address is the device's extended address (a
+# bytearray owned by the inventory or this detector: copy it to keep it) or, for an
+# unknown source heard only by its short address, that short address (int). What reaches
+# the flash is bounded again by the tamper log's admission and write budget
+# (registers/logs.py), whatever the rate of episodes.
 #
 # Sources are the inventory's entries plus UNKNOWN_SOURCES slots for unknown senders
 # (reused oldest first); everything is preallocated and the per-frame path allocates
@@ -38,7 +57,8 @@ TAMPER_FLOOD = const(1)
 TAMPER_REPLAY = const(2)
 TAMPER_UNKNOWN_DEVICE = const(3)
 TAMPER_MIC_FAILURES = const(4)
-_KINDS = const(5)  # index 0 unused
+TAMPER_UNKNOWN_JOINER = const(5)  # issue 13: repeated joins of an unregistered device
+_KINDS = const(6)  # index 0 unused
 
 # A device of this PAN sends a few frames per second (reports, data requests of sleepy
 # devices; docs/han.md's traffic level is 5 per device); one source alone on the channel
@@ -49,6 +69,11 @@ FLOOD_WINDOW_US = const(1000000)
 MIC_FAILURES_THRESHOLD = const(3)
 MIC_WINDOW_US = const(60000000)
 TAMPER_EPISODE_GAP_US = const(10000000)
+# Unknown joiners: 3 refusals take an unregistered device 15 s (han/zlink.py: 5 s, then
+# 10 s); the episode outlives its longest back-off (60 s) five times over.
+JOIN_DENIALS_THRESHOLD = const(3)
+JOIN_WINDOW_US = const(300000000)
+JOIN_EPISODE_GAP_US = const(300000000)
 UNKNOWN_SOURCES = const(4)
 
 
@@ -68,6 +93,8 @@ class TamperDetector:
         self._flood_count = [0] * n
         self._mic_start = [0] * n
         self._mic_count = [0] * n
+        self._join_start = [0] * n
+        self._join_count = [0] * n
         self._ep_active = bytearray(n * _KINDS)
         self._ep_last = [0] * (n * _KINDS)
         self.events = [0] * _KINDS  # events raised per kind
@@ -97,6 +124,8 @@ class TamperDetector:
         self._flood_start[slot] = now
         self._mic_count[slot] = 0
         self._mic_start[slot] = now
+        self._join_count[slot] = 0
+        self._join_start[slot] = now
         for kind in range(_KINDS):
             self._ep_active[slot * _KINDS + kind] = 0
         return k
@@ -140,14 +169,16 @@ class TamperDetector:
                 and f.frame_type != fr.FT_BEACON:
             self._episode(TAMPER_UNKNOWN_DEVICE, slot, now)
 
-    # --- per refused NWK frame (han/nwk/layer.py on_refused) ---------------------------
+    # --- per refused NWK or APS frame (han/nwk/layer.py, han/aps/layer.py on_refused) --
     def nwk_refused(self, reason, who, now):
-        """A ZigBee network-layer refusal: who is the sender's extended address (from the
-        security header) or its short address. Replays and frames failing authentication
-        (a wrong MIC, or a key sequence number we never issued) count as at the MAC; a
-        secured frame from a source the trust centre never admitted, or an unsecured one
-        where only secured frames are accepted, is an unknown device. Malformed frames,
-        duplicates (retransmissions) and frames for others are not attacks."""
+        """A ZigBee network- or APS-layer refusal: who is the sender's extended address
+        (from the security header) or its short address. Replays and frames failing
+        authentication (a wrong MIC, a key sequence number we never issued, an APS frame
+        no link key of the sender opens or under one that is not its data key) count as
+        at the MAC; a secured frame from a source the trust centre never admitted, or an
+        unsecured one where only secured frames are accepted, is an unknown device.
+        Malformed frames, duplicates (retransmissions) and frames for others are not
+        attacks."""
         if reason == REFUSED_REPLAY:
             kind = TAMPER_REPLAY
         elif reason == REFUSED_MIC or reason == REFUSED_KEY_SEQ:
@@ -156,19 +187,38 @@ class TamperDetector:
             kind = TAMPER_UNKNOWN_DEVICE
         else:
             return
-        inv = self.inventory
-        if isinstance(who, int):
-            slot = self._slot(inv.find_short(who), None, who, now)
-        else:
-            slot = self._slot(inv.find_ext(who), who, 0, now)
+        slot = self._slot_of(who, now)
         if kind == TAMPER_MIC_FAILURES:
             self._mic_failure(slot, now)
         else:
             self._episode(kind, slot, now)
 
+    # The APS layer reports with the same reasons (han/aps/layer.py).
+    aps_refused = nwk_refused
+
+    def _slot_of(self, who, now):
+        inv = self.inventory
+        if isinstance(who, int):
+            return self._slot(inv.find_short(who), None, who, now)
+        return self._slot(inv.find_ext(who), who, 0, now)
+
+    # --- per association the trust centre refused (han/tc/centre.py on_join_denied) ----
+    def join_denied(self, ext, now):
+        """ext (not registered) asked to join and was refused (ACCESS_DENIED)."""
+        slot = self._slot_of(ext, now)
+        d = self.clock.ticks_diff(now, self._join_start[slot])
+        if self._join_count[slot] == 0 or d >= JOIN_WINDOW_US or d < 0:  # (as _mic_failure)
+            self._join_start[slot] = now
+            self._join_count[slot] = 0
+        self._join_count[slot] += 1
+        if self._join_count[slot] >= JOIN_DENIALS_THRESHOLD:
+            self._episode(TAMPER_UNKNOWN_JOINER, slot, now)
+
     def _mic_failure(self, slot, now):
-        if self._mic_count[slot] == 0 or \
-                self.clock.ticks_diff(now, self._mic_start[slot]) >= MIC_WINDOW_US:
+        d = self.clock.ticks_diff(now, self._mic_start[slot])
+        # d < 0: the start lies more than half the tick period back (2**30 us on the
+        # boards), not in the future: the window is long over.
+        if self._mic_count[slot] == 0 or d >= MIC_WINDOW_US or d < 0:
             self._mic_start[slot] = now
             self._mic_count[slot] = 0
         self._mic_count[slot] += 1
@@ -177,8 +227,11 @@ class TamperDetector:
 
     def _episode(self, kind, slot, now):
         j = slot * _KINDS + kind
-        if self._ep_active[j] and \
-                self.clock.ticks_diff(now, self._ep_last[j]) < TAMPER_EPISODE_GAP_US:
+        gap = JOIN_EPISODE_GAP_US if kind == TAMPER_UNKNOWN_JOINER else TAMPER_EPISODE_GAP_US
+        d = self.clock.ticks_diff(now, self._ep_last[j])
+        # d < 0: the last abnormal frame lies more than half the tick period back (about
+        # 9 min on the boards' 2**30 us ticks): a quiet gap, not the same episode.
+        if self._ep_active[j] and 0 <= d < gap:
             self._ep_last[j] = now  # the same episode goes on
             return
         self._ep_active[j] = 1

@@ -21,16 +21,22 @@
 # answered with an ack again but not delivered twice (2.2.8.4.5). APS-secured data and
 # acks are taken only under the data key (key id 0) that is the entry's current one: the
 # verified TC link key, or the install-code key while none is verified; anything else is
-# refused and counted (rx_wrong_key). The ack of an APS-secured frame is APS-secured the
-# same way (2.2.8.4.2, 4.4.1.1), and a frame sent APS-secured is acknowledged only by a
-# secured ack (an unsecured one, which any holder of the network key could forge, is
-# refused). Which link key seals and opens a frame, and the APS counters per key:
-# han/aps/linksec.py.
+# refused and counted (rx_wrong_key). Every refusal goes to on_refused(reason, who, now)
+# with han/nwk/layer.py's REFUSED_* reasons (replay, MIC: no key of the sender opens it,
+# KEY_SEQ: not under its data key, unknown source, unsecured, malformed, not for us) for
+# the tamper detector (han/tamper.py) and the diagnostics; who is the NWK-authenticated
+# sender's extended address when there is one, else the APS source or the short address.
+# The ack of an APS-secured frame is APS-secured the same way (2.2.8.4.2, 4.4.1.1), and
+# a frame sent APS-secured is acknowledged only by a secured ack (an unsecured one, which
+# any holder of the network key could forge, is refused). Which link key seals and opens
+# a frame, and the APS counters per key: han/aps/linksec.py.
 from micropython import const
 
 from han.aps import commands as ac
 from han.aps import frame as af
 from han.aps.linksec import USED_LINK_KEY, USED_TCLK, WRONG_KEY, LinkSecurity  # noqa: F401
+from han.nwk.layer import (REFUSED_KEY_SEQ, REFUSED_MALFORMED, REFUSED_MIC, REFUSED_NOT_FOR_US,
+                           REFUSED_REPLAY, REFUSED_UNKNOWN_SOURCE, REFUSED_UNSECURED)
 from han.nwk.security import KEY_DATA
 
 SUCCESS = const(0)
@@ -58,7 +64,7 @@ class Aps:
         self.on_data = None
         self.on_command = None
         self.on_confirm = None  # (tid, status)
-        self.on_refused = None  # (reason, who, now): reasons of han.nwk.layer
+        self.on_refused = None  # (reason, who, now): REFUSED_* of han.nwk.layer
         nwk.on_data = self._rx
         self._keys = LinkSecurity(nwk, MAX_APS + 32)
         self._h = af.ApsHeader()
@@ -222,10 +228,14 @@ class Aps:
         self._emit(src, self._plain, n, n, secure, now, index)
 
     # --- receive -------------------------------------------------------------------------
-    def _refuse(self, who, now):
+    def _refuse(self, who, now, reason=REFUSED_MALFORMED, index=-1):
+        # index >= 0: the NWK layer authenticated the sender (its entry): blamed, not
+        # the source an APS header claims (any holder of the network key can write one).
         self.rx_refused += 1
         if self.on_refused is not None:
-            self.on_refused(-1, who, now)
+            if index >= 0:
+                who = self.table.ext[index]
+            self.on_refused(reason, who, now)
 
     def _rx(self, nh, view, off, n, nwk_secured, index, now):
         if n > len(self._rx_buf):
@@ -247,9 +257,18 @@ class Aps:
             keys = self._keys
             r = keys.open(buf, n, hl)
             if r < 0:
+                who = keys.who
                 if r == WRONG_KEY:
                     self.rx_wrong_key += 1  # no key of the entry opens it
-                self._refuse(keys.who, now)
+                    reason = REFUSED_MIC
+                elif isinstance(who, int):
+                    reason = REFUSED_MALFORMED  # no auxiliary header with a source
+                    who = nh.src
+                elif self.table.find_ext(who) < 0:
+                    reason = REFUSED_UNKNOWN_SOURCE
+                else:
+                    reason = REFUSED_REPLAY  # han/aps/linksec.py: the counter, not fresh
+                self._refuse(who, now, reason, index if nwk_secured else -1)
                 return
             self.which = keys.which
             key_id = keys.rx_aux.key_id
@@ -259,23 +278,26 @@ class Aps:
         elif not nwk_secured:
             # Neither layer secured it: nothing in it may be believed (joining devices
             # receive their keys APS-secured).
-            self._refuse(nh.src, now)
+            self._refuse(nh.src, now, REFUSED_UNSECURED)
             return
         ft = h.frame_type
         if key_id >= 0 and ft != af.FT_CMD and not self._keys.data_key_ok(index, key_id):
             self.rx_wrong_key += 1
-            self._refuse(nh.src, now)
+            self._refuse(nh.src, now, REFUSED_KEY_SEQ, index)
             return
         # Group delivery (not used by this network), inter-PAN frames (not for the APS
         # data service) and empty commands used to be dropped without being counted
         # (found by the fuzz): refused now, like every other frame not taken.
         if ft == af.FT_INTERPAN or (ft == af.FT_DATA and h.delivery == af.DM_GROUP) or (
                 ft == af.FT_CMD and plen <= 0):
-            self._refuse(nh.src, now)
+            self._refuse(nh.src, now, REFUSED_NOT_FOR_US if ft != af.FT_CMD
+                         else REFUSED_MALFORMED)
             return
         if ft == af.FT_ACK:
             if not self._acked(nh.src, h.counter, key_id >= 0):
-                self._refuse(nh.src, now)
+                # Unsecured, for a frame sent APS-secured: not under the key it needs (a
+                # holder of the network key forging it), counted as a failed MIC.
+                self._refuse(nh.src, now, REFUSED_KEY_SEQ, index if nwk_secured else -1)
                 return
             self.rx_accepted += 1
         elif ft == af.FT_CMD:

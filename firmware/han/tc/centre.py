@@ -5,7 +5,8 @@
 #                               (han/tc/keys.install_code_link_key), set through the
 #                               authenticated configuration path by the caller
 #   association (MAC)           admitted only for a registered device (ACCESS_DENIED
-#                               otherwise, PAN_AT_CAPACITY when the table is full);
+#                               otherwise, reported to on_join_denied(ext, now) for the
+#                               tamper detector; PAN_AT_CAPACITY when the table is full);
 #                               then Transport Key (network key) APS-secured with the
 #                               key-transport key of its link key, NWK unsecured (4.6.3.2)
 #   Request Key (TC link key)   APS-secured with the device's link key: a fresh random
@@ -69,6 +70,9 @@ class TrustCentre:
         # device registered in its entry (han/nwk/devices.py), so whatever the application
         # kept for that address (reporting, subscribers) must be forgotten now.
         self.on_removed = None
+        # on_join_denied(ext, now): an unregistered device asked to join and was refused
+        # (han/tamper.py: repeated refusals are an UNKNOWN_JOINER episode).
+        self.on_join_denied = None
         role.on_associated = self._associated
         role.on_response_sent = self._response_sent
 
@@ -89,6 +93,8 @@ class TrustCentre:
                 return -2
         if i < 0:
             self.denied += 1
+            if self.on_join_denied is not None:
+                self.on_join_denied(ext, self.node.clock.ticks_us())
             return -1
         return i
 
