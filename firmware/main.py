@@ -245,7 +245,7 @@ async def main_task(hal, board, seconds=None, out=print, profile="nl", key=None,
         from app.han_setup import make_han
 
         node = make_han(hal, han, record, registers, han_ext, han_key, out, view, market,
-                        metrology, price_store, gas_report_s=gas_report_s)
+                        metrology, price_store, gas_report_s=gas_report_s, update=update)
         if node.role == "coordinator":
             from app.han_setup import make_hub_status
 

@@ -16,7 +16,8 @@ def _identity(hal):
 
 
 def make_han(hal, role, record, registers, ext=None, network_key=None, out=print,
-             view=None, market=None, metrology=None, price_store=None, gas_report_s=None):
+             view=None, market=None, metrology=None, price_store=None, gas_report_s=None,
+             update=None):
     """The HAN node (han/node.py, a ZigBee PRO node) on the board's radio, or None when no
     role is asked. Its identity from the provisioning record: han_eui64 (or ext), for a
     device its han_install_code, for the coordinator han_network_key (or network_key; else
@@ -24,7 +25,8 @@ def make_han(hal, role, record, registers, ext=None, network_key=None, out=print
     store; tamper episodes reach the tamper log through a callback. The coordinator serves
     the meter to the HAN's displays (han/se/hub.py: Metering, Time, Messaging, the gas
     mirror) from the registers' view and the market's zone. gas_report_s: the gas meter's
-    report interval in s (10 .. 86 400; None: 300)."""
+    report interval in s (10 .. 86 400; None: 300). update: app/update.py's Updater (the
+    gas meter role's images over the HAN become its next start's A/B trial)."""
     if role is None:
         return None
     if hal.radio is None:
@@ -71,9 +73,12 @@ def make_han(hal, role, record, registers, ext=None, network_key=None, out=print
 
             def activated(version, stage):
                 out("han ota activated version 0x%08x (files in %s)" % (version, stage))
+                if update is not None:  # the A/B switch of app/update.py, at the next start
+                    update.adopt(stage, version)
 
             se.add_ota(OtaClient(registers.store, hal.clock, OTA_MANUFACTURER, OTA_IMAGE_GAS,
-                                 record.ota_key, file_version(), on_activate=activated))
+                                 record.ota_key, update.running_version() if update
+                                 is not None else file_version(), on_activate=activated))
     elif role == "display":
         from han.se.ihd import Display
 

@@ -26,8 +26,8 @@ import struct
 
 from micropython import const
 
-from han.ota.archive import extract, remove_tree
-from han.ota.image import OK, VERDICTS, OtaImage
+from han.ota.archive import extract, move_tree, remove_tree
+from han.ota.image import E_REFUSED, OK, VERDICTS, OtaImage
 from registers.logs import FAULT, STANDARD
 
 INBOX = "fw-update.zigbee"
@@ -136,6 +136,31 @@ class Updater:
             path, "installed in slot %s" % "-ab"[slot] if v == OK else
             "refused: " + VERDICTS.get(v, str(v)), found[0]))
         return v
+
+    def adopt(self, stage, version):
+        """A device role's image, verified and written under stage by its OTA client
+        (han/ota/client.py) over the HAN: moved into the slot not in use as a TRIAL of
+        version (booted at the next start, then confirmed or rolled back as any update).
+        False, and stage emptied, for an image carrying the boot part or not newer."""
+        slot = 2 if self.active == 1 else 1
+        prefix = SLOTS[slot]
+        remove_tree(self.fs, prefix)
+        if version <= self.version() or self._carries_boot_part(stage):
+            remove_tree(self.fs, stage)
+            self._noted(NOTE_REFUSED, E_REFUSED, version)
+            self._save()
+            return False
+        move_tree(self.fs, stage, prefix)
+        self.state, self.trial = TRIAL, slot
+        self.versions[slot] = version
+        self._save()
+        self.out("update: version 0x%08x from the HAN in slot %s, tried at the next start"
+                 % (version, "-ab"[slot]))
+        return True
+
+    def running_version(self):
+        """The version of the image booted now (the one choose() gave)."""
+        return self.versions[self.booted]
 
     def _carries_boot_part(self, prefix):
         fs = self.fs

@@ -55,7 +55,7 @@ def _image(version, files=None, key=KEY):
 
 def _updater(fs, store=None, out=None):
     return up.Updater(fs, store or RecordStore(fs, max_payload=256), FACTORY, KEY,
-                      MANUFACTURER, METER, (out or []).append)
+                      MANUFACTURER, METER, (out if out is not None else []).append)
 
 
 def _put(fs, data, name=up.INBOX):
@@ -278,3 +278,47 @@ def test_main_rolls_back_an_image_that_never_reports_healthy():
     assert any("the new image failed: TrialExpired" in ln for ln in lines), lines
     assert [ln for ln in lines if ln.startswith("status uptime=1s")], lines  # frozen runs
     assert _log(hal, FAULT)[0][0] == EV_ROLLED_BACK
+
+
+def test_a_device_roles_image_from_the_han_becomes_the_next_starts_trial():
+    # The gas meter role's OTA client verified and wrote the image's files under
+    # ota-stage/ (han/ota/client.py); adopt() makes them the slot tried at the next start.
+    fs = MemoryFs()
+    for name, data in ((b"ota-stage/main.py", GOOD_MAIN), (b"ota-stage/app/__init__.py", b"")):
+        _put(fs, data, name.decode())
+    out = []
+    u = _updater(fs, out=out)
+    assert u.adopt("ota-stage/", V2)
+    assert sorted(n for n in fs.files if not n.startswith("fwboot")) == [
+        "fw.a/app/__init__.py", "fw.a/main.py"]
+    assert bytes(fs.files["fw.a/main.py"]) == GOOD_MAIN
+    assert u.state == up.TRIAL and u.choose() == 1 and u.running_version() == V2
+    assert out[0] == "update: version 0x00020000 from the HAN in slot a, tried at the next start"
+    # Not newer than the running image, or carrying the boot part: refused, stage emptied.
+    u.confirm()
+    _put(fs, GOOD_MAIN, "ota-stage/main.py")
+    assert not u.adopt("ota-stage/", V2)
+    _put(fs, b"", "ota-stage/hal/__init__.py")
+    assert not u.adopt("ota-stage/", V3)
+    assert not [n for n in fs.files if n.startswith("ota-stage/")]
+    assert [n[:2] for n in u.notes][-2:] == [(EV_REFUSED, E_REFUSED), (EV_REFUSED, E_REFUSED)]
+
+
+def test_adopt_moves_directories_on_littlefs():
+    try:
+        import vfs
+    except ImportError:
+        return  # CPython: no littlefs binding (the RAM file system is tested above)
+    bdev = RamBlockDevice(block_count=64)
+    vfs.VfsLfs2.mkfs(bdev)
+    fs = vfs.VfsLfs2(bdev)
+    for d in ("ota-stage", "ota-stage/app"):
+        fs.mkdir(d)
+    _put(fs, GOOD_MAIN, "ota-stage/main.py")
+    _put(fs, b"", "ota-stage/app/__init__.py")
+    u = _updater(fs)
+    assert u.adopt("ota-stage/", V2)
+    assert sorted(e[0] for e in fs.ilistdir("fw.a")) == ["app", "main.py"]
+    assert "ota-stage" not in [e[0] for e in fs.ilistdir("")]
+    with fs.open("fw.a/main.py", "rb") as f:
+        assert f.read() == GOOD_MAIN

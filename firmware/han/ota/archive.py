@@ -139,6 +139,20 @@ def remove_tree(fs, prefix):
         fs.remove(name)
 
 
+def move_tree(fs, src, dst):
+    """Move every file under prefix src ('dir/') to prefix dst (absent beforehand): one
+    rename of the directory on littlefs; file by file on the flat RAM file system."""
+    if hasattr(fs, "mkdir"):
+        fs.rename(src[:-1], dst[:-1])
+        return
+    for name in [e[0] for e in fs.ilistdir() if e[0].startswith(src)]:
+        with fs.open(name, "rb") as f:
+            data = f.read()
+        with fs.open(dst + name[len(src):], "wb") as f:
+            f.write(data)
+        fs.remove(name)
+
+
 def _remove_dir(fs, path):
     try:
         entries = list(fs.ilistdir(path))
