@@ -11,6 +11,11 @@ runs the Python fallbacks (same results, slower).
 --ramfs formats a RAM filesystem on the target first and deploys into it: this is how the
 path is exercised against the emulated board (tests/emu), which has no flash of its own.
 --exec CODE runs CODE in the same mpremote session after the copy.
+
+--update FILE copies only FILE, an update of the meter's own firmware (an OTA file of image
+type 0x0001 signed with the provisioned ota_key, docs/update.md), into the board's registers
+directory (REGISTERS_DIR of its board.py) as fw-update.zigbee, and resets the board: the
+meter installs it into its free A/B slot at boot, tries it, and keeps it or rolls it back.
 """
 
 import argparse
@@ -27,6 +32,7 @@ from tools.manifest import board_dir, manifest_files  # noqa: E402
 MPY_CROSS = os.path.join(ROOT, "build", "micropython-src", "mpy-cross", "build", "mpy-cross")
 MPREMOTE = os.path.join(ROOT, ".venv", "bin", "mpremote")
 KEEP_AS_SOURCE = {"main.py"}
+METER_IMAGE_TYPE = 0x0001  # firmware/app/version.py OTA_IMAGE_METER
 
 RAMFS = """
 import vfs, os, hal.sim
@@ -87,6 +93,24 @@ def stage(board, arch, natmods_arch=None):
     return staged
 
 
+def update_staged(board, path):
+    """[(local, remote)] of an update file (checked to be an OTA upgrade file of the meter's
+    image type first: a wrong file would only be refused by the meter at its next boot)."""
+    import struct
+
+    with open(path, "rb") as f:
+        head = f.read(18)
+    # ZigBee OTA upgrade file header (ZCL 11.4.2): file identifier u32, header version,
+    # header length, field control, manufacturer code, image type (u16 each), little endian.
+    if len(head) < 18 or struct.unpack_from("<I", head, 0)[0] != 0x0BEEF11E:
+        raise ValueError("%s is no ZigBee OTA upgrade file (python -m tools.ota pack)" % path)
+    image_type = struct.unpack_from("<H", head, 12)[0]
+    if image_type != METER_IMAGE_TYPE:
+        raise ValueError("%s is image type 0x%04x, not the meter's 0x%04x"
+                         % (path, image_type, METER_IMAGE_TYPE))
+    return [(path, board_constant(board, "REGISTERS_DIR") + "/fw-update.zigbee")]
+
+
 def mpremote_args(staged, ramfs_blocks=None, exec_code=None, reset=True):
     args = []
     if ramfs_blocks:
@@ -114,11 +138,17 @@ def main(argv=None):
     parser.add_argument("--exec", dest="exec_code", metavar="CODE",
                         help="run CODE after copying, in the same session (no reset)")
     parser.add_argument("--no-reset", action="store_true", help="do not reset after copying")
+    parser.add_argument("--update", metavar="FILE",
+                        help="copy only this update of the meter's own firmware, as "
+                             "<REGISTERS_DIR>/fw-update.zigbee (docs/update.md)")
     args = parser.parse_args(argv)
     try:
         arch = board_arch(args.board)
-        staged = stage(args.board, arch, natmod_arch(args.board))
-    except (ValueError, RuntimeError, subprocess.CalledProcessError) as e:
+        if args.update:
+            staged = update_staged(args.board, args.update)
+        else:
+            staged = stage(args.board, arch, natmod_arch(args.board))
+    except (ValueError, RuntimeError, OSError, subprocess.CalledProcessError) as e:
         print("[deploy] error: %s" % e, file=sys.stderr)
         return 2
     total = sum(os.path.getsize(p) for p, _ in staged)

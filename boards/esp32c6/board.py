@@ -20,6 +20,9 @@ RADIO_INT, RADIO_RESET = 22, 23
 POWER_WARNING = 7  # supply monitor's early warning (comparator on the DC rail), high = failing
 CLOCK_KEEPS_TIME = False  # no battery-backed RTC: time resumes from flash until a sync
 WATCHDOG_MS = 8000  # machine.WDT (docs/supervision.md)
+# The registers' directory on the filesystem the port mounts at / (hal.esp32.flash); the
+# meter's own update goes there as fw-update.zigbee (tools.deploy --update, docs/update.md).
+REGISTERS_DIR = "/meter"
 
 
 def metrology_config():
@@ -37,7 +40,8 @@ def make_hal():
                            adc_pins=ADC_PINS, adc_rate_hz=ADC_RATE_HZ,
                            radio_pins=(SPI_ID, SPI_SCK, SPI_MOSI, SPI_MISO, SPI_CS, RADIO_RESET,
                                        RADIO_INT),
-                           power_warning=POWER_WARNING, watchdog_ms=WATCHDOG_MS)
+                           power_warning=POWER_WARNING, watchdog_ms=WATCHDOG_MS,
+                           registers_dir=REGISTERS_DIR)
 
 
 def ntp_socket_opener(ssid, psk, host):

@@ -20,6 +20,9 @@ POWER_WARNING = "Y6"  # supply monitor's early warning (comparator on the DC rai
 # one it restarts at 2000-01-01, which the registers see as no time (before the persisted
 # one) and resume from flash, unsynchronised.
 CLOCK_KEEPS_TIME = True
+# The registers' directory on the internal flash the port mounts at /flash (hal.stm32.flash);
+# the meter's own update goes there as fw-update.zigbee (tools.deploy --update).
+REGISTERS_DIR = "/flash/meter"
 
 
 def metrology_config():
@@ -44,7 +47,7 @@ def make_hal():
         power_warning=stm32.input_pin(POWER_WARNING),
         watchdog=_watchdog(),  # machine.WDT: the IWDG (docs/supervision.md)
         leds=stm32.BoardLeds(LEDS),
-        flash=stm32.flash(),
+        flash=stm32.flash(REGISTERS_DIR),
         adc=stm32.TimedADCBlock(ADC_PINS, ADC_RATE_HZ, ADC_TIMER, frames=200),
         spi=spi,
         radio=radio,

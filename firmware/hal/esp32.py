@@ -272,11 +272,13 @@ def front_end(phases, rate_hz, skew_us):
 
 
 def board_hal(name, p1_uart_id, p1_tx, data_request, leds, adc_pins=None, adc_rate_hz=2000,
-              adc_frames=200, radio_pins=None, power_warning=None, watchdog_ms=None):
+              adc_frames=200, radio_pins=None, power_warning=None, watchdog_ms=None,
+              registers_dir="/meter"):
     """The Hal of an ESP32-family board from its pin choices (boards/esp32*/board.py); with
     adc_pins, its front end sampled by a PacedADCBlock on the board's clock; power_warning:
     the GPIO of the supply monitor's early-warning output (high = supply failing);
-    watchdog_ms: machine.WDT's timeout (the ESP-IDF task watchdog, docs/supervision.md)."""
+    watchdog_ms: machine.WDT's timeout (the ESP-IDF task watchdog, docs/supervision.md);
+    registers_dir: the registers' directory on the port's filesystem (flash())."""
     from hal import Hal
 
     clk = clock()
@@ -288,7 +290,7 @@ def board_hal(name, p1_uart_id, p1_tx, data_request, leds, adc_pins=None, adc_ra
         spi_id, sck, mosi, miso, cs, reset, irq = radio_pins
         radio, spi = mrf24j40(spi_id, cs, reset, irq, sck, mosi, miso)
     return Hal(name, clock=clk, p1_uart=p1_uart(p1_uart_id, p1_tx),
-               data_request=input_pin(data_request), leds=leds, flash=flash(), adc=adc,
+               data_request=input_pin(data_request), leds=leds, flash=flash(registers_dir), adc=adc,
                spi=spi, radio=radio,
                power_warning=input_pin(power_warning) if power_warning is not None else None,
                watchdog=_watchdog(watchdog_ms) if watchdog_ms else None)

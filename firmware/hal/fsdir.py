@@ -4,7 +4,8 @@
 # blocks: the first write through the other (make deploy, mpremote cp) could corrupt both.
 # So on real boards the firmware works inside the port's own mount, through this wrapper,
 # which has the small interface the record store and the load profile use
-# (registers/store.py: open, stat, remove, ilistdir).
+# (registers/store.py: open, stat, remove, ilistdir) and the directories the OTA staging
+# and the A/B update's slots need (mkdir, rmdir, rename; app/update.py).
 import os
 
 
@@ -16,14 +17,28 @@ class DirFs:
     def _name(self, name):
         return self.path + "/" + name
 
-    def open(self, name, mode="rb"):
-        if not self._made and "w" in mode:  # the first write makes the directory
+    def _make(self):
+        if not self._made:  # the first write makes the directory
             try:
                 os.mkdir(self.path)
             except OSError:
-                pass  # it exists (EEXIST); anything else shows in the open below
+                pass  # it exists (EEXIST); anything else shows in the caller's call
             self._made = True
+
+    def open(self, name, mode="rb"):
+        if "w" in mode:
+            self._make()
         return open(self._name(name), mode)
+
+    def mkdir(self, name):
+        self._make()
+        os.mkdir(self._name(name))
+
+    def rmdir(self, name):
+        os.rmdir(self._name(name))
+
+    def rename(self, old, new):
+        os.rename(self._name(old), self._name(new))
 
     def stat(self, name):
         return os.stat(self._name(name))
@@ -35,4 +50,6 @@ class DirFs:
         where = self._name(path) if path else self.path
         if hasattr(os, "ilistdir"):
             return os.ilistdir(where)
-        return ((name, 0, 0) for name in os.listdir(where))  # CPython (host tests)
+        # CPython (host tests): the entry types as MicroPython's (0x4000 dir, 0x8000 file)
+        return ((name, 0x4000 if os.path.isdir(where + "/" + name) else 0x8000, 0)
+                for name in os.listdir(where))

@@ -322,3 +322,54 @@ def test_adopt_moves_directories_on_littlefs():
     assert "ota-stage" not in [e[0] for e in fs.ilistdir("")]
     with fs.open("fw.a/main.py", "rb") as f:
         assert f.read() == GOOD_MAIN
+
+
+def test_slots_in_a_directory_of_a_mounted_filesystem():
+    # Real boards keep the registers in a directory of the port's own mount (hal.fsdir:
+    # the ESP32's /meter, the pyboard's /flash/meter): the slots are directories there.
+    import os
+
+    from hal.fsdir import DirFs
+
+    base = "/tmp/test_app_update_%d" % (int(SystemClock().ticks_us()) & 0xFFFFFF)
+    os.mkdir(base)
+    fs = DirFs(base + "/meter")
+    try:
+        _put(fs, _image(V2))
+        u = _updater(fs)
+        assert u.install() == 0 and u.choose() == 1
+        with fs.open("fw.a/main.py", "rb") as f:
+            assert f.read() == GOOD_MAIN
+        assert up.slot_path(fs, 1) == base + "/meter/fw.a"
+        u.confirm()
+        _put(fs, _image(V3, [(b"main.py", BROKEN_MAIN)]))
+        assert u.install() == 0 and u.trial == 2
+        # The HAN's way in: a staged tree moved into the free slot (b again).
+        for d in ("ota-stage", "ota-stage/app"):
+            fs.mkdir(d)
+        _put(fs, GOOD_MAIN, "ota-stage/main.py")
+        _put(fs, b"", "ota-stage/app/__init__.py")
+        u.state = up.NORMAL
+        assert u.adopt("ota-stage/", V3)
+        assert sorted(e[0] for e in fs.ilistdir("fw.b")) == ["app", "main.py"]
+    finally:
+        for top, dirs, files in _walk(base):
+            for n in files:
+                os.remove(top + "/" + n)
+            os.rmdir(top)
+
+
+def _walk(path):
+    """(dir, subdirs, files) deepest first (os.walk is not in MicroPython)."""
+    import os
+
+    out = []
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return out
+    dirs = [n for n in names if os.stat(path + "/" + n)[0] & 0x4000]
+    for d in dirs:
+        out += _walk(path + "/" + d)
+    out.append((path, dirs, [n for n in names if n not in dirs]))
+    return out
