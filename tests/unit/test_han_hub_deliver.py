@@ -5,36 +5,18 @@
 # waiting; the display shows and confirms each message once; the queue is empty after the
 # APS acks. Portable: tiers 1 and 2.
 from han.hub.forward import CONFIG
-from han.se.hub import Hub
-from han.se.price import PriceConfig
-from registers.clock import DST_EU
-from test_han_se_ihd import IhdBench, T0
-from test_han_node import DEVICE
-from han import radio_sim
-from han.node import HanNode
 from han.node import JOINER_ADD, joiner_handler
-from test_han_node import CODE, COORD
-
-MESSAGING = 0x0703
+from test_han_node import CODE, DEVICE
+from test_han_se_ihd import IhdBench, T0
 
 
 class DeliverBench(IhdBench):
-    def boot_coordinator(self, seed=1):
-        prices = PriceConfig(1, 978, [("low", 2100, 4), ("normal", 2650, 4)])
-        self.overwritten = getattr(self, "overwritten", [])
+    def make_hub(self):
         # The hub's flash: its ZigBee state and its queue share the record store.
-        self.hub = Hub(self.regs.clock, self.view, 3600, DST_EU, self.clock,
-                       identity=(b"meter-fw", b"hub", b"0.1.0"), prices=prices,
-                       power_w=lambda: 1193, on_confirmed=self._confirmed,
-                       store=self.coord_store,
-                       on_overwritten=lambda ext, kind, i: self.overwritten.append(
-                           (bytes(ext), kind, i)))
-        self.coord_radio = radio_sim.SimRadio(self.medium, (0.0, 0.0), 26)
-        c = HanNode(self.coord_radio, self.clock, "coordinator", COORD, self.coord_store,
-                    radio_sim.make_rng(seed).getrandbits, out=self.lines.append,
-                    channel_mask=1 << 15, se=self.hub)
-        c.start()
-        return c
+        self.overwritten = getattr(self, "overwritten", [])
+        return IhdBench.make_hub(self, store=self.coord_store,
+                                 on_overwritten=lambda ext, kind, i: self.overwritten.append(
+                                     (bytes(ext), kind, i)))
 
     def display_away(self):
         self._radio = self.device.zb.mac.radio

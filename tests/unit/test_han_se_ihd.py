@@ -72,11 +72,14 @@ class IhdBench(Bench):
             return r
         obj.send = send
 
-    def boot_coordinator(self, seed=1):
+    def make_hub(self, **more):
         prices = PriceConfig(1, 978, [("low", 2100, 4), ("normal", 2650, 4)])  # EUR/kWh
-        self.hub = Hub(self.regs.clock, self.view, 3600, DST_EU, self.clock,
-                       identity=(b"meter-fw", b"hub", b"0.1.0"), prices=prices,
-                       power_w=lambda: 1193, on_confirmed=self._confirmed)
+        return Hub(self.regs.clock, self.view, 3600, DST_EU, self.clock,
+                   identity=(b"meter-fw", b"hub", b"0.1.0"), prices=prices,
+                   power_w=lambda: 1193, on_confirmed=self._confirmed, **more)
+
+    def boot_coordinator(self, seed=1):
+        self.hub = self.make_hub()
         # Today's consumption: the import total at local midnight was 1 230 000 Wh.
         self.hub.electricity.restore(day_base=1230000)
         self.coord_radio = radio_sim.SimRadio(self.medium, (0.0, 0.0), 26)
