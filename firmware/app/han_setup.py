@@ -68,21 +68,17 @@ def make_han(hal, role, record, registers, ext=None, network_key=None, out=print
                       report_s=gas_report_s or REPORT_S,
                       seed=(ext[6] << 8 | ext[7]) & 0x7FFF, identity=_identity(hal), out=out)
         if record.ota_key is not None:
-            from app.version import OTA_IMAGE_GAS, OTA_MANUFACTURER, file_version
-            from han.ota.client import OtaClient
+            from app.version import OTA_IMAGE_GAS
 
-            def activated(version, stage):
-                out("han ota activated version 0x%08x (files in %s)" % (version, stage))
-                if update is not None:  # the A/B switch of app/update.py, at the next start
-                    update.adopt(stage, version)
-
-            se.add_ota(OtaClient(registers.store, hal.clock, OTA_MANUFACTURER, OTA_IMAGE_GAS,
-                                 record.ota_key, update.running_version() if update
-                                 is not None else file_version(), on_activate=activated))
+            se.add_ota(ota_client(hal, registers, record, OTA_IMAGE_GAS, update, out))
     elif role == "display":
         from han.se.ihd import Display
 
         se = Display(hal.clock, identity=_identity(hal))
+        if record is not None and record.ota_key is not None:
+            from app.version import OTA_IMAGE_DISPLAY
+
+            se.add_ota(ota_client(hal, registers, record, OTA_IMAGE_DISPLAY, update, out))
     # Backoffs and sequence numbers must differ between devices: seed from the address
     # (keys never come from this generator).
     random.seed((ext[4] << 24 | ext[5] << 16 | ext[6] << 8 | ext[7]) & 0x3FFFFFFF)
@@ -90,6 +86,23 @@ def make_han(hal, role, record, registers, ext=None, network_key=None, out=print
                    install_code=code,
                    network_key=network_key or (record.han_network_key if record else None),
                    out=out, on_tamper=han_tamper_logger(registers), keys=keys, se=se)
+
+
+def ota_client(hal, registers, record, image_type, update, out):
+    """A device role's OTA Upgrade client (han/ota/client.py) for our images of image_type,
+    authenticated with the provisioned ota_key; an image it activates becomes the next
+    start's A/B trial (app/update.py), and it reports the running image's version."""
+    from app.version import OTA_MANUFACTURER, file_version
+    from han.ota.client import OtaClient
+
+    def activated(version, stage):
+        out("han ota activated version 0x%08x (files in %s)" % (version, stage))
+        if update is not None:
+            update.adopt(stage, version)
+
+    return OtaClient(registers.store, hal.clock, OTA_MANUFACTURER, image_type, record.ota_key,
+                     update.running_version() if update is not None else file_version(),
+                     on_activate=activated)
 
 
 def price_config(prices):

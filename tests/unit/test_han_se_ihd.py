@@ -52,7 +52,7 @@ class IhdBench(Bench):
             self.regs.text.set(text)  # as the configuration path's OP_SET_TEXT_MESSAGE
         self.view = RegistersView(self.regs)
         self.coord = self.boot_coordinator()
-        self.ihd = ihd.Display(self.clock, identity=(b"meter-fw", b"ihd", b"0.1.0"))
+        self.ihd = self.make_display()
         self.device = HanNode(radio_sim.SimRadio(self.medium, (4.0, 0.0), 26), self.clock,
                               "display", DEVICE, self.dev_store,
                               radio_sim.make_rng(2).getrandbits, install_code=CODE,
@@ -71,6 +71,9 @@ class IhdBench(Bench):
                 self.sent.append((dst, dst_ep, cluster, bytes(payload[:n])))
             return r
         obj.send = send
+
+    def make_display(self):
+        return ihd.Display(self.clock, identity=(b"meter-fw", b"ihd", b"0.1.0"))
 
     def make_hub(self, **more):
         prices = PriceConfig(1, 978, [("low", 2100, 4), ("normal", 2650, 4)])  # EUR/kWh

@@ -102,7 +102,14 @@ class Display:
         self.price = None        # as Publish Price gives it (its trailing digit: pp)
         self.cost = ip.DayCost()
         self.confirmed_id = -1   # the message id last confirmed
+        self.ota = None  # han.ota.client.OtaClient, once add_ota() gives one
         self._reset()
+
+    def add_ota(self, client):
+        """The OTA Upgrade client on our endpoint (before the node is built: the simple
+        descriptor lists it); it steps while the display is up."""
+        self.ota = client
+        client.attach(self.router, ENDPOINT, lambda *a: self.router.send(*a))
 
     def attach(self, zb):
         """The ZigbeeNode under the display (han/node.py): ZDO responses come here."""
@@ -141,6 +148,14 @@ class Display:
 
     # --- the polled machine --------------------------------------------------------------
     def step(self, now):
+        wait = self._step(now)
+        if self.ota is not None and self.up:
+            w = self.ota.step(now)
+            if w >= 0 and (wait < 0 or w < wait):
+                wait = w
+        return wait
+
+    def _step(self, now):
         if self._t is None:
             self._t = now
         d = self.ticks.ticks_diff(now, self._t)
