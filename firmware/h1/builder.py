@@ -3,8 +3,10 @@
 #
 # Integer fixed-point formatting only; after construction build() allocates nothing (the
 # tier-2 tests run it under micropython.heap_lock()). Values wider than their format are
-# clamped to all nines rather than wrapped: a reader then sees "full scale", never a small
-# wrong number. Division to a coarser resolution rounds half away from zero.
+# clamped to all nines rather than wrapped, at every width (F10 and the Swedish 11-digit
+# formats too): a reader then sees "full scale", never a small wrong number. Negative values
+# print as zero: no format of any profile has a sign (see put_fixed). Division to a coarser
+# resolution rounds half up.
 import micropython
 from micropython import const
 
@@ -14,14 +16,16 @@ from native.crc16 import crc16
 from registers import civil
 
 _HEX = b"0123456789ABCDEF"
-_POW10 = (1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000)
+# 10**n for every width a profile uses (Sweden's "8.3" is 11 digits). Built once at import:
+# on 32-bit ports 10**10 and up are long ints, and put_fixed only compares with them.
+_POW10 = tuple(10 ** n for n in range(13))
+_NINE = const(57)
 _SECONDS_PER_DAY = const(86400)
 _CR = const(13)
 _LF = const(10)
 _OPEN = const(40)  # (
 _CLOSE = const(41)  # )
 _STAR = const(42)  # *
-_MINUS = const(45)
 _POINT = const(46)
 _ZERO = const(48)
 _PF_LOG_MAX = const(10)  # DSMR 5.0.2 6.11: z max 10
@@ -47,16 +51,39 @@ def _next_value(buf, pos):
 
 @micropython.native
 def put_fixed(buf, pos, value, n, d, div=1):
-    """Write value / div as Fn(x,y) with n digits, d of them decimals; return the end."""
-    if div > 1:
-        half = div // 2
-        value = (value + half) // div if value >= 0 else -((half - value) // div)
-    if value < 0:
-        buf[pos] = _MINUS
-        pos += 1
-        value = -value
-    if n < 10 and value >= _POW10[n]:
-        value = _POW10[n] - 1
+    """Write value / div as Fn(x,y) with n digits, d of them decimals; return the end.
+
+    Always exactly n digits (+ the point when d): at or above 10**n after rounding, all
+    nines; at or below zero, all zeros. No sign is ever printed: DSMR 5.0.2 6.4 Table 5-1
+    defines Fn(x,y) and In as digits only (YYYY.YYY), every numeric object of Table 6-3 is
+    an unsigned COSEM type (tags 6, 17, 18), and P1 carries import and export as separate
+    registers (1.8.x / 2.8.x, 1.7.0 / 2.7.0). The same holds for the Fluvius, Smarty,
+    Swedish (Bilaga 3: double-long-unsigned, long-unsigned) and Lithuanian objects we
+    print; Smarty's only signed format (1-1:34.4.0, Table 3.1) is not in its profile.
+
+    Both limits are tested by comparison before any arithmetic, so a value out of range,
+    however large (long ints included), prints without allocating. Only an in-range value
+    that is a long int (>= 2**30 on 32-bit ports: possible in the F10/F11 fields) costs
+    long-int arithmetic for its digits, as every long int does (see snapshot.py)."""
+    if value <= 0:
+        value = 0
+    else:
+        top = _POW10[n]
+        if div > 1:
+            half = div // 2
+            if value >= top * div - half:  # rounds to 10**n or more
+                value = top
+            else:
+                value = (value + half) // div
+        if value >= top:
+            p = pos
+            for i in range(n):
+                if i == n - d and d:
+                    buf[p] = _POINT
+                    p += 1
+                buf[p] = _NINE
+                p += 1
+            return p
     end = pos + n + (1 if d else 0)
     p = end - 1
     for i in range(n):
@@ -116,9 +143,11 @@ def put_hex(buf, pos, octets, n):
 
 def _entry_max(e):
     obis, kind, source, index, n, d, div, unit, source2, cond, cond_min = e
+    # The longest line of entry e, exactly: every value at full width, every count at its
+    # maximum (put_fixed never prints a sign, so n digits + point is the widest value).
     size = len(obis) + 4  # ( ) CR LF
     if kind == K_FIXED:
-        size += 2 + n + 1 + len(unit)
+        size += n + (1 if d else 0) + (1 + len(unit) if unit else 0)
     elif kind == K_CONST:
         size += len(source)
     elif kind == K_TST:
@@ -126,7 +155,7 @@ def _entry_max(e):
     elif kind == K_HEX:
         size += 2 * n
     elif kind == K_MBUS:
-        size += _TST_LEN + 2 + n + 2 + len(unit)
+        size += _TST_LEN + 2 + n + (1 if d else 0) + 1 + len(unit)
     elif kind == K_PFLOG:
         size += 2 + 2 + len(_PF_EVENT_ID) + _PF_LOG_MAX * (_TST_LEN + 2 + 10 + 4)
     elif kind == K_PEAK:
@@ -137,6 +166,8 @@ def _entry_max(e):
 
 
 def max_telegram_length(profile, header):
+    """The buffer size for the longest telegram of profile: all optional lines present, the
+    hex strings at their maxima, 10 power failures, 13 peaks, every value at full width."""
     size = 1 + len(header) + 4 + 1 + 4 + 2  # / header CR LF CR LF ... ! CRC CR LF
     for e in profile.entries:
         size += _entry_max(e)
@@ -233,6 +264,8 @@ class TelegramBuilder:
         z = snap.pf_log_count
         if z > _PF_LOG_MAX:
             z = _PF_LOG_MAX
+        elif z < 0:
+            z = 0
         p = put_fixed(buf, p, z, 1 if z < 10 else 2, 0)
         p = _next_value(buf, p)
         p = _put(buf, p, _PF_EVENT_ID)
@@ -253,6 +286,8 @@ class TelegramBuilder:
         z = snap.peak_hist_count
         if z > 13:
             z = 13
+        elif z < 0:
+            z = 0
         p = put_fixed(buf, p, z, 1 if z < 10 else 2, 0)
         for _ in range(2):
             p = _next_value(buf, p)

@@ -19,7 +19,8 @@
 #   Note: on 32-bit ports, values >= 2**30 (every date after 2004-01-10) are long ints;
 #   assigning or reading them allocates nothing, arithmetic on them does (see docs/h1.md).
 # - Registers are expected to roll over below 10**9 (F9(3,3) prints at most 999999.999 kWh),
-#   which keeps them small ints on every port.
+#   which keeps them small ints on every port. Any value is safe to print: the builder
+#   clamps one beyond its format's width to all nines and a negative one to zeros.
 from micropython import const
 
 TARIFFS = const(16)  # DSMR 5.0.2 7: "support for up to sixteen tariffs should be included"

@@ -122,8 +122,8 @@ def test_division_rounds_half_away_from_zero():
     assert fixed(270, 5, 2, 10) == "000.27"  # Fluvius current, mA -> A with 2 decimals
     assert fixed(275, 5, 2, 10) == "000.28"
     assert fixed(999900, 4, 1, 100) == "999.9"  # limiter, VA -> kW with 1 decimal
-    assert fixed(-63, 3, 0) == "-063"  # signed, as Smarty's 1-1:31.4.0
-    assert fixed(-1500, 3, 0, 1000) == "-002"
+    assert fixed(-63, 3, 0) == "000"  # no sign in Fn/In: DSMR 5.0.2 6.4 Table 5-1
+    assert fixed(-1500, 3, 0, 1000) == "000"
 
 
 def test_values_wider_than_the_format_are_clamped():
