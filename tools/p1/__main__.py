@@ -1,0 +1,5 @@
+import sys
+
+from tools.p1 import main
+
+sys.exit(main())
