@@ -74,7 +74,7 @@ class MeterSource:
         s.utc = utc
         s.utc_offset_s = self.std_offset_s
         s.dst = v.dst(utc)
-        n = v.tariff_count
+        n = v.tariffs_in_use
         s.tariff_count = n
         for t in range(n):
             s.import_wh[t] = v.import_wh(t + 1)

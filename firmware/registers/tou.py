@@ -66,6 +66,7 @@ class Calendar:
         pos += 7 * weeks
         # Offsets of each day profile, kept in a bytes-free form: a tuple built once.
         offsets = []
+        self.max_used = 1  # the highest tariff any day profile switches to
         for i in range(days):
             if pos >= len(data):
                 raise ValueError("truncated day profile")
@@ -82,6 +83,8 @@ class Calendar:
                     raise ValueError("day profile must start at 00:00")
                 if not 1 <= tariff <= max_tariff:
                     raise ValueError("tariff")
+                if tariff > self.max_used:
+                    self.max_used = tariff
                 last = minute
             pos += 1 + 3 * count
         self.day_at = tuple(offsets)

@@ -14,6 +14,15 @@ class RegistersView:
     def tariff_count(self):
         return self._r.energy.tariffs
 
+    @property
+    def tariffs_in_use(self):
+        """The tariffs P1 shows: 1 and 2 always, more only when the active calendar
+        switches to them (DSMR 5.0.2 Table 6-3; docs/bap/h1.md H1-INF-007)."""
+        r = self._r
+        n = r.tariffs.active.max_used if r.tariffs is not None else 2
+        n = 2 if n < 2 else n
+        return n if n < r.energy.tariffs else r.energy.tariffs
+
     def import_wh(self, tariff):
         return self._r.energy.wh[tariff_import_index(tariff)]
 

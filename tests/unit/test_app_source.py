@@ -72,3 +72,24 @@ def test_instantaneous_values_come_from_metrology():
     assert snap.reactive_export_var_l == [13, 0, 0]
     assert (snap.power_import_w, snap.power_export_w) == (1208, 0)
     assert (snap.reactive_import_var, snap.apparent_import_va) == (18, 1791)
+
+
+def test_p1_shows_the_tariffs_the_calendar_uses():
+    # The energy registers hold 4 tariffs (registers/meter.py); P1 shows 1 and 2 always and
+    # more only when the active calendar switches to them (docs/bap/h1.md H1-INF-007): the
+    # emulated meter printed 1-0:1.8.3 and 1.8.4 with the factory two-tariff calendar, which
+    # DSMR 5.0.2's readers (dsmr_parser V5) do not know.
+    from registers import tou
+    from registers.memfs import MemoryFs
+    from registers.meter import MeterRegisters
+    from registers.view import RegistersView
+
+    regs = MeterRegisters(FakeClock(UTC), MemoryFs(), calendar=tou.day_night(2, 1))
+    regs.boot(UTC)
+    source = MeterSource(FakeClock(UTC), RegistersView(regs))
+    assert regs.energy.tariffs == 4 and _capture(source).tariff_count == 2
+    four = tou.build([(1, 1, 0)], [(0,) * 7], [[(0, 1), (360, 2), (720, 3), (1080, 4)]])
+    regs.tariffs.set_active(four)
+    assert _capture(source).tariff_count == 4
+    regs.tariffs.set_active(tou.single_tariff(1))
+    assert _capture(source).tariff_count == 2

@@ -99,6 +99,27 @@ def test_nothing_while_data_request_is_low():
     assert uart.starts[0][0] - clock.time_ms() > -1000
 
 
+def test_a_request_seen_at_a_boundary_is_served_at_that_boundary():
+    # The asyncio wrapper steps 1 ms after each boundary. Data Request that rose during the
+    # second before is first seen there: the telegram goes at that boundary, at most 1 s
+    # after the request (Smarty 1.1.3 3.2.1). Waiting one more boundary made it up to 2 s.
+    push, clock, pin, uart = make_push(level=0, start_ms=START_UTC * 1000 + 1)
+    push.step()
+    clock.advance_ms(600)
+    pin.value(1)  # rises at xx.601
+    clock.advance_ms(400)  # the next step: 1 ms after the boundary START_UTC + 1
+    push.step()
+    assert uart.starts and uart.starts[0][0] == (START_UTC + 1) * 1000 + 1
+    # A request first seen in mid-second waits for the next boundary (a telegram starts at
+    # a boundary), as before.
+    push, clock, pin, uart = make_push(level=1, start_ms=START_UTC * 1000 + 400)
+    push.step()
+    assert uart.data == b""
+    clock.advance_ms(600)
+    push.step()
+    assert uart.starts[0][0] == (START_UTC + 1) * 1000
+
+
 def test_data_request_dropped_mid_telegram_completes_it_and_starts_no_other():
     push, clock, pin, uart = make_push(chunk=64)
     run_for(push, clock, 500)  # to the boundary

@@ -18,7 +18,9 @@ class DataRequestKeywords:
     def a_telegram_should_start_within(self, seconds, since=None):
         t0 = float(since) if since else (self.cap.marks[0][0] if self.cap.marks else None)
         if not self.telegrams or t0 is None or self.telegrams[0].t - t0 > float(seconds):
-            raise AssertionError("no telegram within %s s of Data Request high" % seconds)
+            first = "%.2f s" % (self.telegrams[0].t - t0) if self.telegrams and t0 else "none"
+            raise AssertionError("no telegram within %s s of Data Request high (first: %s)"
+                                 % (seconds, first))
 
     def raise_data_request_now(self):
         """Data Request high; returns the host time it was raised at."""
@@ -34,8 +36,10 @@ class DataRequestKeywords:
     def wait_for_a_telegram_to_begin(self, within=12):
         """(octets of the telegram under way seen so far, from its "/"; their arrival)."""
         end = time.monotonic() + float(within)
+        first = True
         while time.monotonic() < end:
-            c = self.target.capture(0.005)
+            c = self.target.capture(0.005, cont=not first)
+            first = False
             for start in (b"/", b"\xdb"):
                 i = c.data.find(start)
                 if i >= 0:
@@ -51,7 +55,7 @@ class DataRequestKeywords:
         if int(pulse_ms):
             time.sleep(int(pulse_ms) / 1000.0)
             self.target.data_request(1)
-        tail = self.target.capture(2 * float(self.period) + 1)
+        tail = self.target.capture(2 * float(self.period) + 1, cont=True)
         self._take(Capture(head + tail.data, [(t_head, len(head))] +
                            [(m[0], m[1] + len(head)) for m in tail.marks]))
         if not self.telegrams or self.telegrams[0].start != 0:

@@ -74,7 +74,7 @@ class ReplayTarget(_Target):
         with open(path, "rb") as f:
             self._data = f.read()
 
-    def capture(self, seconds):
+    def capture(self, seconds, cont=False):
         return Capture(self._data, [])
 
 
@@ -89,6 +89,7 @@ class EmuTarget(_Target):
         self._dir = tempfile.mkdtemp(prefix="baiop-emu-")
         self.board = None
         self.record = None
+        self._end = 0
 
     def start(self):
         import glob
@@ -98,6 +99,7 @@ class EmuTarget(_Target):
 
         board = EmulatedBoard(flash_dir=self._dir).start()
         self.board = board
+        self._end = 0
         board.open_console()
         board.wait_console(PROMPT, timeout=30)
         natmods = sorted(glob.glob(os.path.join(ROOT, "build", "natmod", "armv7m", "*.mpy")))
@@ -115,9 +117,11 @@ class EmuTarget(_Target):
                             % (self.profile, int(time.time())))
         board.wait_console(b"status uptime=1s", timeout=60, start=start)
 
-    def capture(self, seconds):
+    def capture(self, seconds, cont=False):
+        """UART1 for seconds from now; cont: from the end of the previous capture (what came
+        in between gets the first poll's time), so that nothing is lost between two."""
         board = self.board
-        begin = len(board.uart1_bytes)
+        begin = self._end if cont else len(board.uart1_bytes)
         marks = []
         seen = begin
         end = time.monotonic() + seconds
@@ -127,6 +131,7 @@ class EmuTarget(_Target):
             if n != seen:
                 marks.append((time.monotonic(), n - begin))
                 seen = n
+        self._end = seen
         return Capture(bytes(board.uart1_bytes[begin:seen]), marks)
 
     def data_request(self, level):
@@ -169,7 +174,7 @@ class SerialTarget(_Target):
         self.port = serial.serial_for_url(self.dev, self.baud, timeout=0.01)
         self.data_request(1)
 
-    def capture(self, seconds):
+    def capture(self, seconds, cont=False):  # the OS buffers what came in between
         data = bytearray()
         marks = []
         end = time.monotonic() + seconds
@@ -232,7 +237,7 @@ class EmulateTarget(_Target):
         self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
 
-    def capture(self, seconds):
+    def capture(self, seconds, cont=False):  # the pty buffers what came in between
         import select
 
         data = bytearray()
