@@ -33,20 +33,25 @@ Object_Set_Lt
     Objects Should Be As Stated    H1-INF-006    @{MBUS}
 
 Energy_Format
-    Values Should Match    energy    @{ENERGY}
+    ${n}=    Values Should Match    energy    @{ENERGY}
+    Should Be True    ${n} > 0    no energy register in the telegrams
 
 Power_Format
-    Values Should Match    power    1-0:1.7.0    1-0:2.7.0    1-0:21.7.0    1-0:22.7.0
+    ${n}=    Values Should Match    power    1-0:1.7.0    1-0:2.7.0    1-0:21.7.0    1-0:22.7.0
+    Should Be True    ${n} > 0    no power line in the telegrams
 
 Voltage_Format
-    Values Should Match    voltage    1-0:32.7.0    1-0:52.7.0    1-0:72.7.0
+    ${n}=    Values Should Match    voltage    1-0:32.7.0    1-0:52.7.0    1-0:72.7.0
+    Skip If    ${n} == 0    the profile sends no voltages
 
 Current_Format
-    Values Should Match    current    1-0:31.7.0    1-0:51.7.0    1-0:71.7.0
+    ${n}=    Values Should Match    current    1-0:31.7.0    1-0:51.7.0    1-0:71.7.0
+    Skip If    ${n} == 0    the profile sends no currents
 
 Counter_Format
-    Values Should Match    counter    0-0:96.7.21    0-0:96.7.9    1-0:32.32.0    1-0:32.36.0
-    Values Should Match    \\(\\d{4}\\)    0-0:96.14.0
+    ${a}=    Values Should Match    counter    0-0:96.7.21    0-0:96.7.9    1-0:32.32.0    1-0:32.36.0
+    ${b}=    Values Should Match    \\(\\d{4}\\)    0-0:96.14.0
+    Skip If    ${a} + ${b} == 0    the profile sends neither counters nor a tariff indicator
 
 Identifier_Hex
     Hex Values Should Be Upper Case    0-0:96.1.1    0-0:42.0.0
