@@ -19,7 +19,7 @@ NOT_ON_EMU = {
 
 
 @pytest.mark.parametrize("profile", ["nl", "be"])
-def test_baiop_passes_on_the_emulated_board(profile, tmp_path):
+def test_baiop_passes_on_the_emulated_board(profile, tmp_path, capsys):
     proc = subprocess.run([sys.executable, "-m", "tools.baiop", "run", "--target", "emu",
                            "--profile", profile, "--out", str(tmp_path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=400)
@@ -43,4 +43,11 @@ def test_baiop_passes_on_the_emulated_board(profile, tmp_path):
     with open(tmp_path / "coverage.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) > 100 and not [r for r in rows if r["verdict"] == "FAIL"]
+    counts = {}
+    for r in rows:
+        counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+    with capsys.disabled():  # shown by make test (tools/test.py prints [report] lines)
+        print("\n[report] BAIOP emu %s: %d cases passed, %d skipped; BAP statements %s"
+              % (profile, len(ran), len(skipped),
+                 ", ".join("%d %s" % (n, k) for k, n in sorted(counts.items()))))
     assert (tmp_path / "junit.xml").exists() and (tmp_path / "period-histogram.png").exists()
