@@ -21,6 +21,7 @@ from dsmr_parser.parsers import TelegramParser
 from tools import p1_emulate
 from tools.p1emu import emulator as E
 from tools.p1emu import faults as F
+from support import crc16_reflected
 
 START = 1735682330  # 2024-12-31 22:58:50 CET
 KEY = bytes.fromhex("0123456789ABCDEF0123456789ABCDEF")
@@ -32,13 +33,9 @@ NOMINAL = {"nl": 1, "nl4": 10, "be": 1, "lu": 10, "se": 10, "lt": 1}
 
 
 def crc_arc(data):
-    # CRC-16/ARC: poly 0x8005 reflected (0xA001), init 0, no final xor (DSMR 5.0.2 6.2).
-    crc = 0
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
+    # CRC-16/ARC: poly 0x8005 reflected (0xA001), init 0, no final xor (DSMR 5.0.2 6.2),
+    # bit by bit (tests/unit/support.py), not the firmware's code.
+    return crc16_reflected(data, 0xA001)
 
 
 def test_crc_helper_check_value():

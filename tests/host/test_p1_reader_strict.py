@@ -13,6 +13,7 @@ import time
 import pytest
 
 from tools import p1
+from support import crc16_reflected
 from tools.p1 import reader
 
 VECTORS = "tests/vectors/p1/"
@@ -24,13 +25,9 @@ def vector(name):
 
 
 def crc16_arc(data):
-    """CRC-16/ARC written out here (poly 0xA001 reflected, init 0), not the firmware's."""
-    crc = 0
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
+    """CRC-16/ARC bit by bit (poly 0xA001 reflected, init 0; tests/unit/support.py), not
+    the firmware's code."""
+    return crc16_reflected(data, 0xA001)
 
 
 def with_crc(body, fmt="%04X", end=b"\r\n"):
