@@ -136,7 +136,7 @@ def test_han_coordinator_with_a_host_gas_meter_and_display(tmp_path):
     rows = p1_gas(capture.read_bytes())
     seen = check_gas_in_p1(rows, readings, b"G0099000000000003", 10)
     # make run's reader shows the M-Bus reading it decoded (dsmr_parser's MBUS_DEVICES)
-    assert re.search(r"MBUS_METER_READING:\s+%s\s*\[m3\] at " % re.escape(str(seen[-1][0])),
+    assert re.search(r"MBUS_METER_READING\s+\S+; %s m3" % re.escape(str(seen[-1][0])),
                      out), out[-3000:]
     shown = display_lines(out)
     assert all(s["device"] == "ihd" for s in shown)
