@@ -110,6 +110,8 @@ soak: build
 	@$(PY) -m tools.powercut_ota --cuts 1000 --seed 7
 	@echo "[soak] store-and-forward power-cut campaign: 2 000 cuts on the unix port (about 80 s) ..."
 	@$(PY) -m tools.powercut_forward --cuts 2000 --seed 1 --runtime micropython
+	@echo "[soak] strict P1 reader fuzz: 100 000 mutated telegrams (about 2 min) ..."
+	@P1_FUZZ_N=100000 P1_FUZZ_SEED=7 $(PY) -m pytest -q -p no:cacheprovider tests/host/test_p1_reader_strict.py -k fuzz
 
 deploy: build
 	@$(PY) -m tools.deploy --board $(or $(BOARD),esp32c6) --port $(or $(PORT),/dev/ttyUSB0) $(DEPLOY_ARGS)
