@@ -189,11 +189,6 @@ class Rig:
                     return False
                 if w >= 0:
                     waits.append(w)
-            nxt = self.t + (min(waits) if waits else 100000)
-            ev = self.medium.next_event()
-            if ev is not None:
-                nxt = min(nxt, ev)
-            nxt = min(max(nxt, self.t + 1), end)
-            self.clock.advance_us(nxt - self.t)
-            self.t = nxt
+            self.t = self.rs.advance(self.medium, self.clock, self.t,
+                                     self.t + (min(waits) if waits else 100000), end)
         return True

@@ -207,6 +207,8 @@ class _Rig:
         """Step the powered nodes for up to seconds; stops early when until() is true or a
         node's flash loses power (that node is then dead). Returns the dead: None, "hub",
         "gas" or "both"."""
+        from han.radio_sim import advance
+
         medium, clock = self.medium, self.clock
         end = self.t + int(seconds * 1000000)
         t = self.t
@@ -231,13 +233,7 @@ class _Rig:
                     waits.append(w)
             if dead is not None or (until is not None and until()):
                 break
-            nxt = t + (min(waits) if waits else 100000)
-            ev = medium.next_event()
-            if ev is not None:
-                nxt = min(nxt, ev)
-            nxt = min(max(nxt, t + 1), end)
-            clock.advance_us(nxt - t)
-            t = nxt
+            t = advance(medium, clock, t, t + (min(waits) if waits else 100000), end)
         self.t = t
         return dead
 

@@ -307,13 +307,14 @@ def open_updater(hal, out):
     if hal.fs is None:  # (a board may have opened it already)
         hal.fs, _ = open_filesystem(hal.flash)
     store = RecordStore(hal.fs, max_payload=256)
-    record = provision.load(store)
-    updater = Updater(hal.fs, store, file_version(), record.ota_key if record else None,
-                      OTA_MANUFACTURER, OTA_IMAGE_METER, out)
+    updater = Updater(hal.fs, store, file_version(), None, OTA_MANUFACTURER,
+                      OTA_IMAGE_METER, out)
     try:
         hal.fs.stat(INBOX)
     except OSError:
-        return updater
+        return updater  # the usual boot: the provisioning is main_task's to read
+    record = provision.load(store)  # the key, only to verify an update
+    updater.key = record.ota_key if record else None
     updater.install(INBOX)
     return updater
 

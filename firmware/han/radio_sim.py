@@ -368,3 +368,15 @@ class SimRadio:
             self.rx_overflow += 1
             return
         self._rxq.append((frame[:-2], rssi, lqi))
+
+
+def advance(medium, clock, t, nxt, end):
+    """One step of a simulation loop on a shared FakeClock: from t to the earliest of nxt
+    (the nodes' next wake), the medium's next event and end, and at least 1 us on (a
+    node whose wait is 0 is stepped again at the next microsecond). Returns the new t."""
+    ev = medium.next_event()
+    if ev is not None and ev < nxt:
+        nxt = ev
+    nxt = min(max(nxt, t + 1), end)
+    clock.advance_us(nxt - t)
+    return nxt

@@ -110,12 +110,7 @@ class TimeBench:
                         due[i] = t + (w if i == 0 else clocks[i].to_base_us(w))
                 if due[i] < nxt:
                     nxt = due[i]
-            ev = medium.next_event()
-            if ev is not None and ev < nxt:
-                nxt = ev
-            nxt = min(max(nxt, t + 1), end)
-            clock.advance_us(nxt - t)
-            t = nxt
+            t = radio_sim.advance(medium, clock, t, nxt, end)
         self.t = t
 
 

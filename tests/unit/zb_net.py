@@ -56,13 +56,7 @@ def run_medium(medium, clock, t, end, nodes, until=None):
                 waits.append(w)
         if until is not None and until():
             return t, True
-        nxt = t + (min(waits) if waits else 100000)
-        ev = medium.next_event()
-        if ev is not None:
-            nxt = min(nxt, ev)
-        nxt = min(max(nxt, t + 1), end)
-        clock.advance_us(nxt - t)
-        t = nxt
+        t = radio_sim.advance(medium, clock, t, t + (min(waits) if waits else 100000), end)
     return t, (until() if until is not None else None)
 
 

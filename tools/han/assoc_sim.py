@@ -197,12 +197,7 @@ def run(devices=3, sleepy=1, pcap=None, seed=1, linktype=195, seconds=20.0):
         for w in join_at:
             if w is not None and w > t:
                 nxt = min(nxt, w)
-        ev = medium.next_event()
-        if ev is not None:
-            nxt = min(nxt, ev)
-        nxt = min(max(nxt, t + 1), end)
-        clock.advance_us(nxt - t)
-        t = nxt
+        t = radio_sim.advance(medium, clock, t, nxt, end)
     if pcap_file:
         pcap_file.close()
     return {

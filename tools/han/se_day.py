@@ -214,12 +214,8 @@ class DaySim(DayChecks):
                 if due[i] < nxt:
                     nxt = due[i]
             self._watch()
-            ev = medium.next_event()
-            if ev is not None and ev < nxt:
-                nxt = ev
-            nxt = min(max(nxt, t + 1), (self._next_s - self.t0_utc) * 1000000, end_t)
-            clock.advance_us(nxt - t)
-            t = nxt
+            t = radio_sim.advance(medium, clock, t, nxt,
+                                  min((self._next_s - self.t0_utc) * 1000000, end_t))
 
     def _tick(self, utc):
         regs = self.regs
