@@ -38,8 +38,8 @@ package("han", files=["__init__.py", "bridge_proto.py", "counters.py", "deadline
            "zcl/reportcfg.py"]
         + ["se/__init__.py", "se/server.py", "se/basic.py", "se/identify.py", "se/time.py",
            "se/metering.py", "se/units.py", "se/sources.py", "se/price.py",
-           "se/messaging.py", "se/router.py", "se/hub.py", "se/gasmeter.py",
-           "se/gasreg.py", "se/gasrelay.py", "se/ihd.py", "se/ihd_peer.py",
+           "se/messaging.py", "se/router.py", "se/hub.py", "se/subscribers.py",
+           "se/gasmeter.py", "se/gasreg.py", "se/gasrelay.py", "se/ihd.py", "se/ihd_peer.py",
            "se/ihd_req.py"]
         + ["hub/__init__.py", "hub/forward.py", "hub/deliver.py"]
         + ["ota/__init__.py", "ota/mmo.py", "ota/header.py", "ota/image.py", "ota/archive.py",

@@ -28,7 +28,8 @@ started is completed even if the line drops (as h1/push.py does); when it rises 
 telegram goes at the next whole second. `file:PATH` reads the line from a file or FIFO whose
 content is 1 (high) or 0 / missing (low): Linux ptys carry no modem lines (TIOCMGET and
 TIOCMSET fail with ENOTTY on both ends of os.openpty() and of socat pty,raw,echo=0 pairs;
-pyserial's .cts/.rts raise OSError), so tests on the host drive Data Request this way.
+pyserial's .cts/.rts raise OSError), so tests on the host drive Data Request this way; or
+put both programs on tools.nullmodem (RFC 2217), a virtual cable that carries RTS and DTR.
 
 Faults: --fault NAME hits every telegram, --fault-every N every Nth (telegrams N, 2N, ...),
 NAME:N sets N for one fault. Telegram numbers count period slots (also those not sent while
@@ -137,8 +138,10 @@ class FileSink:
 def open_serial(port, baud):
     import serial
 
+    # pyserial's RFC 2217 client has no write timeout (it raises NotImplementedError).
+    wt = None if port.startswith("rfc2217://") else 5
     return serial.serial_for_url(port, baudrate=baud, bytesize=8, parity="N", stopbits=1,
-                                 timeout=0, write_timeout=5)
+                                 timeout=0, write_timeout=wt)
 
 
 def data_request_line(spec, link):

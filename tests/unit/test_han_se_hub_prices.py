@@ -87,3 +87,73 @@ def test_a_hub_built_with_prices_serves_them():
               prices=PriceConfig(1, 978, [(b"Dal", 2345, 4)]))
     assert hub.price is not None and hub.router.servers[(1, 0x0700)] is hub.price
     assert hub.router.simple_descriptors()[0][4].count(0x0700) == 1
+
+
+def test_a_display_that_asked_before_the_prices_gets_them_when_they_are_set():
+    # SE 1.4 D.4.2.4.1: Publish Price is also sent "when an update to the pricing
+    # information is available". A display asked once, before the prices existed, and was
+    # refused (UNSUPPORTED_CLUSTER); it is pushed the first price at the next step.
+    hub, sent = _hub()
+    _get_current_price(hub, 0x20)
+    # 0x0002 asks without Rx On When Idle (options 0x00): a sleepy device polls instead.
+    assert hub.router.receive(0x0002, 1, 1, 0x0700, 0x0109, bytes([0x01, 0x30, 0x00, 0x00]),
+                              0, 4, 0, True)
+    # 0x0003 asked, then left the network: nothing is pushed to its old address.
+    assert hub.router.receive(0x0003, 1, 1, 0x0700, 0x0109, bytes([0x01, 0x31, 0x00, 0x01]),
+                              0, 4, 0, True)
+    hub.device_removed(0x0003)
+    assert [d for d, _, _ in sent] == [0x0001, 0x0002, 0x0003]
+    del sent[:]
+    hub.set_prices(PriceConfig(0x12345678, 752, [(b"Enkel", 150, 2)]))
+    hub.step(0)
+    first = ("78563412" "05" "456e6b656c" "0042072F" "0042072F" "00" "F002" "21" "11"
+             "0042072F" "FFFF" "96000000" + UNUSED)
+    assert sent == [(0x0001, 0x0700, bytes.fromhex("19" "01" "00" + first))]
+    hub.step(0)
+    assert len(sent) == 1
+
+
+def test_push_subscribers_are_kept_through_a_reboot():
+    # A display subscribes once, after joining (Get Last Message; Get Current Price with
+    # Rx On When Idle) and never learns of a hub restart: a hub booted again over the same
+    # store pushes the next price and message to it (record "hansub", kind 0xBC).
+    from registers.store import RecordStore
+
+    clock = FakeClock(utc=T0)
+    regs = MeterRegisters(clock, MemoryFs())
+    regs.boot(T0)
+    regs.energy.tariff = 1
+    store = RecordStore(MemoryFs())
+    text = [b""]
+
+    def hub():
+        view = RegistersView(regs)
+        view.text_message = lambda: text[0]
+        h = Hub(regs.clock, view, 3600, DST_EU, clock, store=store)
+        sent = []
+
+        def send(dst, dst_ep, cluster, profile, src_ep, payload, n, now, ack, secure):
+            sent.append((dst, cluster, bytes(payload[:n])))
+            return 1
+
+        h.router.send = send
+        return h, sent
+
+    h, sent = hub()
+    # 0x0001: Get Last Message (cluster 0x0703, command 0x00, no payload) and an early
+    # Get Current Price; 0x0002 only the Get Last Message.
+    for src, seq in ((0x0001, 0x40), (0x0002, 0x41)):
+        assert h.router.receive(src, 1, 1, 0x0703, 0x0109, bytes([0x01, seq, 0x00]), 0, 3, 0,
+                                True)
+        h.save_reporting()  # after each frame, as the node does
+    _get_current_price(h, 0x42)
+    h.save_reporting()
+    h, sent = hub()  # a power cut: the same store, a new hub
+    h.set_prices(PriceConfig(0x12345678, 752, [(b"Enkel", 150, 2)]))
+    text[0] = b"Hallo"
+    h.step(0)
+    # The price to 0x0001 only; the message to both.
+    assert sorted((d, c) for d, c, _ in sent) == [(0x0001, 0x0700), (0x0001, 0x0703),
+                                                  (0x0002, 0x0703)], sent
+    # Display Message (command 0x00) carrying "Hallo" (length 5, then the octets).
+    assert all(p[2] == 0x00 and b"\x05Hallo" in p for d, c, p in sent if c == 0x0703)

@@ -40,11 +40,12 @@ class P1Library(DataRequestKeywords, SecurityKeywords):
         self._shared = (Capture(), [], [])
 
     # --- the target --------------------------------------------------------------------
-    def open_target(self, spec, profile, key=None, period=1):
+    def open_target(self, spec, profile, key=None, period=1, han=""):
         self.profile = profile
         self.period = float(period)
         self.key = bytes.fromhex(key) if key else None
-        self.target = tg.parse(spec, profile, key)
+        live = han[5:] if han.startswith("live:") else None
+        self.target = tg.parse(spec, profile, key, live)
         self.target.start()
 
     def close_target(self):
@@ -69,7 +70,11 @@ class P1Library(DataRequestKeywords, SecurityKeywords):
         self.telegrams, self.between = cap.split()
         for t in self.telegrams:
             if t.encrypted:
-                t.counter = rules.frame_fields(t.raw)[2]
+                try:
+                    t.counter = rules.frame_fields(t.raw)[2]
+                except ValueError as e:  # the cases that need it say so
+                    logger.info("a frame at %d: %s" % (t.start, e))
+                    continue
                 if self.key is not None:
                     t.plain = rules.open_frame(t.raw, self.key)
         logger.info("%d octets, %d telegrams" % (len(cap.data), len(self.telegrams)))

@@ -1,5 +1,6 @@
 """python -m tools.baiop run --target TARGET --profile nl|nl4|be|lu|se|lt --out DIR
                           [--suite NAME]... [--key HEX] [--bap FILE]...
+                          [--han-pcap CAPTURE --han-key HEX...]
 
 Runs the BAIOP cases (tools/baiop/suites/*.robot, Robot Framework) against TARGET:
 
@@ -8,6 +9,13 @@ Runs the BAIOP cases (tools/baiop/suites/*.robot, Robot Framework) against TARGE
                                          a meter or board on a serial port or pty
     replay:CAPTURE                       a capture kept earlier (no timing, no Data Request)
     emulate[:FAULT[+FAULT]]              tools.p1_emulate, our telegrams with chosen faults
+    none                                 no P1 port (HAN cases on --han-pcap only)
+
+The HAN cases (suites han_*) run against the emulated board as ZigBee coordinator among a
+test lab's devices on a simulated medium (tools/baiop/han_bench.py; its capture is kept as
+DIR/han.pcap), or offline on a sniffer's capture of a real session: --han-pcap FILE with
+--han-key for each device's install code; a case that needs the hub's console or a probe
+device is then SKIPPED. Other targets skip them.
 
 and writes into DIR: Robot's output.xml, log.html and report.html, JUnit XML (junit.xml),
 and the BAP coverage table (coverage.md, coverage.csv): each statement of docs/bap/*.md,
@@ -82,9 +90,19 @@ def run(args, out=print):
     statements = bap.load(args.bap or None)
     os.makedirs(args.out, exist_ok=True)
     key = args.key if args.key is not None else default_key(args.profile)
+    # The HAN cases: offline on a sniffer's capture, or live around the emulated board
+    # (its medium captured into the output directory), or not at all.
+    wants_han = not args.suite or any(s.startswith("han") for s in args.suite)
+    if args.han_pcap:
+        han = "pcap:" + os.path.abspath(args.han_pcap)
+    elif args.target == "emu" and wants_han:
+        han = "live:" + os.path.join(os.path.abspath(args.out), "han.pcap")
+    else:
+        han = ""
     options = dict(outputdir=args.out, output="output.xml", log="log.html",
                    report="report.html", xunit="junit.xml", loglevel="INFO",
-                   variable=["TARGET:%s" % args.target, "KEY:%s" % key],
+                   variable=["TARGET:%s" % args.target, "KEY:%s" % key, "HAN:%s" % han,
+                             "HAN_KEYS:%s" % ",".join(args.han_key or ())],
                    variablefile=["%s:%s:8:%s:%s" % (
                        os.path.join(ROOT, "tools", "baiop", "variables.py"), args.profile,
                        args.target.startswith("replay:"), key)],
@@ -131,6 +149,11 @@ def main(argv=None):
                                  "board's provisioned one)")
     r.add_argument("--bap", action="append", metavar="FILE",
                    help="BAP documents (default docs/bap/*.md)")
+    r.add_argument("--han-pcap", metavar="FILE",
+                   help="run the HAN cases offline on this sniffer capture (pcap/pcapng)")
+    r.add_argument("--han-key", action="append", metavar="HEX",
+                   help="with --han-pcap: an install code with its CRC, or a link key "
+                        "(hex; repeatable): what the sniffer decrypts with")
     args = p.parse_args(argv)
     try:
         return run(args)

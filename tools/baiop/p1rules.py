@@ -81,7 +81,10 @@ def utc_of_tst(tst, profile):
 
 def frame_fields(raw):
     """(system title, security control, frame counter, ciphertext, tag, declared length,
-    length as counted) of a Smarty frame (1.1.3 3.2.5)."""
+    length as counted) of a Smarty frame (1.1.3 3.2.5); ValueError when it is too short
+    to hold them."""
+    if len(raw) < 2 or len(raw) < 2 + raw[1] + 8:
+        raise ValueError("%d octets: too short for a Smarty frame" % len(raw))
     tl = raw[1]
     title = raw[2:2 + tl]
     p = 2 + tl
@@ -91,6 +94,8 @@ def frame_fields(raw):
         length, p = raw[p + 1], p + 2
     else:
         length, p = raw[p], p + 1
+    if len(raw) < p + 5 + 12:
+        raise ValueError("%d octets: too short for a Smarty frame" % len(raw))
     sc = raw[p]
     counter = raw[p + 1:p + 5]
     body = raw[p + 5:]
@@ -103,8 +108,8 @@ def open_frame(raw, key, ak=SMARTY_AK):
     control + AK, 12-octet tag; `cryptography`), or None when the tag fails."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    title, sc, counter, ct, tag, _, _ = frame_fields(raw)
     try:
+        title, sc, counter, ct, tag, _, _ = frame_fields(raw)
         return AESGCM(key).decrypt(title + counter.to_bytes(4, "big"), ct + tag,
                                    bytes([sc]) + ak)
     except Exception:

@@ -6,13 +6,16 @@ accessible P1 port):
 
 - emu: our firmware on the emulated board (tools.emu: QEMU MPS2-AN385), provisioned with
   boards/emu-mps2/device.json, Data Request on its host line, a reboot = a supply failure
-  (the power-fail warning, then a new QEMU over the same flash file).
-- serial:DEV[,data-request=rts|dtr][,baud=N]: any meter or board on a serial port or a pty
-  (pyserial serial_for_url), the reader's Data Request on a modem line of the adapter.
+  (the power-fail warning, then a new QEMU over the same flash file). When the run has HAN
+  cases the board is also the HAN coordinator among the lab's devices (han_bench.py).
+- serial:DEV[,data-request=rts|dtr][,baud=N]: any meter or board on a serial port, a pty or
+  a pyserial URL (rfc2217://: tools.nullmodem, ser2net), the reader's Data Request on a
+  modem line of the adapter.
 - replay:FILE: a capture kept earlier (raw bytes, e.g. `make run --uart1`, `tools.p1 read
   --log`); no times, no Data Request: the cases that need them are not run.
 - emulate[:FAULT[+FAULT...]]: tools.p1_emulate, our builder's telegrams with chosen faults
   (the negative cases prove they catch each fault with it).
+- none: no P1 port (the HAN cases on a sniffer's capture, --han-pcap).
 """
 import os
 import subprocess
@@ -30,19 +33,22 @@ class TargetError(Exception):
     pass
 
 
-def parse(spec, profile, key=None):
+def parse(spec, profile, key=None, han_pcap=None):
     kind, _, rest = spec.partition(":")
     if kind == "emu":
-        return EmuTarget(profile, key)
+        return EmuTarget(profile, key, han_pcap)
     if kind == "serial":
         dev, *opts = rest.split(",")
         kw = dict(o.split("=", 1) for o in opts if "=" in o)
         return SerialTarget(dev, profile, kw.get("data-request"), int(kw.get("baud", 115200)))
     if kind == "replay":
         return ReplayTarget(rest, profile)
+    if kind == "none":  # no P1 port: a run of the HAN cases on a sniffer's capture
+        return ReplayTarget(os.devnull, profile)
     if kind == "emulate":
         return EmulateTarget(profile, [f for f in rest.split("+") if f], key)
-    raise TargetError("unknown target %r (emu, serial:DEV, replay:FILE, emulate[:FAULT])"
+    raise TargetError("unknown target %r (emu, serial:DEV, replay:FILE, emulate[:FAULT], "
+                      "none)"
                       % spec)
 
 
@@ -83,13 +89,21 @@ class EmuTarget(_Target):
     board's provisioning record."""
     abilities = ("data-request", "reboot", "times", "wall-clock")
 
-    def __init__(self, profile, key=None):
+    def __init__(self, profile, key=None, han_pcap=None):
         _Target.__init__(self, profile)
         self.key = key
         self._dir = tempfile.mkdtemp(prefix="baiop-emu-")
         self.board = None
         self.record = None
         self._end = 0
+        # han_pcap: the board is the HAN coordinator, with the lab's devices and sniffer
+        # around it (tools/baiop/han_bench.py), the medium's capture written there.
+        self.han_pcap = han_pcap
+        self.bench = None
+        self.console_before = b""  # the console of the boards before the last reboot
+        self.outages = []  # (down, up) wall-clock times of each reboot
+        if han_pcap:
+            self.abilities = self.abilities + ("han",)
 
     def start(self):
         import glob
@@ -97,7 +111,12 @@ class EmuTarget(_Target):
         from tools.emu import PROMPT, EmulatedBoard
         from tools.emu_run import provision_record
 
-        board = EmulatedBoard(flash_dir=self._dir).start()
+        if self.han_pcap and self.bench is None:
+            from tools.baiop.han_bench import HanBench
+
+            self.bench = HanBench(self.han_pcap)
+        board = EmulatedBoard(flash_dir=self._dir,
+                              han_medium=self.bench.path if self.bench else None).start()
         self.board = board
         self._end = 0
         board.open_console()
@@ -113,9 +132,12 @@ class EmuTarget(_Target):
                        % record.encode().hex())
         board.set_data_request(1)
         start = len(board.console_log)
-        board.write_console("import main; main.run(profile=%r, utc=%d)\r"
-                            % (self.profile, int(time.time())))
+        board.write_console("import main; main.run(profile=%r, utc=%d%s)\r"
+                            % (self.profile, int(time.time()),
+                               ", han='coordinator'" if self.bench else ""))
         board.wait_console(b"status uptime=1s", timeout=60, start=start)
+        if self.bench is not None and not self.bench.started:
+            self.bench.enrol(board, record.config_key)
 
     def capture(self, seconds, cont=False):
         """UART1 for seconds from now; cont: from the end of the previous capture (what came
@@ -127,6 +149,8 @@ class EmuTarget(_Target):
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             board.pump(0.005)  # the console drained: the firmware never blocks on it
+            if self.bench is not None:
+                self.bench.pump()
             n = len(board.uart1_bytes)
             if n != seen:
                 marks.append((time.monotonic(), n - begin))
@@ -140,21 +164,37 @@ class EmuTarget(_Target):
     def reboot(self):
         """A supply failure and its return: the registers and frame counters saved at the
         warning, a new QEMU over the same flash."""
+        down = time.time()
         self.board.power_fail_warning()
         self.board.stop()
+        self.console_before += bytes(self.board.console_log)
         self.start()
+        self.outages.append((down, time.time()))
+
+    def console(self):
+        """Everything the board's console printed in this run, across reboots."""
+        return (self.console_before + bytes(self.board.console_log)).decode(errors="replace")
+
+    def type_line(self, line):
+        self.board.write_console(line + "\r")
 
     def stop(self):
         if self.board is not None:
             self.board.stop()
             self.board = None
+        if self.bench is not None:
+            self.bench.stop()
+            self.bench = None
 
 
 class SerialTarget(_Target):
-    """A meter or board on a serial port: 115200 8N1 (DSMR 5.0.2 6.1); Data Request on the
-    adapter's RTS or DTR (wired to the meter's pin 2; docs/bap/h1.md), or, on a pty (which
-    carries no modem lines), file:PATH: a file the runner writes 1 or 0 into, which
-    tools.p1_emulate --data-request file:PATH reads."""
+    """A meter or board on a serial port: 115200 8N1 (DSMR 5.0.2 6.1); DEV is a device path
+    or any pyserial URL. Data Request on the adapter's RTS or DTR (wired to the meter's
+    pin 2; docs/bap/h1.md); an RFC 2217 port (rfc2217://HOST:PORT: ser2net, a lab serial
+    server, or one end of tools.nullmodem with tools.p1_emulate --data-request rts|dtr on
+    the other) carries RTS and DTR the same way. On a pty (which carries no modem lines)
+    file:PATH: a file the runner writes 1 or 0 into, which tools.p1_emulate --data-request
+    file:PATH reads."""
     abilities = ("times", "line-settings")
 
     def __init__(self, dev, profile, data_request=None, baud=115200):
@@ -174,7 +214,15 @@ class SerialTarget(_Target):
         self.port = serial.serial_for_url(self.dev, self.baud, timeout=0.01)
         self.data_request(1)
 
-    def capture(self, seconds, cont=False):  # the OS buffers what came in between
+    def capture(self, seconds, cont=False):
+        """seconds from now, as EmuTarget: what came before is dropped (the rest of a
+        telegram an earlier capture saw begin would read as stray octets at 0); cont: from
+        the end of the previous capture (the OS, or pyserial's RFC 2217 client, kept what
+        came in between)."""
+        if not cont:
+            waiting = self.port.in_waiting
+            if waiting:
+                self.port.read(waiting)
         data = bytearray()
         marks = []
         end = time.monotonic() + seconds

@@ -44,4 +44,9 @@ def get_variables(profile="nl", capture_periods=8, replay=False, key=""):
         "ENCRYPTED": profile == "lu",
         "SYSTEM_TITLE": device.get("system_title", ""),
         "KEYS": [k for k in keys if k],
+        # HAN cases: the key the console must never show, a price table and a message
+        # set through the configuration path.
+        "HAN_NETWORK_KEY": device.get("han_network_key", ""),
+        "PRICES": os.path.join(ROOT, "tools", "baiop", "lab_prices.json"),
+        "MESSAGE": "BAIOP lab message 7",
     }

@@ -237,7 +237,9 @@ class Always:
 
 class ModemLine:
     """Data Request read from one of our serial port's modem inputs. Null-modem wiring:
-    reader RTS -> our CTS ('rts'), reader DTR -> our DSR ('dtr')."""
+    reader RTS -> our CTS ('rts'), reader DTR -> our DSR ('dtr'). A USB-serial adapter
+    reads them with TIOCMGET; an RFC 2217 port (rfc2217://, e.g. an end of tools.nullmodem)
+    reports them in NOTIFY-MODEMSTATE, which pyserial caches: reading them costs nothing."""
 
     def __init__(self, link, line):
         self.link = link
@@ -250,7 +252,8 @@ class ModemLine:
 class FileLine:
     """Data Request from a file (a regular file or a FIFO written with `echo 1 > PATH`):
     high while its first character is '1'; a missing or empty file is low. For hosts whose
-    ptys carry no modem lines (Linux: TIOCMGET/TIOCMSET on a pty fail with ENOTTY)."""
+    ptys carry no modem lines (Linux: TIOCMGET/TIOCMSET on a pty fail with ENOTTY); with
+    modem lines on the host, tools.nullmodem and `rts` / `dtr`."""
 
     def __init__(self, path):
         self.path = path

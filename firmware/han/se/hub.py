@@ -24,6 +24,7 @@ from han.se.messaging import MessagingServer
 from han.se.metering import DEVICE_ELECTRIC, DEVICE_MIRRORED_GAS, MeteringServer
 from han.se.router import SE_PROFILE, SeRouter
 from han.se.sources import ElectricitySource, MirrorSource
+from han.se.subscribers import PushSubscribers
 from han.se.time import TimeServer
 from han.zcl import frame as zf
 from han.zcl import general as zg
@@ -35,6 +36,7 @@ DEVICE_ESI = const(0x0500)  # SE 1.4 Table 5-13
 DEVICE_METER = const(0x0501)
 METERING = const(0x0702)
 REPORT_SLOTS = const(16)  # about 3 displays x 5 attributes
+PRICE_ASKERS = const(8)  # as many as a Price server keeps subscribers
 KIND_REPORTS = const(0xB2)  # record kinds (docs/registers.md)
 KIND_DAY = const(0xB3)
 
@@ -72,9 +74,17 @@ class Hub:
         self.electricity = ElectricitySource(view, power_w)
         r.add_server(ESI_ENDPOINT, MeteringServer(self.electricity, units.electricity(),
                                                   DEVICE_ELECTRIC))
-        r.add_server(ESI_ENDPOINT, MessagingServer(view.text_message, clock, on_confirmed))
+        self.messaging = MessagingServer(view.text_message, clock, on_confirmed)
+        r.add_server(ESI_ENDPOINT, self.messaging)
         self.price = None  # the Price server, once prices are configured
         self._price_args = (view.tariff_indicator, clock)
+        # Displays that asked Get Current Price (Rx On When Idle) before there was a price:
+        # they become the first Price server's subscribers, so the prices reach them when
+        # configured ([SE] D.4.2.4.1: Publish Price "when an update to the pricing
+        # information is available"); they would otherwise never ask again.
+        self._price_askers = [0] * PRICE_ASKERS
+        self._n_price_askers = 0
+        r.unserved = self._unserved
         if prices is not None:
             self.set_prices(prices)
         r.add_client(ESI_ENDPOINT, METERING, self._metering_report)
@@ -98,6 +108,18 @@ class Hub:
                     self.engine.unpack(self._rpt_buf, n, self._find_table, ticks.ticks_us())
                 except ValueError:
                     pass  # not a reporting record: start without subscriptions
+
+        # Who gets the pushes of prices and messages, kept through a reboot (subscribers.py).
+        self._subs = PushSubscribers(store)
+        if self._subs.load():
+            for short in self._subs.messaging():
+                self.messaging.subscribe(short)
+            for short in self._subs.price():
+                if self.price is not None:
+                    self.price.subscribe(short)
+                elif self._n_price_askers < PRICE_ASKERS:
+                    self._price_askers[self._n_price_askers] = short
+                    self._n_price_askers += 1
 
         # Today's, this week's and this month's consumption survive a reboot within the
         # period (record "handay", written when a local day begins).
@@ -163,15 +185,43 @@ class Hub:
         flash too."""
         self.router.forget(short)
         self.gas.forget(short)
+        askers = self._price_askers
+        for i in range(self._n_price_askers):
+            if askers[i] == short:
+                self._n_price_askers -= 1
+                askers[i] = askers[self._n_price_askers]
+                break
         if self.deliver is not None:
             self.deliver.forget(short)
         self.save_reporting()
 
+    def _unserved(self, src, cluster, h, buf, p, end):
+        from han.se.price import CLUSTER, GET_CURRENT_PRICE, OPT_RX_ON_IDLE
+
+        if cluster != CLUSTER or h.frame_type != zf.FT_CLUSTER or \
+                h.command != GET_CURRENT_PRICE or end - p != 1 or not buf[p] & OPT_RX_ON_IDLE:
+            return
+        askers = self._price_askers
+        for i in range(self._n_price_askers):
+            if askers[i] == src:
+                return
+        if self._n_price_askers < len(askers):
+            askers[self._n_price_askers] = src
+            self._n_price_askers += 1
+
     def save_reporting(self):
-        """Write the reporting configurations if they changed (after each frame)."""
+        """Write the reporting configurations and the push subscribers if they changed
+        (after each frame)."""
         if self._rpt is not None and self.engine.dirty:
             n = self.engine.pack(self._rpt_buf)
             self._rpt.save(self._rpt_buf, n)
+        m = self.messaging
+        p = self.price
+        if p is not None:
+            self._subs.save(m.subscribers, m.n_subscribers, p.subscribers, p.n_subscribers)
+        else:
+            self._subs.save(m.subscribers, m.n_subscribers, self._price_askers,
+                            self._n_price_askers)
 
     def set_prices(self, config):
         """Publish config (han.se.price.PriceConfig) from now on (the configuration path's
@@ -186,6 +236,9 @@ class Hub:
         r = self.router
         if old is None:
             r.add_server(ESI_ENDPOINT, new)
+            for i in range(self._n_price_askers):
+                new.subscribe(self._price_askers[i])
+            self._n_price_askers = 0
         else:
             new.subscribers = old.subscribers
             new.n_subscribers = old.n_subscribers

@@ -61,6 +61,9 @@ class SeRouter:
         # APS ack (the hub with a record store); None: pushed once, as owed bits.
         self.deliver = None
         self.utc = None  # () -> UTC seconds, for the stored items
+        # (src, cluster, h, buf, p, end): told of each request to a cluster no endpoint
+        # serves, before it is refused (the hub keeps who asked for a price too early).
+        self.unserved = None
 
     # --- what the node offers ------------------------------------------------------------
     def endpoint(self, ep, device_id):
@@ -129,6 +132,8 @@ class SeRouter:
                 r = client(src, src_ep, h, buf, p, end, out, now)
         if r < 0:
             self.unsupported += 1
+            if self.unserved is not None and server is None:
+                self.unserved(src, cluster, h, buf, p, end)
             r = self._unsupported(h, out, unicast)
         if r > 0:
             self.answers += 1

@@ -1,0 +1,111 @@
+"""The HAN side of a BAIOP run against the emulated board (docs/bap/han.md): the board is
+the ZigBee coordinator on a simulated 802.15.4 medium served by this process
+(tools/han/medium_server.py, captured as a sniffer would: pcap LINKTYPE 283 with channel,
+RSSI and LQI), and around it the devices a test lab brings:
+
+- our gas meter role and our in-home display (tools/emu_han.py, tools/ihd), registered
+  with their install codes through the signed configuration path, as an installer does;
+- a device registered with one install code that joins with another (it must never get
+  the network key), and one that was never registered (its association must be refused);
+- a raw radio of the lab's own on the medium, for frames no well-behaved device sends
+  (a replayed frame).
+
+Registrations persist on the board's flash; a reboot of the board (a supply failure)
+leaves the medium and the devices running, so the cases see the hub resume its network.
+"""
+import time
+
+from tools import emu_han
+from tools.provision import with_crc
+
+# The devices of the session: EUI-64 and install code (6 octets + CRC-16/X-25, BDB 10.1).
+WRONG_CODE_EXT = bytes.fromhex("0004A30B0000D0E1")
+WRONG_CODE_REGISTERED = bytes.fromhex("A1A2A3A4A5A6")  # what the installer typed
+WRONG_CODE_USED = bytes.fromhex("B1B2B3B4B5B6")  # what the device holds
+UNREGISTERED_EXT = bytes.fromhex("0004A30B0000D0E2")
+UNREGISTERED_CODE = bytes.fromhex("C1C2C3C4C5C6")
+GAS_REPORT_S = 10  # shorter than the 300 s default so that a run sees several reports
+DISPLAY_AFTER_GAS_S = 25  # tools/emu_run.py: a sleepy joiner first, the display after
+LINKTYPE_TAP = 283
+
+
+class HanBench:
+    """The medium, the host devices and what they printed (lines, in arrival order)."""
+
+    def __init__(self, pcap):
+        self.pcap = pcap
+        self.host = emu_han.HostMedium(None)
+        # The lab's sniffer: a TAP capture (channel, RSSI, LQI with every frame).
+        server = self.host.server
+        from han.pcap import PcapWriter
+
+        server._pcap_file = open(self.pcap, "wb")
+        server.pcap = PcapWriter(server._pcap_file, LINKTYPE_TAP)
+        server.pcap_path = self.pcap
+        server.medium.sniffer = server._sniff
+        self.path = self.host.path
+        self.lines = []  # "[gas] ..." and "[ihd] ..." lines of the host devices
+        self.registered = {}  # ext -> install code with CRC, as the installer typed it
+        self._display_due = None
+        self.started = False
+
+    def enrol(self, board, config_key, out=lambda s: None):
+        """Register the devices on the board (its console, signed lines) and start the
+        gas meter; the display and the probes start once the gas meter joined."""
+        from tools.ihd.display import DEFAULT_CODE, DEFAULT_EXT
+
+        wanted = ((emu_han.HOST_GAS_EXT, emu_han.HOST_GAS_CODE), (DEFAULT_EXT, DEFAULT_CODE),
+                  (WRONG_CODE_EXT, with_crc(WRONG_CODE_REGISTERED)))
+        for ext, code in wanted:
+            if not emu_han.register_han_device(board, config_key, ext, code):
+                raise RuntimeError("the board refused to register %s" % ext.hex())
+            self.registered[ext] = code
+        self.host.start_gas(GAS_REPORT_S)
+        self._display_due = time.monotonic() + DISPLAY_AFTER_GAS_S
+        self.started = True
+
+    def pump(self):
+        """Collect the devices' lines; start the display and the probes when due."""
+        while self.host.lines:
+            self.lines.append(self.host.lines.popleft())
+        if self._display_due is not None and (self.host.gas_joined or
+                                              time.monotonic() >= self._display_due):
+            self._display_due = None
+            self.host.start_display()
+            self.host.start_device(WRONG_CODE_EXT, with_crc(WRONG_CODE_USED))
+            self.host.start_device(UNREGISTERED_EXT, with_crc(UNREGISTERED_CODE))
+
+    def flush(self):
+        f = self.host.server._pcap_file
+        if f is not None and not f.closed:
+            f.flush()
+
+    def inject(self, psdu, channel):
+        """Transmit a MAC frame from the lab's own radio (which appends the FCS, as
+        802.15.4 transceivers do)."""
+        from hal.radio import TX_OK
+        from han.radio_bridge import BridgeRadio
+        from tools.han.medium_server import SocketStream
+
+        with open(self.pcap + ".injected", "a") as f:  # hancap.py leaves them out
+            f.write(bytes(psdu).hex() + "\n")
+        stream = SocketStream(self.path)
+        try:
+            radio = BridgeRadio(stream)
+            radio.on()
+            radio.set_channel(channel)
+            radio.prepare(psdu, len(psdu))
+            end = time.monotonic() + 2
+            while radio.transmit() != TX_OK and time.monotonic() < end:
+                time.sleep(0.01)
+            while radio.tx_busy() and time.monotonic() < end:
+                time.sleep(0.005)
+        finally:
+            stream.close()
+
+    def stop(self):
+        class _Quiet:
+            def text(self, s):
+                pass
+
+        self.host.stop(_Quiet())
