@@ -3,7 +3,8 @@
     python -m tools.test [cpython] [micropython] [emu]      (default: all three)
 
 Tier 1  CPython + pytest: tests/unit (portable modules), tests/host (host-only checks:
-        C kernels, tools, interop with peer software)
+        C kernels, tools, interop with peer software), in two lanes at once: the checks
+        that only compute (CPU_ONLY, tests/unit; then tier 2) beside the others
 Tier 2  MicroPython unix port: tests/mpy runs every tests/unit module under build/micropython
 Tier 3  emulated board: tests/emu boots build/emu-mps2/firmware.elf in qemu-system-arm
 """
@@ -21,32 +22,74 @@ TIERS = {
 }
 
 
-def run_tier(key):
-    title, paths = TIERS[key]
-    print("[test] %s ..." % title, flush=True)
-    t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-                          + paths, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True)
-    out = proc.stdout
+# Tier 1's host checks that only compute (fuzzers, power-cut campaigns, simulated days):
+# they run beside the others, on the second core, with tier 2 after them. Everything that
+# measures wall-clock time (ptys, emulators, BAIOP runs) stays in the other lane.
+CPU_ONLY = ["tests/host/test_han_fuzz.py", "tests/host/test_han_se_day.py",
+            "tests/host/test_han_zb_fuzz.py", "tests/host/test_metrology_accuracy.py",
+            "tests/host/test_powercut.py", "tests/host/test_powercut_forward.py",
+            "tests/host/test_powercut_han.py", "tests/host/test_powercut_ota.py"]
+
+
+def _pytest(paths):
+    return subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+                            + paths, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def _counts(proc, out):
     last = out.strip().splitlines()[-1] if out.strip() else ""
     counts = {k: int(n) for n, k in re.findall(r"(\d+) (passed|failed|error|errors|skipped)",
                                                last)}
     passed = counts.get("passed", 0)
     failed = counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0)
-    skipped = counts.get("skipped", 0)
     if proc.returncode != 0 and failed == 0:
         failed = 1  # pytest itself failed (collection error, no tests, crash)
-    if proc.returncode != 0 or failed:
-        print(out)
-    else:
-        # Tests may report figures worth seeing in every run (e.g. the accuracy table).
-        for line in out.splitlines():
-            if line.startswith("[report]"):
-                print(line)
+    return passed, failed, counts.get("skipped", 0)
+
+
+def _report(title, results, t0):
+    """results: [(proc, output)] of one tier's pytest runs."""
+    total = [0, 0, 0]
+    for proc, out in results:
+        c = _counts(proc, out)
+        if proc.returncode != 0 or c[1]:
+            print(out)
+        else:
+            # Tests may report figures worth seeing in every run (e.g. the accuracy table).
+            for line in out.splitlines():
+                if line.startswith("[report]"):
+                    print(line)
+        total = [a + b for a, b in zip(total, c)]
     print("[test] %s: %d passed, %d failed, %d skipped in %.0f s"
-          % (title, passed, failed, skipped, time.monotonic() - t0), flush=True)
-    return passed, failed, skipped
+          % ((title,) + tuple(total) + (time.monotonic() - t0,)), flush=True)
+    return tuple(total)
+
+
+def run_tier(key):
+    title, paths = TIERS[key]
+    print("[test] %s ..." % title, flush=True)
+    t0 = time.monotonic()
+    proc = _pytest(paths)
+    return _report(title, [(proc, proc.communicate()[0])], t0)
+
+
+def run_tiers_1_and_2(with_tier_2):
+    """Tier 1 in two lanes at once (the wall-clock checks; the computing ones, then
+    tier 2), each on a core of CI's two."""
+    title1, title2 = TIERS["cpython"][0], TIERS["micropython"][0]
+    print("[test] %s ..." % title1, flush=True)
+    t0 = time.monotonic()
+    lane = _pytest(["tests/host"] + ["--ignore=" + p for p in CPU_ONLY])
+    cpu = _pytest(["tests/unit"] + CPU_ONLY)
+    cpu_out = cpu.communicate()[0]
+    results = []
+    if with_tier_2:
+        t2 = time.monotonic()
+        print("[test] %s (beside tier 1) ..." % title2, flush=True)
+        p2 = _pytest(TIERS["micropython"][1])
+        results = [_report(title2, [(p2, p2.communicate()[0])], t2)]
+    return [_report(title1, [(lane, lane.communicate()[0]), (cpu, cpu_out)], t0)] + results
 
 
 def main(argv):
@@ -56,8 +99,14 @@ def main(argv):
             print("unknown tier %r (choose from %s)" % (k, ", ".join(TIERS)))
             return 2
     total = [0, 0, 0]
+    results = []
+    if "cpython" in keys:
+        results += run_tiers_1_and_2("micropython" in keys)
     for k in keys:
-        for i, n in enumerate(run_tier(k)):
+        if k == "emu" or k == "micropython" and "cpython" not in keys:
+            results.append(run_tier(k))
+    for r in results:
+        for i, n in enumerate(r):
             total[i] += n
     print("tests: %d passed, %d failed" % (total[0], total[1])
           + (", %d skipped" % total[2] if total[2] else ""))

@@ -14,6 +14,11 @@ from registers.view import RegistersView
 T0 = 1735689600  # 2025-01-01 00:00:00 UTC; ZCL UTC 789004800 = 0x2F074200, on air 0042072F
 # The optional fields, all unused (test_han_se_price.py).
 UNUSED = "FF" "FFFFFFFF" "FF" "FFFFFFFF" "FF" "00" "00" "00" "00" "00" "00" "00" "00"
+# Publish Price of PriceConfig(0x12345678, 752, [(b"Enkel", 150, 2)]) at T0: provider
+# 0x12345678, "Enkel", event id = now, SEK 752 = 0x02F0, digit 2 tier 1, 1 tier register
+# tier 1, start now, until changed, 150 = 0x96 (1.50 SEK/kWh).
+ENKEL = ("78563412" "05" "456e6b656c" "0042072F" "0042072F" "00" "F002" "21" "11"
+         "0042072F" "FFFF" "96000000" + UNUSED)
 
 
 def _hub():
@@ -50,13 +55,9 @@ def test_prices_set_at_run_time_are_published_at_once():
     hub.set_prices(PriceConfig(0x12345678, 752, [(b"Enkel", 150, 2)]))
     assert esi[4].count(0x0700) == 1  # the descriptor the ZDO server holds
     _get_current_price(hub, 0x21)
-    # provider 0x12345678, "Enkel", event id = now, SEK 752 = 0x02F0, digit 2 tier 1,
-    # 1 tier register tier 1, start now, until changed, 150 = 0x96 (1.50 SEK/kWh).
-    first = ("78563412" "05" "456e6b656c" "0042072F" "0042072F" "00" "F002" "21" "11"
-             "0042072F" "FFFF" "96000000" + UNUSED)
-    assert sent == [(0x0001, 0x0700, bytes.fromhex("19" "21" "00" + first))]
+    assert sent == [(0x0001, 0x0700, bytes.fromhex("19" "21" "00" + ENKEL))]
     hub.step(0)  # the tier the request saw first is still pushed (seq 1)
-    assert sent[1] == (0x0001, 0x0700, bytes.fromhex("19" "01" "00" + first))
+    assert sent[1] == (0x0001, 0x0700, bytes.fromhex("19" "01" "00" + ENKEL))
     hub.step(0)
     assert len(sent) == 2
     del sent[:]
@@ -106,9 +107,7 @@ def test_a_display_that_asked_before_the_prices_gets_them_when_they_are_set():
     del sent[:]
     hub.set_prices(PriceConfig(0x12345678, 752, [(b"Enkel", 150, 2)]))
     hub.step(0)
-    first = ("78563412" "05" "456e6b656c" "0042072F" "0042072F" "00" "F002" "21" "11"
-             "0042072F" "FFFF" "96000000" + UNUSED)
-    assert sent == [(0x0001, 0x0700, bytes.fromhex("19" "01" "00" + first))]
+    assert sent == [(0x0001, 0x0700, bytes.fromhex("19" "01" "00" + ENKEL))]
     hub.step(0)
     assert len(sent) == 1
 
@@ -126,10 +125,10 @@ def test_push_subscribers_are_kept_through_a_reboot():
     store = RecordStore(MemoryFs())
     text = [b""]
 
-    def hub():
+    def hub(prices=None):  # prices: those stored, as main.py builds the hub at boot
         view = RegistersView(regs)
         view.text_message = lambda: text[0]
-        h = Hub(regs.clock, view, 3600, DST_EU, clock, store=store)
+        h = Hub(regs.clock, view, 3600, DST_EU, clock, store=store, prices=prices)
         sent = []
 
         def send(dst, dst_ep, cluster, profile, src_ep, payload, n, now, ack, secure):
@@ -157,3 +156,22 @@ def test_push_subscribers_are_kept_through_a_reboot():
                                                   (0x0002, 0x0703)], sent
     # Display Message (command 0x00) carrying "Hallo" (length 5, then the octets).
     assert all(p[2] == 0x00 and b"\x05Hallo" in p for d, c, p in sent if c == 0x0703)
+    message_id = [p[3:7] for _, c, p in sent if c == 0x0703][0]
+    h.save_reporting()
+
+    # Another power cut: nothing is sent again, and the message keeps its id.
+    h, sent = hub(PriceConfig(0x12345678, 752, [(b"Enkel", 150, 2)]))
+    h.step(0)
+    h.step(0)
+    assert sent == []
+    assert h.router.receive(0x0002, 1, 1, 0x0703, 0x0109, bytes([0x01, 0x50, 0x00]), 0, 3, 0,
+                            True)
+    assert sent[0][2][2] == 0x00 and sent[0][2][3:7] == message_id
+    h.save_reporting()
+    del sent[:]
+
+    # A tariff switch while the hub was off is published when it is back.
+    regs.energy.tariff = 2
+    h, sent = hub(PriceConfig(0x12345678, 752, [(b"Enkel", 150, 2), (b"Dal", 120, 2)]))
+    h.step(0)
+    assert [(d, c) for d, c, _ in sent] == [(0x0001, 0x0700)]

@@ -17,12 +17,14 @@ from robot.libraries.BuiltIn import BuiltIn
 
 from tools.baiop.hanair import HanAirKeywords, HanCounterKeywords
 from tools.baiop.hancap import HanCapture
+from tools.baiop.hanflow import HanFlowKeywords
 from tools.baiop.hanhub import HanHubKeywords
+from tools.baiop.hanreg import HanRegistrationKeywords
 from tools.baiop.hanzcl import HanReportingKeywords, HanZclKeywords
 
 
 class HanLibrary(HanAirKeywords, HanCounterKeywords, HanHubKeywords, HanZclKeywords,
-                 HanReportingKeywords):
+                 HanReportingKeywords, HanFlowKeywords, HanRegistrationKeywords):
     ROBOT_LIBRARY_SCOPE = "GLOBAL"
 
     def __init__(self):
@@ -75,13 +77,13 @@ class HanLibrary(HanAirKeywords, HanCounterKeywords, HanHubKeywords, HanZclKeywo
             return any(v.get(key) is not None for v in self.device_lines(prefix))
         return self._wait(seen, timeout, "no %s line with %s" % (prefix.strip(), key))
 
-    def _wait(self, cond, timeout, message):
+    def _wait(self, cond, timeout, message, step=0.25):
         waited = 0.0
         while not cond():
             if waited >= float(timeout):
                 raise AssertionError("%s within %s s" % (message, timeout))
-            self.run_han_for(1.0)
-            waited += 1.0
+            self.run_han_for(step)
+            waited += step
         logger.info("after %.0f s" % waited)
 
     def _refresh(self):

@@ -17,6 +17,7 @@ from tools.baiop import p1rules as rules
 from tools.baiop import targets as tg
 from tools.baiop.capture import Capture
 from tools.baiop.p1keys_dr import DataRequestKeywords
+from tools.baiop.p1keys_reg import RegisterKeywords
 from tools.baiop.p1keys_sec import SecurityKeywords
 
 # DSMR 5.0.2 6.4: "/" + 3 letters + the baud rate character + identification, CR LF CR LF;
@@ -27,7 +28,7 @@ _SPECS = {"nl": "V5", "nl4": "V4", "be": "BELGIUM_FLUVIUS", "lu": "LUXEMBOURG_SM
           "se": "SWEDEN", "lt": "V5"}
 
 
-class P1Library(DataRequestKeywords, SecurityKeywords):
+class P1Library(DataRequestKeywords, SecurityKeywords, RegisterKeywords):
     ROBOT_LIBRARY_SCOPE = "GLOBAL"
 
     def __init__(self):

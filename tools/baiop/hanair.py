@@ -283,6 +283,6 @@ class HanCounterKeywords:
         before = self.cap.count("zbee.sec.src64 == %s && frame.time_epoch < %f" % (hub, down))
         self._wait(lambda: self.cap.count("zbee.sec.src64 == %s && frame.time_epoch > %f"
                                           % (hub, up)), 60, "no secured frame of the hub "
-                                                            "after its power cut")
+                                                            "after its power cut", step=2)
         if not before:
             raise AssertionError("no secured frame of the hub before its power cut")

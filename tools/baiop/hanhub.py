@@ -30,7 +30,8 @@ class HanHubKeywords:
         ext = self.device_ext(name)
         self.wait_until_console_shows("han registered %s" % ext, 5)
         self.wait_until_console_shows("han associated %s short" % ext, 60)
-        self._wait(lambda: ext in self._verified(), 60, "%s: no verified TC link key" % ext)
+        self._wait(lambda: ext in self._verified(), 60, "%s: no verified TC link key" % ext,
+                   step=2)
         if not self.cap.count("zbee.sec.src64 == %s && (zbee_zcl || zbee_zdp)"
                               % _colons(ext)):
             raise AssertionError("no application frame of %s opened" % ext)
@@ -170,22 +171,25 @@ class HanHubKeywords:
         """The display's energy (kWh) and gas (m3) are values P1 showed, to P1's digits."""
         self.wait_until_device_prints("[ihd] ", "kwh", 60)
         self.wait_until_device_prints("[ihd] ", "gas_m3", 60)
-        self.run_han_for(2)
+        shown = self.device_lines("[ihd] ")
+        self.run_han_for(3)  # P1 shows a new gas reading within its next telegram
         tels = self.p1_telegrams()
         kwh = [round(float(t.ELECTRICITY_USED_TARIFF_1.value) +
                      float(t.ELECTRICITY_USED_TARIFF_2.value), 3) for t in tels]
         gas = {round(float(t.MBUS_METER_READING.value), 3) for t in tels
                if getattr(t, "MBUS_METER_READING", None) is not None}
-        shown = self.device_lines("[ihd] ")
         later = [s for s in shown if s.get("kwh") is not None and kwh[0] <= s["kwh"]]
         if not later:
             raise AssertionError("no display energy while P1 was read: %s" % shown[-2:])
+        # P1 was read only while these cases waited: the display's value, read at its own
+        # moment, lies between two of them (or one step after the last), to P1's digits
+        # (never 10x, 100x or 1000x off: HAN-INF-003).
         step = max([b - a for a, b in zip(kwh, kwh[1:])] + [0.001])
         for s in later:
-            if not any(abs(s["kwh"] - k) < 0.0005 for k in kwh) and \
-                    not kwh[-1] < s["kwh"] <= kwh[-1] + step + 0.0005:
+            v = s["kwh"]
+            if round(v, 3) != v or not kwh[0] <= v <= kwh[-1] + step + 0.0005:
                 raise AssertionError("display %s kWh is no P1 value (P1 %s .. %s)"
-                                     % (s["kwh"], kwh[0], kwh[-1]))
+                                     % (v, kwh[0], kwh[-1]))
         g = [s["gas_m3"] for s in shown if s.get("gas_m3") is not None]
         if g[-1] not in gas and gas:
             raise AssertionError("display gas %s, P1 showed %s" % (g[-1], sorted(gas)))
@@ -305,3 +309,44 @@ class HanHubKeywords:
                    self.target.console()[self._probe_at:], 60,
                    "nothing accepted from %s after the probe" % name)
         self.hub_status_should_list(name)
+
+    # --- the gas lines of P1 (H1-FUN-008, H1-INF-019) ------------------------------------
+    def _p1_texts(self):
+        return [m.group(0) for m in re.finditer(rb"/[^!]*![0-9A-F]{4}\r\n", bytes(self.p1))]
+
+    def gas_lines_should_come_only_after_the_first_reading(self, *mbus):
+        """No M-Bus line before the gas meter's first reading reached the meter; all of
+        them in every telegram after it (those of the run's first seconds, then later)."""
+        from robot.libraries.BuiltIn import BuiltIn
+
+        from tools.baiop.p1rules import objects
+
+        first = BuiltIn().get_library_instance("tools.baiop.P1Library")._shared[1]
+        self.wait_until_device_prints("[gas] ", "m3", 60)
+        self.run_han_for(3)
+        seq = [t.plain for t in first if t.plain] + self._p1_texts()
+        sets = [[o for o in objects(t) if o.startswith("0-1:")] for t in seq]
+        if not sets or not sets[-1]:
+            raise AssertionError("no gas lines after the first reading")
+        start = next(i for i, s in enumerate(sets) if s)
+        if any(s != list(mbus) for s in sets[start:]):
+            raise AssertionError("after the first: %s, %s expected" % (
+                [s for s in sets[start:] if s != list(mbus)][:2], list(mbus)))
+        if start == 0:
+            BuiltIn().skip("the gas meter reported before the first telegram was read")
+
+    def gas_lines_should_have_their_format(self):
+        from tools.baiop.p1rules import line_of
+
+        be = self.target.profile == "be"
+        want = {"0-1:24.1.0": rb"\(003\)",
+                "0-1:96.1.1" if be else "0-1:96.1.0": rb"\(([0-9A-F]{2})+\)",
+                "0-1:24.2.3" if be else "0-1:24.2.1": rb"\(\d{12}[SW]\)\(\d{5}\.\d{3}\*m3\)"}
+        texts = self._p1_texts()[-3:]
+        if not texts:
+            raise AssertionError("no telegram after the gas reading")
+        for t in texts:
+            for obis, rx in want.items():
+                v = line_of(t, obis)
+                if v is None or not re.fullmatch(rx, v):
+                    raise AssertionError("%s%s is not %s" % (obis, v, rx.decode()))

@@ -6,6 +6,8 @@ import datetime
 
 from robot.libraries.BuiltIn import BuiltIn
 
+from tools.baiop.p1rules import ZONES
+
 # ZCL 2.6.2 data types.
 ENUM8, UINT24, UINT48, INT24, INT32, UINT32, BITMAP8, UTC = (0x30, 0x22, 0x25, 0x2A, 0x2B,
                                                             0x23, 0x18, 0xE2)
@@ -27,8 +29,6 @@ RETRY_WINDOW_S = 40
 # How old the Time attribute may be when a frame carries it: a response held for a sleepy
 # device's poll and its APS retries goes out as built (HAN-COM-004, HAN-COM-005).
 HELD_S = 40
-ZONES = {"nl": "Europe/Amsterdam", "nl4": "Europe/Amsterdam", "be": "Europe/Brussels",
-         "lu": "Europe/Luxembourg", "lt": "Europe/Vilnius"}
 
 
 def utc_of(text):
@@ -227,7 +227,7 @@ class HanReportingKeywords:
         up = outages[-1][1]
         self._wait(lambda: self.cap.count("zbee_zcl.cmd.id == 0x0a && wpan.src16 == 0x0000 "
                                           "&& frame.time_epoch > %f" % up), 60,
-                   "no report from the hub after its power cut")
+                   "no report from the hub after its power cut", step=2)
         again = self.cap.count("zbee_zcl.cmd.id == 0x06 && frame.time_epoch > %f" % up)
         if again:
             raise AssertionError("%d Configure Reporting after the cut: the hub forgot "

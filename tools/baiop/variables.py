@@ -6,6 +6,8 @@ keys (boards/emu-mps2/device.json) for the security cases."""
 import json
 import os
 
+from tools.baiop.han_bench import GAS_REPORT_S
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 _MBUS = ["0-1:24.1.0", "0-1:96.1.0", "0-1:24.2.1"]  # DSMR 5.0.2 6.12
@@ -49,4 +51,5 @@ def get_variables(profile="nl", capture_periods=8, replay=False, key=""):
         "HAN_NETWORK_KEY": device.get("han_network_key", ""),
         "PRICES": os.path.join(ROOT, "tools", "baiop", "lab_prices.json"),
         "MESSAGE": "BAIOP lab message 7",
+        "GAS_REPORT_S": GAS_REPORT_S,
     }

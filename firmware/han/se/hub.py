@@ -120,6 +120,10 @@ class Hub:
                 elif self._n_price_askers < PRICE_ASKERS:
                     self._price_askers[self._n_price_askers] = short
                     self._n_price_askers += 1
+            active, message_id, _, tier = self._subs.pushed()
+            self.messaging.resume(active, message_id, self._subs.same_text)
+            if self.price is not None:
+                self.price.pushed_tier = tier
 
         # Today's, this week's and this month's consumption survive a reboot within the
         # period (record "handay", written when a local day begins).
@@ -218,10 +222,11 @@ class Hub:
         m = self.messaging
         p = self.price
         if p is not None:
-            self._subs.save(m.subscribers, m.n_subscribers, p.subscribers, p.n_subscribers)
+            self._subs.save(m.subscribers, m.n_subscribers, p.subscribers, p.n_subscribers,
+                            m, p.pushed_tier)
         else:
             self._subs.save(m.subscribers, m.n_subscribers, self._price_askers,
-                            self._n_price_askers)
+                            self._n_price_askers, m, 0)
 
     def set_prices(self, config):
         """Publish config (han.se.price.PriceConfig) from now on (the configuration path's

@@ -174,8 +174,8 @@ class MessagingServer(ClusterServer):
         self.active = False       # a message is shown (the text is not empty)
         self.confirmed = False    # some display confirmed the active message
         self.seq = 0
-        self._pushed_active = False   # what the subscribers were last sent
-        self._pushed_id = 0
+        self.pushed_active = False   # what the subscribers were last sent (the hub keeps
+        self.pushed_id = 0           # it through a reboot: subscribers.py)
         self.subscribers = [0] * max_subscribers
         self.n_subscribers = 0
         self._seen = None
@@ -230,25 +230,39 @@ class MessagingServer(ClusterServer):
         Get Last Message saw first is still pushed here."""
         self._observe(self.clock.utc() - ZCL_EPOCH_UNIX)
         m = self.message
-        if self.active == self._pushed_active \
-                and (not self.active or m.message_id == self._pushed_id):
+        if self.active == self.pushed_active \
+                and (not self.active or m.message_id == self.pushed_id):
             return 0
-        shown = self._pushed_id      # what a cancel must name: the message they show
-        self._pushed_active = self.active
-        self._pushed_id = m.message_id
+        shown = self.pushed_id      # what a cancel must name: the message they show
+        self.pushed_active = self.active
+        self.pushed_id = m.message_id
         self.seq = (self.seq + 1) & 0xFF
         if self.active:
             return self._display(out, self.seq)
         p = self._header(out, self.seq, CANCEL_MESSAGE)
         return build_cancel_message(out, p, shown)
 
+    def resume(self, active, message_id, same_text):
+        """After a reboot: the subscribers were last sent this (active, id); same_text(t)
+        tells whether the current text is the one sent. Then it is not pushed again and
+        keeps its id (a display would show it as a new message otherwise)."""
+        self._observe(self.clock.utc() - ZCL_EPOCH_UNIX)
+        m = self.message
+        if self.active != active or active and not same_text(
+                memoryview(m.text)[:m.text_len]):
+            return
+        if active:
+            m.message_id = message_id
+        self.pushed_active = active
+        self.pushed_id = message_id
+
     def repush(self, out):
         """The last Display or Cancel Message again (same sequence number), for the
         subscribers it did not reach."""
-        if self._pushed_active:
+        if self.pushed_active:
             return self._display(out, self.seq)
         p = self._header(out, self.seq, CANCEL_MESSAGE)
-        return build_cancel_message(out, p, self._pushed_id)
+        return build_cancel_message(out, p, self.pushed_id)
 
     def _confirmation(self, buf, p, end):
         if end - p < 8:

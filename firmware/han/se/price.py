@@ -314,7 +314,7 @@ class PriceServer(ClusterServer):
         self.pp = PublishPrice()
         self.tier = 0            # the tier pp describes; 0 before the first
         self.seq = 0             # our transaction sequence numbers (unsolicited frames)
-        self._pushed = 0         # the tier last sent to the subscribers
+        self.pushed_tier = 0      # the tier last sent to the subscribers (hub.py keeps it)
         self.subscribers = [0] * max_subscribers   # short addresses, Rx On When Idle
         self.n_subscribers = 0
         self._src = -1
@@ -364,9 +364,9 @@ class PriceServer(ClusterServer):
         Current Price saw first is still pushed here."""
         utc = self._utc()
         self._observe(utc)
-        if self.tier == self._pushed:
+        if self.tier == self.pushed_tier:
             return 0
-        self._pushed = self.tier
+        self.pushed_tier = self.tier
         self.seq = (self.seq + 1) & 0xFF
         return self._publish(out, self.seq, utc)
 

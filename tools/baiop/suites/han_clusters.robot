@@ -55,6 +55,23 @@ Message_Display_And_Confirm
     Display Should Show    message    ${MESSAGE}
     Message Confirmation Should Be Logged
 
+Store_And_Forward_Delivers_Once
+    Skip Unless Han    live
+    Display Should Show    message    ${MESSAGE}
+    Messages Should Be Delivered Once    display
+
+Default_Response_Rules
+    Skip Unless Han
+    Default Responses Should Follow The Rules
+
+Aps_Acknowledged_Delivery
+    Skip Unless Han
+    Hub Unicasts Should Ask For Aps Acks
+
+Gas_Meter_Reports
+    Skip Unless Han    live
+    Gas Meter Should Report On Schedule    ${GAS_REPORT_S}
+
 Report_Intervals
     Skip Unless Han
     Report Intervals Should Follow Configuration

@@ -48,3 +48,28 @@ Resume_After_Hub_Power_Cut
     Skip Unless Han    live
     Power Cut Of The Hub If None Yet
     Hub Should Have Resumed Its Network
+
+Device_Rejoins_After_Hub_Outage
+    Skip Unless Han    live
+    Power Cut Of The Hub If None Yet
+    Devices Should Rejoin After The Outage    gas
+
+Indirect_To_Sleepy_Device
+    Skip Unless Han    live
+    Frames To A Sleepy Device Should Follow Its Polls    gas
+
+Install_Code_Lengths
+    Skip Unless Han    live
+    Install Codes Of Every Length Should Register
+
+Permit_Joining_Refused
+    Skip Unless Han    live
+    Registration Signed With Another Key Should Be Refused
+
+Table_Full_Refused
+    Skip Unless Han    live
+    Registrations Should Stop At The Table Size
+
+Remove_Device
+    Skip Unless Han    live
+    Remove Device    display

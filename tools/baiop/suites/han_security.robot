@@ -28,6 +28,10 @@ Default_Key_Refused
     Skip Unless Han
     Well Known Key Should Open Nothing
 
+Aps_Security_Of_Answers
+    Skip Unless Han
+    Zcl Should Be Nwk Secured
+
 Counters_Across_Power_Cut
     Skip Unless Han
     Frame Counters Should Never Be Reused
