@@ -66,12 +66,12 @@ def register_han_device(board, config_key, ext, code, echo=None, timeout=10):
 class HostMedium:
     """make run's own medium in a thread, and the host HAN devices joining the board."""
 
-    def __init__(self, pcap=None):
+    def __init__(self, pcap=None, linktype=195):
         from tools.han.medium_server import MediumServer
 
         self._dir = tempfile.mkdtemp(prefix="han-")
         self.path = os.path.join(self._dir, "medium.sock")
-        self.server = MediumServer(self.path, pcap=pcap).start_thread()
+        self.server = MediumServer(self.path, pcap=pcap, linktype=linktype).start_thread()
         self._stop = threading.Event()
         self._threads = []
         self.lines = collections.deque()  # prefixed lines for make run's console

@@ -34,15 +34,8 @@ class HanBench:
 
     def __init__(self, pcap):
         self.pcap = pcap
-        self.host = emu_han.HostMedium(None)
         # The lab's sniffer: a TAP capture (channel, RSSI, LQI with every frame).
-        server = self.host.server
-        from han.pcap import PcapWriter
-
-        server._pcap_file = open(self.pcap, "wb")
-        server.pcap = PcapWriter(server._pcap_file, LINKTYPE_TAP)
-        server.pcap_path = self.pcap
-        server.medium.sniffer = server._sniff
+        self.host = emu_han.HostMedium(pcap, LINKTYPE_TAP)
         self.path = self.host.path
         self.lines = []  # "[gas] ..." and "[ihd] ..." lines of the host devices
         self.registered = {}  # ext -> install code with CRC, as the installer typed it
@@ -76,9 +69,7 @@ class HanBench:
             self.host.start_device(UNREGISTERED_EXT, with_crc(UNREGISTERED_CODE))
 
     def flush(self):
-        f = self.host.server._pcap_file
-        if f is not None and not f.closed:
-            f.flush()
+        self.host.server.flush_capture()
 
     def inject(self, psdu, channel):
         """Transmit a MAC frame from the lab's own radio (which appends the FCS, as

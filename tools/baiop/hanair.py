@@ -243,33 +243,47 @@ def _colons(ext):
 class HanCounterKeywords:
     def frame_counters_should_never_be_reused(self):
         """[ZB] 4.3.1.1, 4.5.1.2: a sender's NWK frame counter is never used for two
-        frames, across the hub's power cuts too (HAN-SEC-008): a counter seen again must
-        carry the same frame (a retransmission, or a replay by someone else: same MIC),
-        since a new frame under an old counter would reuse a CCM* nonce; and what one
-        receiver gets from a sender comes with growing counters (frames held for a
-        sleepy device's poll leave later than frames built after them, to others)."""
-        mic_of, top, checked = {}, {}, 0
-        for n, src64, dst, counter, mic in self.cap.rows(
-                "zbee_nwk.security == 1", "frame.number", "zbee.sec.src64", "wpan.dst16",
+        frames (HAN-SEC-008): a counter seen again must carry the same frame (a
+        retransmission, or a replay by someone else: same MIC), since a new frame under
+        an old counter would reuse a CCM* nonce. (The order in which one receiver gets
+        them is not checked here: frames held for a sleepy device's poll may leave in
+        another order than they were secured; see docs/baiop.md.)"""
+        mic_of, checked = {}, 0
+        for n, src64, counter, mic in self.cap.rows(
+                "zbee_nwk.security == 1", "frame.number", "zbee.sec.src64",
                 "zbee.sec.counter", "zbee.sec.mic"):
             if not (src64 and counter and mic):
                 continue
-            who, c, m = src64[0], int(counter[0]), mic[0]
-            if (who, c) in mic_of:
-                if mic_of[(who, c)] != m:
+            key = (src64[0], int(counter[0]))
+            if key in mic_of:
+                if mic_of[key] != mic[0]:
                     raise AssertionError("frame %s: %s reused NWK counter %d for another "
-                                         "frame" % (n[0], who, c))
+                                         "frame" % (n[0], key[0], key[1]))
                 continue
-            pair = (who, dst[0] if dst else "")
-            if c <= top.get(pair, -1):
-                raise AssertionError("frame %s: %s counter %d after %d to %s"
-                                     % (n[0], who, c, top[pair], pair[1]))
-            mic_of[(who, c)] = m
-            top[pair] = c
+            mic_of[key] = mic[0]
             checked += 1
         if not checked:
             raise AssertionError("no NWK-secured frame")
         return checked
+
+    def counters_should_resume_above_the_cut(self):
+        """After the hub's power cut every new NWK counter of the hub is above all it
+        used before (reserved in blocks of 256 on flash)."""
+        outages = getattr(self.target, "outages", [])
+        if not outages:
+            BuiltIn().skip("no power cut of the hub in this run")
+        down, up = outages[-1]
+        hub = _colons(self.hub_ext())
+        rows = self.cap.rows("zbee.sec.src64 == %s && zbee_nwk.security == 1" % hub,
+                             "frame.time_epoch", "zbee.sec.counter")
+        before = [int(c[0]) for t, c in rows if float(t[0]) < down]
+        after = [int(c[0]) for t, c in rows if float(t[0]) > up]
+        if not before or not after:
+            raise AssertionError("secured frames of the hub: %d before, %d after the cut"
+                                 % (len(before), len(after)))
+        if min(after) <= max(before):
+            raise AssertionError("counter %d after the cut, %d before" % (min(after),
+                                                                        max(before)))
 
     def hub_should_send_after_its_power_cut(self):
         """The hub's NWK counters after its power cut continue above all it sent before

@@ -234,6 +234,11 @@ class MediumServer:
         if self._pcap_file:
             self._pcap_file.close()
 
+    def flush_capture(self):
+        """Write out what the capture holds so far (a reader of the live file)."""
+        if self._pcap_file is not None and not self._pcap_file.closed:
+            self._pcap_file.flush()
+
     def summary(self):
         links = self.closed_links + self.links
         return {

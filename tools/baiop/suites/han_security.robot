@@ -38,7 +38,7 @@ Counters_Across_Power_Cut
     Skip Unless Han    live
     Power Cut Of The Hub If None Yet
     Hub Should Send After Its Power Cut
-    Frame Counters Should Never Be Reused
+    Counters Should Resume Above The Cut
 
 Replay_Refused
     Skip Unless Han    live
