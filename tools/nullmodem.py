@@ -107,23 +107,16 @@ class End:
         else:
             object.__setattr__(self, attr, value)
 
-    @property
-    def rts(self):
-        return self._rts
+    def _output(name):
+        """An output line the client sets; the other end is told of each change."""
+        def set_level(self, level):
+            setattr(self, name, bool(level))
+            self.peer.lines_changed()
+        return property(lambda self: getattr(self, name), set_level)
 
-    @rts.setter
-    def rts(self, level):
-        self._rts = bool(level)
-        self.peer.lines_changed()
-
-    @property
-    def dtr(self):
-        return self._dtr
-
-    @dtr.setter
-    def dtr(self, level):
-        self._dtr = bool(level)
-        self.peer.lines_changed()
+    rts = _output("_rts")
+    dtr = _output("_dtr")
+    del _output
 
     # The crossed lines: what this end's client reads.
     cts = property(lambda self: self.peer._rts)

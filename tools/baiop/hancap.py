@@ -47,6 +47,7 @@ class HanCapture:
     def __init__(self, pcap, keys=()):
         self.pcap = pcap
         self.keys = [link_key(k) for k in keys if k]
+        self._excluded_at, self._excluded = None, []
 
     def excluded(self):
         """Frame numbers of what the lab's own radio sent (replays, forged frames), listed
@@ -58,6 +59,10 @@ class HanCapture:
         side = self.pcap + ".injected"
         if not os.path.exists(side):
             return []
+        # Read again only when the capture or the list grew (a live run queries often).
+        stamp = (os.path.getsize(self.pcap), os.path.getsize(side))
+        if stamp == self._excluded_at:
+            return self._excluded
         with open(side) as f:
             sent = {bytes.fromhex(ln.strip()) for ln in f if ln.strip()}
         with open(self.pcap, "rb") as f:
@@ -70,6 +75,7 @@ class HanCapture:
                     out.append(n)
         except Exception:
             pass  # a live capture may end inside a record: what came before counts
+        self._excluded_at, self._excluded = stamp, out
         return out
 
     def _filter(self, display_filter):

@@ -48,14 +48,26 @@ class HanHubKeywords:
                 if ln.strip().startswith(prefix)]
 
     # --- the hub's diagnostics (HAN-INF-015, HAN-ACC-002) --------------------------------
-    def hub_status_should_list(self, *names):
+    def hub_status(self):
+        """Type HUB STATUS on the console; its answer as tools.hub parses it."""
         from tools.hub.__main__ import parse_lines
 
         start = len(self.target.console())
         self.target.type_line("HUB STATUS")
         self._wait(lambda: "HUB END" in self.target.console()[start:], 20,
                    "no HUB END answer")
-        status = parse_lines(self.target.console()[start:].splitlines())
+        return parse_lines(self.target.console()[start:].splitlines())
+
+    def runs_of_the_hub(self):
+        """What the meter printed after each of its starts (not what was typed before)."""
+        return re.split(r"import main; main\.run\(", self.target.console())[1:]
+
+    def channel(self):
+        """The channel the hub formed its PAN on (its console)."""
+        return int(self.console_lines("han zigbee pan ")[0].split()[5])
+
+    def hub_status_should_list(self, *names):
+        status = self.hub_status()
         devices = {_eui(d["eui64"]): d for d in status["devices"]}
         for name in names:
             d = devices.get(self.device_ext(name))
@@ -68,8 +80,7 @@ class HanHubKeywords:
         """None of these keys (the provisioned network key, the lab's link keys) appears
         in anything the console printed, in any case or byte order."""
         # What the meter printed after each start (not the provisioning typed before it).
-        runs = re.split(r"import main; main\.run\(", self.target.console())[1:]
-        text = re.sub(r"[^0-9a-f]", "", "".join(runs).lower())
+        text = re.sub(r"[^0-9a-f]", "", "".join(self.runs_of_the_hub()).lower())
         keys = [k.lower() for k in keys_hex if k] + [
             self.cap.keys[i].lower() for i in range(len(self.cap.keys))]
         for k in keys:
@@ -94,7 +105,7 @@ class HanHubKeywords:
         p = psdu(linktype, rec)
         frame = bytearray(p.frame[:-2] if p.trailer == FCS else p.frame)
         frame[2] = (frame[2] + 0x80) & 0xFF  # a MAC sequence number not just seen
-        channel = int(self.console_lines("han zigbee pan ")[0].split()[5])
+        channel = self.channel()
         self.target.bench.inject(bytes(frame), channel)  # the radio adds the FCS
         logger.info("replayed frame %d (NWK counter %d) of %s" % (number, frames[-3][1], ext))
 
@@ -113,7 +124,7 @@ class HanHubKeywords:
         """How many tamper lines of this kind and source each start of the hub printed."""
         short = "0x%04x" % self._short_of(ext)
         counts = []
-        for run in re.split(r"import main; main\.run\(", self.target.console())[1:]:
+        for run in self.runs_of_the_hub():
             n = 0
             for ln in run.splitlines():
                 words = ln.split()
@@ -134,10 +145,7 @@ class HanHubKeywords:
 
         profile = self.target.profile
         parser = TelegramParser(getattr(specs, _SPECS[profile]), apply_checksum_validation=True)
-        data = bytes(self.p1)
-        out = []
-        for m in re.finditer(rb"/[^!]*![0-9A-F]{4}\r\n", data):
-            out.append(parser.parse(m.group(0).decode("ascii"), throw_ex=True))
+        out = [parser.parse(t.decode("ascii"), throw_ex=True) for t in self._p1_texts()]
         if not out:
             raise AssertionError("no P1 telegram read during the HAN cases")
         return out
@@ -195,17 +203,33 @@ class HanHubKeywords:
             raise AssertionError("display gas %s, P1 showed %s" % (g[-1], sorted(gas)))
 
     # --- configuration through the hub (HAN-INF-009, HAN-INF-010) ------------------------
+    def _type_config(self, op, payload, key=None):
+        """Type one signed line; (accepted, the meter's answer)."""
+        from tools import emu_config
+
+        key = key or self.target.record.config_key
+        start = len(self.target.console())
+        self.target.type_line(emu_config.signed_line(key, op, payload))
+        answer = []
+
+        def answered():
+            m = re.search(r"CFG (?:OK|REJECTED)[^\r\n]*", self.target.console()[start:])
+            if m:
+                answer.append(m.group(0))
+            return bool(m)
+        self._wait(answered, 15, "no answer to a configuration line")
+        return answer[0].startswith("CFG OK"), answer[0]
+
     def send_configuration(self, spec):
         """A tools.config subcommand, signed with the board's config_key, typed on the
         console; waits for its CFG OK."""
         from tools import emu_config
 
         s = emu_config.parse("0 " + spec)
-        start = len(self.target.console())
-        self.target.type_line(emu_config.signed_line(self.target.record.config_key, s.op,
-                                                     s.payload))
-        self._wait(lambda: "CFG OK %d" % s.op in self.target.console()[start:], 15,
-                   "the meter did not accept %s" % spec.split()[0])
+        ok, answer = self._type_config(s.op, s.payload)
+        if not ok:
+            raise AssertionError("the meter did not accept %s: %s" % (spec.split()[0],
+                                                                     answer))
 
     def display_should_show(self, key, value, timeout=60):
         def shown():
@@ -282,7 +306,7 @@ class HanHubKeywords:
         3.4.4, 4.4.11.5; a real device secures them all)."""
         ext = self.device_ext(name)
         short = self._short_of(ext)
-        channel = int(self.console_lines("han zigbee pan ")[0].split()[5])
+        channel = self.channel()
         s = bytes((short & 0xFF, short >> 8))
         nwk_cmd = b"\x09\x00" + b"\x00\x00" + s + b"\x01\xe1"  # command, v2, to 0x0000
         nwk_data = b"\x08\x00" + b"\x00\x00" + s + b"\x01\xe2"  # data, v2

@@ -18,23 +18,6 @@ def _ext(n):
 
 
 class HanRegistrationKeywords:
-    def _type_config(self, op, payload, key=None):
-        """Type one signed line; (accepted, the meter's answer)."""
-        from tools import emu_config
-
-        key = key or self.target.record.config_key
-        start = len(self.target.console())
-        self.target.type_line(emu_config.signed_line(key, op, payload))
-        answer = []
-
-        def answered():
-            m = re.search(r"CFG (?:OK|REJECTED)[^\r\n]*", self.target.console()[start:])
-            if m:
-                answer.append(m.group(0))
-            return bool(m)
-        self._wait(answered, 15, "no answer to a configuration line")
-        return answer[0].startswith("CFG OK"), answer[0]
-
     def _register(self, ext, code_with_crc, key=None):
         from tools import config
 
@@ -90,7 +73,6 @@ class HanRegistrationKeywords:
         """han-remove: the hub tells the device to leave (NWK Leave, secured) and forgets
         it (HUB STATUS no longer lists it)."""
         from tools import config
-        from tools.hub.__main__ import parse_lines
 
         ext = self.device_ext(name)
         short = self._short_of(ext)
@@ -102,10 +84,7 @@ class HanRegistrationKeywords:
         self._wait(lambda: self.cap.count("zbee_nwk.cmd.id == 0x04 && wpan.dst16 == 0x%04x "
                                           "&& zbee_nwk.security == 1" % short), 30,
                    "no secured NWK Leave to %s" % name, step=2)
-        start = len(self.target.console())
-        self.target.type_line("HUB STATUS")
-        self._wait(lambda: "HUB END" in self.target.console()[start:], 20, "no HUB END")
-        status = parse_lines(self.target.console()[start:].splitlines())
+        status = self.hub_status()
         shown = [d for d in status["devices"] if d["eui64"].lower().replace(":", "") == ext]
         if any(d["state"] != "removed" or d["short"] is not None for d in shown):
             raise AssertionError("%s in HUB STATUS after its removal: %s" % (name, shown))
