@@ -246,3 +246,50 @@ def test_mac_receive_path_allocates_nothing():
         mac.step(0)
     assert mac.rx_frames == 5 and mac.rx_duplicates == 1 and mac.rx_errors[fr.ERR_FRAME_TYPE] == 1
     del buf
+
+
+def _poll_from(src, seq):
+    f = fr.FrameFields()
+    f.frame_type = fr.FT_CMD
+    f.ack_request = True
+    f.pan_id_compression = True
+    f.dst_mode = f.src_mode = fr.ADDR_SHORT
+    f.dst_pan = 0x1A2B
+    f.src_addr = src
+    f.seq = seq
+    buf = bytearray(127)
+    n = fr.encode(f, b"\x04", 1, buf)
+    return bytes(buf[:n])
+
+
+def test_mac_indirect_frames_leave_in_the_order_they_were_queued():
+    # Frames queued with one loop time share their expiry time; a later frame that took a
+    # lower slot (freed by a direct frame meanwhile) must still wait for the earlier ones:
+    # the sleepy device's NWK frame counters refuse a frame that comes after a newer one.
+    clock = FakeClock()
+    radio = ScriptedRadio(clock, airtime=500)
+    mac = Mac(radio, clock, b"\x00" * 8, 0x1A2B, 0x0000, lambda n: 0)
+    now = clock.ticks_us()  # the caller's loop time, for every send below
+    mac.send(0xFFFF, b"direct", 6, now)  # slot 0, broadcast: no ACK awaited
+    mac.send(0x0109, b"first", 5, now, indirect=True)  # slot 1
+    mac.send(0x0109, b"second", 6, now, indirect=True)  # slot 2
+    for _ in range(5):
+        clock.advance_us(1000)
+        mac.step(clock.ticks_us())
+    assert [f[-6:] for _, f in radio.sent] == [b"direct"]  # slot 0 is free again
+    mac.send(0x0109, b"third", 5, now, indirect=True)  # slot 0
+    got = []
+    for seq in range(3):
+        radio.rx.append(_poll_from(0x0109, seq))
+        clock.advance_us(100)
+        mac.step(clock.ticks_us())
+        g = fr.FrameFields()
+        frame = radio.sent[-1][1]
+        assert fr.decode(frame, len(frame), g, False) == fr.OK
+        got.append(bytes(frame[g.header_len:]))
+        clock.advance_us(600)
+        radio.rx.append(bytes([0x02, 0x00, g.seq]))  # the device's ACK
+        for _ in range(3):
+            clock.advance_us(1000)
+            mac.step(clock.ticks_us())
+    assert got == [b"first", b"second", b"third"]

@@ -365,3 +365,24 @@ def test_reporting_allocates_nothing():
     assert bytes(out[:res[2]]).hex().upper() == ("18010A" "0004" "2A" "24FAFF"
                                                  "1000" "42" "03" "6B5768"
                                                  "0000" "25" "87D612000000")
+
+
+def test_a_stale_time_from_a_caller_moves_no_second():
+    # The hub hands the engine the time of its own loop, which may be older than what a
+    # receive handler gave it a moment ago: the seconds the minimum interval counts stay
+    # whole (a report 0.5 s after the previous one with min 1 was seen on the air).
+    e, c, t = _engine()
+    c.advance_us(S // 10)
+    assert _cfg(e, c, t, 0x0000, zt.UINT48, 1, 900, 1) == 0
+    c.advance_us(e.wake_in(c.ticks_us()))                    # on the second (2.0 s)
+    assert _next(e, c) is not None
+    sent_at = c.ticks_us()
+    stale = c.ticks_add(sent_at, -S // 2)                   # a loop time 0.5 s old
+    assert not e.due(stale)
+    V[0] += 10
+    for _ in range(9):                                       # 0.1 s steps to 2.9 s
+        c.advance_us(S // 10)
+        if c.ticks_diff(c.ticks_us(), sent_at) < S:
+            assert not e.due(c.ticks_us()), c.ticks_diff(c.ticks_us(), sent_at)
+    c.advance_us(S + S // 10)
+    assert _next(e, c) is not None

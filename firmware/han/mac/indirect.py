@@ -29,6 +29,8 @@ MAC_TRANSACTION_PERSISTENCE_US = const(7680000)
 # (8 + 16 + 31 x 2) x 20 + 266 = 1986 symbols = 31 776 us.
 MAC_MAX_FRAME_TOTAL_WAIT_US = const(31776)
 
+_HELD_NO_MASK = const(0x3FFFFFFF)
+
 # Slot states.
 FREE = const(0)
 QUEUED = const(1)  # waiting in the transmit FIFO
@@ -55,6 +57,11 @@ class TxSlots:
         # When each held slot's transaction expires; 0 for every slot not held since it was
         # last freed (that is how a sent frame is known to have been an indirect one).
         self._expiry = [0] * slots
+        # The order in which slots were first held (a count that wraps in 30 bits): the
+        # frames for one device leave in that order. Expiry times cannot tell it, since
+        # frames queued with one loop time share theirs.
+        self._held_no = [0] * slots
+        self._next_held_no = 0
         self._fifo = bytearray(slots)
         self._fifo_head = 0
         self.queued = 0  # slots in the FIFO
@@ -122,6 +129,8 @@ class TxSlots:
         expires; from now on ACKs to that destination say frame pending."""
         self.state[i] = HELD
         self._expiry[i] = self._clock.ticks_add(now, MAC_TRANSACTION_PERSISTENCE_US)
+        self._held_no[i] = self._next_held_no
+        self._next_held_no = (self._next_held_no + 1) & _HELD_NO_MASK
         self._set_ack_pending(i, True)
 
     def hold_again(self, i, now):
@@ -143,8 +152,10 @@ class TxSlots:
         return held
 
     def _older(self, i, best):
-        # Held earlier = expires earlier (every hold lasts the same persistence time).
-        return best < 0 or self._clock.ticks_diff(self._expiry[i], self._expiry[best]) < 0
+        # Held first: its number is below best's, counting modulo 2^30 (fewer slots than
+        # half the range are ever held at once).
+        return best < 0 or \
+            (self._held_no[i] - self._held_no[best]) & _HELD_NO_MASK > _HELD_NO_MASK >> 1
 
     def expire_for(self, dst, now):
         """Frames held for short address dst expire now (their device is gone): they end

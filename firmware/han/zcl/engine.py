@@ -56,6 +56,8 @@ from han.zcl.dispatch import REPORT
 
 _S = const(1000000)
 WAKE_MAX_US = const(60000000)  # as han/nwk/aging.py TICK_MAX_US: seconds keep counting
+# A time up to a minute older than the newest seen is a caller's stale loop time.
+_STALE_US = const(60000000)
 CHECK_S = const(1)  # how often a slot past its minimum interval reads its value
 _MAX_OFF = const(0xFFFF)  # 2.5.7.1.6: not reported, configuration dropped
 
@@ -136,8 +138,13 @@ class ReportEngine:
         """Advance now_s; True when now is past the start of the current second."""
         c = self.clock
         d = c.ticks_diff(now, self._at)
-        if d < 0:  # an earlier now than seen: never go back
-            self._at = now
+        if d < 0:
+            # An earlier now than seen: a caller's loop time a moment old (ignored, so the
+            # seconds stay whole: moving the second's start back let a report follow the
+            # previous one by half a second under min 1), or a clock that jumped or was
+            # not read for over half the ticks' period (counted again from now).
+            if d < -_STALE_US:
+                self._at = now
             return False
         if d >= _S:
             k = d // _S
