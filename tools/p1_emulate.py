@@ -169,13 +169,28 @@ def parser():
     p.add_argument("--seconds", type=float, help="stop after N emulated seconds")
     p.add_argument("--count", type=int, help="stop after N telegrams sent")
     p.add_argument("--key", help="AES-128 key (hex): encrypted Smarty frames (lu)")
-    p.add_argument("--system-title", default=E.DEFAULT_TITLE.decode(), help="8 characters")
+    p.add_argument("--system-title", default=E.DEFAULT_TITLE.decode(), help="8 characters, or 16 hexadecimal digits (as a "
+                   "device.json holds it)")
     p.add_argument("--start", type=int, help="meter UTC at the start (default: now)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--late-by", type=float, help="'late': delay in emulated seconds")
     p.add_argument("--baud", type=int, default=115200, help="DSMR 5.0.2 6.1: 115200")
     p.add_argument("--trace", metavar="FILE", help="one JSON line per slot")
     return p
+
+
+def system_title(text):
+    """The 8 octets of the DLMS system title (Smarty 3.2.5), given as characters or hex."""
+    if len(text) == 16:
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            pass
+    raw = text.encode()
+    if len(raw) != 8:
+        raise ValueError("--system-title: 8 characters or 16 hexadecimal digits, not %r"
+                         % text)
+    return raw
 
 
 def main(argv=None):
@@ -186,7 +201,7 @@ def main(argv=None):
         faults = F.parse_fault_args(args.fault, args.fault_every)
         emu = E.Emulator(args.profile, faults, period=args.period, start_utc=args.start,
                          seed=args.seed, key=bytes.fromhex(args.key) if args.key else None,
-                         system_title=args.system_title.encode(), late_by=args.late_by)
+                         system_title=system_title(args.system_title), late_by=args.late_by)
     except ValueError as e:
         raise SystemExit(str(e))
     if args.seconds is None and args.count is None and is_file_target(args.port):

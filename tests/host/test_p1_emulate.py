@@ -129,6 +129,19 @@ def test_lu_encrypted_frames_open_with_dsmr_parser_and_cryptography(tmp_path):
         assert t.P1_MESSAGE_TIMESTAMP.value.timestamp() == START + 10 * i
 
 
+def test_the_system_title_as_characters_or_as_a_provisioning_records_hex(tmp_path):
+    for given, title in (("SAG10507", b"SAG10507"), ("454D550000000001", b"EMU\0\0\0\0\x01")):
+        stream = emulate(tmp_path, "--profile", "lu", "--count", "1", "--key", KEY.hex(),
+                         "--system-title", given)
+        frame = frames(stream)[0]
+        assert frame[2:10] == title and crc_ok(open_frame(frame)[0])
+    for bad in ("SAG1050", "454D55000000000G1"):
+        with pytest.raises(SystemExit) as e:
+            emulate(tmp_path, "--profile", "lu", "--count", "1", "--key", KEY.hex(),
+                    "--system-title", bad)
+        assert "--system-title" in str(e.value)
+
+
 # --- faults: each leaves exactly its defect ----------------------------------------------
 
 def slots(profile, fault, n=4, **kw):

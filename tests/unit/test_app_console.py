@@ -113,3 +113,50 @@ def test_default_port_prefers_the_boards_console():
     assert console.default_port(port) is port
     fallback = console.default_port(None)  # StdinPort, or None where stdin cannot be polled
     assert fallback is None or isinstance(fallback, console.StdinPort)
+
+
+class TrickleConsole:
+    """A console without a receive FIFO: one octet per read, an empty read between two."""
+
+    def __init__(self, data):
+        self.data = bytes(data)
+        self.pos = 0
+        self.gap = False
+        self.empty_reads = 0
+
+    def readinto(self, buf):
+        if self.gap or self.pos == len(self.data):
+            self.gap = False
+            self.empty_reads += 1
+            return None
+        buf[0] = self.data[self.pos]
+        self.pos += 1
+        self.gap = True
+        return 1
+
+
+def test_a_line_coming_in_an_octet_at_a_time_is_read_at_the_typing_pace():
+    _, regs, s = session()
+    out = []
+    data = line(6, 1, b"Hello P1")
+    port = TrickleConsole(data + b"x")  # then the start of a line that never ends
+    slept = []
+    real = console.sleep_ms
+
+    def sleep_ms(ms):
+        slept.append(ms)
+        return real(0)
+
+    console.sleep_ms = sleep_ms
+    try:
+        c = console.ConsoleConfig(s, out.append)
+        asyncio.run(c.run(port, poll_ms=50, until=lambda: port.empty_reads >= len(data) + 150))
+    finally:
+        console.sleep_ms = real
+    assert out == ["CFG OK 6 1"]
+    # Every gap inside the line: a millisecond; after its end the idle poll; after the
+    # start of a line that never ends 100 quick polls, then the idle poll again.
+    n = len(data) - 2  # the octets before CR LF
+    assert slept[:n] == [1] * n
+    assert slept[n:n + 2] == [50, 50]
+    assert slept[n + 2:n + 102] == [1] * 100 and set(slept[n + 102:]) == {50}

@@ -24,7 +24,7 @@ from tools.baiop.p1keys_sec import SecurityKeywords
 # 6.2: "!" + 4 upper-case hexadecimal CRC characters + CR LF.
 _HEADER = re.compile(rb"/[A-Za-z]{3}[0-9][^\r\n]{1,96}\r\n\r\n")
 _CRC_END = re.compile(rb"![0-9A-F]{4}\r\n\Z")
-_SPECS = {"nl": "V5", "nl4": "V4", "be": "BELGIUM_FLUVIUS", "lu": "LUXEMBOURG_SMARTY",
+_SPECS = {"nl": "V5", "nl4": "V4", "be": "BELGIUM_FLUVIUS", "lu": "MSN",
           "se": "SWEDEN", "lt": "V5"}
 
 
@@ -103,11 +103,16 @@ class P1Library(DataRequestKeywords, SecurityKeywords, RegisterKeywords):
         if len(self.telegrams) < int(n):
             raise AssertionError("%d telegrams, at least %s expected" % (len(self.telegrams), n))
 
+    def stray_runs(self):
+        """What lies between the telegrams, less the telegram the window may cut at each of
+        its two ends."""
+        end = len(self.cap.data)
+        return [(o, b) for o, b in self.between
+                if not (o == 0 and b[:1] not in (b"/", b"\xdb")) and o + len(b) != end]
+
     def nothing_should_lie_between_telegrams(self):
         """The window may cut one telegram at each of its two ends; nothing else."""
-        end = len(self.cap.data)
-        bad = [(o, b) for o, b in self.between
-               if not (o == 0 and b[:1] not in (b"/", b"\xdb")) and o + len(b) != end]
+        bad = self.stray_runs()
         if bad:
             o, b = bad[0]
             raise AssertionError("%d stray runs; first at %d: %r" % (len(bad), o, b[:60]))
@@ -192,10 +197,20 @@ class P1Library(DataRequestKeywords, SecurityKeywords, RegisterKeywords):
         spec = getattr(specs, _SPECS[self.profile])
         patterns = [re.compile(o["obis_reference"]) for o in spec["objects"]]
         parser = TelegramParser(spec, apply_checksum_validation=True)
+        encrypted = [t for t in self.telegrams if t.encrypted]
+        if encrypted and self.key is None:
+            raise AssertionError("encrypted frames and no key to open them (--key)")
+        for t in encrypted:  # dsmr_parser opens each frame itself (dlms-cosem)
+            try:
+                parser.parse(t.raw.hex(), encryption_key=self.key.hex(),
+                             authentication_key=rules.SMARTY_AK.hex(), throw_ex=True)
+            except Exception as e:
+                raise AssertionError("dsmr_parser, frame %d: %s" % (t.start, e))
         for t in self._plain():
             text = t.decode("ascii")
             try:
-                parser.parse(text, throw_ex=True)
+                if not encrypted:
+                    parser.parse(text, throw_ex=True)
             except Exception as e:
                 raise AssertionError("dsmr_parser: %s" % e)
             for ln in text.split("\r\n")[2:]:

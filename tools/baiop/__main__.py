@@ -103,9 +103,9 @@ def run(args, out=print):
                    report="report.html", xunit="junit.xml", loglevel="INFO",
                    variable=["TARGET:%s" % args.target, "KEY:%s" % key, "HAN:%s" % han,
                              "HAN_KEYS:%s" % ",".join(args.han_key or ())],
-                   variablefile=["%s:%s:8:%s:%s" % (
+                   variablefile=["%s:%s:%d:%s:%s" % (
                        os.path.join(ROOT, "tools", "baiop", "variables.py"), args.profile,
-                       args.target.startswith("replay:"), key)],
+                       args.periods, args.target.startswith("replay:"), key)],
                    prerunmodifier=_tagger(statements), console="dotted",
                    pythonpath=[ROOT])
     if args.suite:
@@ -145,6 +145,9 @@ def main(argv=None):
     r.add_argument("--out", required=True, metavar="DIR")
     r.add_argument("--suite", action="append", metavar="NAME",
                    help="run only this suite (e.g. h1_framing; repeatable)")
+    r.add_argument("--periods", type=int, default=8, metavar="N",
+                   help="the shared capture's length in P1 periods (default 8; at least 4: "
+                        "a longer session gives the jitter statistics more telegrams)")
     r.add_argument("--key", help="P1 decryption key (hex; lu: default the emulated "
                                  "board's provisioned one)")
     r.add_argument("--bap", action="append", metavar="FILE",
@@ -155,6 +158,8 @@ def main(argv=None):
                    help="with --han-pcap: an install code with its CRC, or a link key "
                         "(hex; repeatable): what the sniffer decrypts with")
     args = p.parse_args(argv)
+    if args.cmd == "run" and args.periods < 4:
+        p.error("--periods: at least 4 (the timing cases need telegrams beside the faults)")
     try:
         return run(args)
     except Exception as e:  # a setup error: the message, not a traceback

@@ -105,12 +105,15 @@ def frame_fields(raw):
 
 def open_frame(raw, key, ak=SMARTY_AK):
     """The plaintext of a Smarty frame (AES-128-GCM, IV = title + counter, AAD = security
-    control + AK, 12-octet tag; `cryptography`), or None when the tag fails."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    control + AK, 12-octet tag; `cryptography`), or None when the tag fails. (GCM mode
+    with min_tag_length: the AESGCM class takes only full 16-octet tags.)"""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
     try:
         title, sc, counter, ct, tag, _, _ = frame_fields(raw)
-        return AESGCM(key).decrypt(title + counter.to_bytes(4, "big"), ct + tag,
-                                   bytes([sc]) + ak)
+        dec = Cipher(algorithms.AES(key), modes.GCM(title + counter.to_bytes(4, "big"), tag,
+                                                    min_tag_length=12)).decryptor()
+        dec.authenticate_additional_data(bytes([sc]) + ak)
+        return dec.update(ct) + dec.finalize()
     except Exception:
         return None

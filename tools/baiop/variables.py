@@ -11,7 +11,8 @@ from tools.baiop.han_bench import GAS_REPORT_S
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 _MBUS = ["0-1:24.1.0", "0-1:96.1.0", "0-1:24.2.1"]  # DSMR 5.0.2 6.12
-_BE_MBUS = ["0-1:24.1.0", "0-1:96.1.1", "0-1:24.4.0", "0-1:24.2.3"]  # e-MUCS H 1.7.1
+# e-MUCS H 1.7.1; the valve 0-1:24.4.0 only with a reported position (H1-INF-020).
+_BE_MBUS = ["0-1:24.1.0", "0-1:96.1.1", "0-1:24.2.3"]
 _TARIFFS = ["1-0:1.8.1", "1-0:1.8.2", "1-0:2.8.1", "1-0:2.8.2"]
 _TOTALS = ["1-0:1.8.0", "1-0:2.8.0"]
 
