@@ -185,6 +185,21 @@ def test_mac_send_builds_frame_and_reports_success():
     assert done == [(h, SUCCESS)]
 
 
+def _poll_from(src, seq):
+    """A data request (MAC command 0x04, 2006 7.3.4) from short address src."""
+    f = fr.FrameFields()
+    f.frame_type = fr.FT_CMD
+    f.ack_request = True
+    f.pan_id_compression = True
+    f.dst_mode = f.src_mode = fr.ADDR_SHORT
+    f.dst_pan = 0x1A2B
+    f.src_addr = src
+    f.seq = seq
+    buf = bytearray(127)
+    n = fr.encode(f, b"\x04", 1, buf)
+    return bytes(buf[:n])
+
+
 def test_mac_indirect_frame_waits_for_data_request():
     clock = FakeClock()
     radio = ScriptedRadio(clock, airtime=500)
@@ -194,18 +209,7 @@ def test_mac_indirect_frame_waits_for_data_request():
     mac.send(0x0109, b"for the gas meter", 17, clock.ticks_us(), indirect=True)
     mac.step(clock.ticks_us())
     assert radio.sent == [] and radio.pending[0x0109]
-    # The sleepy device polls: MAC command 0x04 from 0x0109.
-    f = fr.FrameFields()
-    f.frame_type = fr.FT_CMD
-    f.ack_request = True
-    f.pan_id_compression = True
-    f.dst_mode = f.src_mode = fr.ADDR_SHORT
-    f.dst_pan = 0x1A2B
-    f.src_addr = 0x0109
-    f.seq = 1
-    buf = bytearray(127)
-    n = fr.encode(f, b"\x04", 1, buf)
-    radio.rx.append(bytes(buf[:n]))
+    radio.rx.append(_poll_from(0x0109, 1))  # the sleepy device polls
     clock.advance_us(100)
     mac.step(clock.ticks_us())
     assert len(radio.sent) == 1 and not radio.pending[0x0109]
@@ -246,20 +250,6 @@ def test_mac_receive_path_allocates_nothing():
         mac.step(0)
     assert mac.rx_frames == 5 and mac.rx_duplicates == 1 and mac.rx_errors[fr.ERR_FRAME_TYPE] == 1
     del buf
-
-
-def _poll_from(src, seq):
-    f = fr.FrameFields()
-    f.frame_type = fr.FT_CMD
-    f.ack_request = True
-    f.pan_id_compression = True
-    f.dst_mode = f.src_mode = fr.ADDR_SHORT
-    f.dst_pan = 0x1A2B
-    f.src_addr = src
-    f.seq = seq
-    buf = bytearray(127)
-    n = fr.encode(f, b"\x04", 1, buf)
-    return bytes(buf[:n])
 
 
 def test_mac_indirect_frames_leave_in_the_order_they_were_queued():

@@ -27,6 +27,8 @@ UNREGISTERED_CODE = bytes.fromhex("C1C2C3C4C5C6")
 GAS_REPORT_S = 10  # shorter than the 300 s default so that a run sees several reports
 DISPLAY_AFTER_GAS_S = 25  # tools/emu_run.py: a sleepy joiner first, the display after
 LINKTYPE_TAP = 283
+MAX_FRAME_RETRIES = 3  # aMaxFrameRetries (802.15.4-2006 Table 86)
+ACK_WAIT_S = 0.2  # the medium's ACK, through its server, for the lab radio's frames
 
 
 class HanBench:
@@ -73,24 +75,31 @@ class HanBench:
 
     def inject(self, psdu, channel):
         """Transmit a MAC frame from the lab's own radio (which appends the FCS, as
-        802.15.4 transceivers do)."""
+        802.15.4 transceivers do). A frame that asks for an acknowledgement is sent again
+        until one comes, up to aMaxFrameRetries times, as a device's MAC does (the hub
+        hears nothing while it transmits itself). True when acknowledged, or not asked."""
         from hal.radio import TX_OK
         from han.radio_bridge import BridgeRadio
         from tools.han.medium_server import SocketStream
 
         with open(self.pcap + ".injected", "a") as f:  # hancap.py leaves them out
             f.write(bytes(psdu).hex() + "\n")
+        wants_ack = bool(psdu[0] & 0x20)  # frame control: ACK request (802.15.4 7.2.1.1.4)
         stream = SocketStream(self.path)
         try:
             radio = BridgeRadio(stream)
             radio.on()
             radio.set_channel(channel)
-            radio.prepare(psdu, len(psdu))
-            end = time.monotonic() + 2
-            while radio.transmit() != TX_OK and time.monotonic() < end:
-                time.sleep(0.01)
-            while radio.tx_busy() and time.monotonic() < end:
-                time.sleep(0.005)
+            for _ in range(1 + MAX_FRAME_RETRIES):
+                radio.prepare(psdu, len(psdu))
+                end = time.monotonic() + 2
+                while radio.transmit() != TX_OK and time.monotonic() < end:
+                    time.sleep(0.01)
+                while radio.tx_busy() and time.monotonic() < end:
+                    time.sleep(0.005)
+                if not wants_ack or _acked(radio, psdu[2]):
+                    return True
+            return False
         finally:
             stream.close()
 
@@ -100,3 +109,17 @@ class HanBench:
                 pass
 
         self.host.stop(_Quiet())
+
+
+def _acked(radio, seq, wait_s=ACK_WAIT_S):
+    """An ACK frame (type 2) with sequence number seq heard within wait_s."""
+    buf = bytearray(127)
+    end = time.monotonic() + wait_s
+    while time.monotonic() < end:
+        if radio.pending_packet():
+            n = radio.read(buf)
+            if n >= 3 and buf[0] & 0x07 == 2 and buf[2] == seq:
+                return True
+        else:
+            time.sleep(0.002)
+    return False

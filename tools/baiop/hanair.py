@@ -10,6 +10,7 @@ CMD_ASSOC_REQUEST, CMD_ASSOC_RESPONSE, CMD_DATA_REQUEST = 0x01, 0x02, 0x04
 ASSOC_ACCESS_DENIED = 0x02
 # [ZB] 4.4.11: APS command identifiers and key types; 4.5.1.1.1 key identifiers.
 APS_TRANSPORT_KEY, APS_REQUEST_KEY, APS_VERIFY_KEY, APS_CONFIRM_KEY = 0x05, 0x08, 0x0F, 0x10
+NWK_REJOIN_REQUEST, NWK_REJOIN_RESPONSE = 0x06, 0x07  # [ZB] 3.4.6, 3.4.7
 KEY_TYPE_NETWORK, KEY_TYPE_TC_LINK = 0x01, 0x04
 KEY_ID_NETWORK, KEY_ID_KEY_TRANSPORT = 0x01, 0x02
 HAN_CHANNELS = (11, 15, 20, 25)  # HAN-COM-001
@@ -180,13 +181,18 @@ class HanAirKeywords:
     def nwk_security_should_be_level_5(self):
         """Every NWK-secured frame: network key (key id 1), the sender's EUI-64 in the
         auxiliary header, a key sequence number, a 4-octet MIC; no unsecured NWK frame
-        but the Transport Keys of the join."""
+        but the Transport Keys of the join and the Rejoin Request and Response of a
+        trust-centre rejoin ([ZB] 3.6.1.4.2, 4.6.3.6: the device may no longer hold the
+        current network key)."""
         rows = self.cap.rows("zbee_nwk", "frame.number", "zbee_nwk.security",
                              "zbee.sec.key_id", "zbee.sec.ext_nonce", "zbee.sec.key_seqno",
-                             "zbee.sec.mic", "zbee_aps.cmd.id", "zbee_aps.cmd.key_type")
+                             "zbee.sec.mic", "zbee_aps.cmd.id", "zbee_aps.cmd.key_type",
+                             "zbee_nwk.cmd.id")
         secured = 0
-        for n, sec, key_id, nonce, seq, mic, cmd, ktype in rows:
+        for n, sec, key_id, nonce, seq, mic, cmd, ktype, nwk_cmd in rows:
             if sec == ["0"]:
+                if _int((nwk_cmd or [""])[0]) in (NWK_REJOIN_REQUEST, NWK_REJOIN_RESPONSE):
+                    continue
                 if not (_int((cmd or [""])[0]) == APS_TRANSPORT_KEY and
                         _int(ktype[0]) == KEY_TYPE_NETWORK):
                     raise AssertionError("frame %s: NWK frame without security" % n[0])

@@ -106,7 +106,9 @@ class HanHubKeywords:
         frame = bytearray(p.frame[:-2] if p.trailer == FCS else p.frame)
         frame[2] = (frame[2] + 0x80) & 0xFF  # a MAC sequence number not just seen
         channel = self.channel()
-        self.target.bench.inject(bytes(frame), channel)  # the radio adds the FCS
+        if not self.target.bench.inject(bytes(frame), channel):  # the radio adds the FCS
+            raise AssertionError("the hub acknowledged none of %d transmissions of the "
+                                 "replayed frame" % (1 + bench.MAX_FRAME_RETRIES))
         logger.info("replayed frame %d (NWK counter %d) of %s" % (number, frames[-3][1], ext))
 
     def tamper_event_should_be_logged(self, kind, name, timeout=30):
@@ -316,7 +318,9 @@ class HanHubKeywords:
                   + b"\x18\xa5\x0a\x00\x00\x25" + bytes(6)]  # 0x0702 report: summation 0
         for i, payload in enumerate(frames):  # the radio adds the FCS
             mac = bytes((0x61, 0x88, 0xF0 + i, 0x45, 0x4D, 0x00, 0x00)) + s + payload
-            self.target.bench.inject(mac, channel)
+            if not self.target.bench.inject(mac, channel):
+                raise AssertionError("the hub acknowledged no transmission of forged frame "
+                                     "%d" % i)
         self._probe_at = len(self.target.console())
         self.run_han_for(3)
 
@@ -336,7 +340,11 @@ class HanHubKeywords:
 
     # --- the gas lines of P1 (H1-FUN-008, H1-INF-019) ------------------------------------
     def _p1_texts(self):
-        return [m.group(0) for m in re.finditer(rb"/[^!]*![0-9A-F]{4}\r\n", bytes(self.p1))]
+        # The whole telegrams only: one the meter's power cut broke off is followed by the
+        # next boot's, and must not be read as one telegram with the next one's end.
+        from tools.baiop.capture import Capture
+
+        return [t.raw for t in Capture(bytes(self.p1), []).split()[0] if not t.encrypted]
 
     def gas_lines_should_come_only_after_the_first_reading(self, *mbus):
         """No M-Bus line before the gas meter's first reading reached the meter; all of

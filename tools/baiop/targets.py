@@ -161,13 +161,15 @@ class EmuTarget(_Target):
     def data_request(self, level):
         self.board.set_data_request(level)
 
-    def reboot(self):
-        """A supply failure and its return: the registers and frame counters saved at the
-        warning, a new QEMU over the same flash."""
+    def reboot(self, off_s=0.0):
+        """A supply failure and its return off_s seconds later: the registers and frame
+        counters saved at the warning, a new QEMU over the same flash (the HAN devices run
+        on meanwhile)."""
         down = time.time()
         self.board.power_fail_warning()
         self.board.stop()
         self.console_before += bytes(self.board.console_log)
+        time.sleep(float(off_s))
         self.start()
         self.outages.append((down, time.time()))
 
