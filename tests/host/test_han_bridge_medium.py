@@ -106,7 +106,9 @@ def test_devices_join_with_distinct_addresses(session):
     shorts = {n.mac.short_addr for n in nodes[1:]}
     assert len(shorts) == 2 and all(0 < s < 0xFFF8 for s in shorts)
     assoc = [ln for ln in lines[COORD.hex()] if ln.startswith("han associated")]
-    assert sorted(ln.split()[2] for ln in assoc) == sorted(d.hex() for d in DEVICES)
+    # Each device associated, and no other (twice for one whose join needed its retries,
+    # as the session allows: seen on a loaded machine).
+    assert {ln.split()[2] for ln in assoc} == {d.hex() for d in DEVICES}
 
 
 def test_reports_and_answers_cross_the_bridge(session):
