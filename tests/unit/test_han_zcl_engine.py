@@ -386,3 +386,27 @@ def test_a_stale_time_from_a_caller_moves_no_second():
             assert not e.due(c.ticks_us()), c.ticks_diff(c.ticks_us(), sent_at)
     c.advance_us(S + S // 10)
     assert _next(e, c) is not None
+
+
+def test_a_report_built_with_a_stale_time_counts_as_late():
+    # The hub's loop time may lag a receive handler's: a report built with it, while the
+    # real time is well into the second, must still wait a whole minimum (seen: a mirror
+    # report 0.5 s after the previous one under min 1, after the gas meter's report).
+    e, c, t = _engine()
+    c.advance_us(S // 10)
+    assert _cfg(e, c, t, 0x0000, zt.UINT48, 1, 900, 1) == 0
+    c.advance_us(e.wake_in(c.ticks_us()))                    # on the second (2.0 s)
+    assert _next(e, c) is not None
+    V[0] += 10
+    c.advance_us(S + 3 * S // 10)                            # 3.3 s: a handler sees it
+    real = c.ticks_us()
+    assert e.due(real)
+    stale = c.ticks_add(real, -S // 2)                       # the loop's time: 2.8 s
+    out = bytearray(82)
+    assert e.build_next(stale, out) is not None              # sent at 3.3 s really
+    V[0] += 10
+    c.advance_us(7 * S // 10)                                # 4.0 s: 0.7 s later
+    assert not e.due(c.ticks_us())
+    c.advance_us(S)                                          # 5.0 s
+    assert e.due(c.ticks_us())
+

@@ -140,12 +140,16 @@ class ReportEngine:
         d = c.ticks_diff(now, self._at)
         if d < 0:
             # An earlier now than seen: a caller's loop time a moment old (ignored, so the
-            # seconds stay whole: moving the second's start back let a report follow the
-            # previous one by half a second under min 1), or a clock that jumped or was
-            # not read for over half the ticks' period (counted again from now).
+            # seconds stay whole: moving the second's start back, or counting a report
+            # built then as sent on its second's start, let a report follow the previous
+            # one by half a second under min 1), or a clock that jumped or was not read
+            # for over half the ticks' period (counted again from now).
             if d < -_STALE_US:
                 self._at = now
-            return False
+                return False
+            # The time now is at least _at and may be well into the second: late, so that
+            # a report built now waits a whole minimum after the second it is counted in.
+            return True
         if d >= _S:
             k = d // _S
             self.now_s += k
