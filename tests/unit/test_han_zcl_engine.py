@@ -367,15 +367,22 @@ def test_reporting_allocates_nothing():
                                                  "0000" "25" "87D612000000")
 
 
+def _summation_reported_on_a_second():
+    """An engine whose summation (min 1, max 900) was configured at 0.1 s and reported
+    at 2.0 s, on the second."""
+    e, c, t = _engine()
+    c.advance_us(S // 10)
+    assert _cfg(e, c, t, 0x0000, zt.UINT48, 1, 900, 1) == 0
+    c.advance_us(e.wake_in(c.ticks_us()))
+    assert _next(e, c) is not None
+    return e, c
+
+
 def test_a_stale_time_from_a_caller_moves_no_second():
     # The hub hands the engine the time of its own loop, which may be older than what a
     # receive handler gave it a moment ago: the seconds the minimum interval counts stay
     # whole (a report 0.5 s after the previous one with min 1 was seen on the air).
-    e, c, t = _engine()
-    c.advance_us(S // 10)
-    assert _cfg(e, c, t, 0x0000, zt.UINT48, 1, 900, 1) == 0
-    c.advance_us(e.wake_in(c.ticks_us()))                    # on the second (2.0 s)
-    assert _next(e, c) is not None
+    e, c = _summation_reported_on_a_second()
     sent_at = c.ticks_us()
     stale = c.ticks_add(sent_at, -S // 2)                   # a loop time 0.5 s old
     assert not e.due(stale)
@@ -392,11 +399,7 @@ def test_a_report_built_with_a_stale_time_counts_as_late():
     # The hub's loop time may lag a receive handler's: a report built with it, while the
     # real time is well into the second, must still wait a whole minimum (seen: a mirror
     # report 0.5 s after the previous one under min 1, after the gas meter's report).
-    e, c, t = _engine()
-    c.advance_us(S // 10)
-    assert _cfg(e, c, t, 0x0000, zt.UINT48, 1, 900, 1) == 0
-    c.advance_us(e.wake_in(c.ticks_us()))                    # on the second (2.0 s)
-    assert _next(e, c) is not None
+    e, c = _summation_reported_on_a_second()
     V[0] += 10
     c.advance_us(S + 3 * S // 10)                            # 3.3 s: a handler sees it
     real = c.ticks_us()
