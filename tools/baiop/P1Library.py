@@ -14,6 +14,7 @@ from robot.api import logger
 from robot.libraries.BuiltIn import BuiltIn
 
 from tools.baiop import p1rules as rules
+from tools.p1.decode import PROFILE_SPEC  # each profile's dsmr_parser specification
 from tools.baiop import targets as tg
 from tools.baiop.capture import Capture
 from tools.baiop.p1keys_dr import DataRequestKeywords
@@ -24,8 +25,6 @@ from tools.baiop.p1keys_sec import SecurityKeywords
 # 6.2: "!" + 4 upper-case hexadecimal CRC characters + CR LF.
 _HEADER = re.compile(rb"/[A-Za-z]{3}[0-9][^\r\n]{1,96}\r\n\r\n")
 _CRC_END = re.compile(rb"![0-9A-F]{4}\r\n\Z")
-_SPECS = {"nl": "V5", "nl4": "V4", "be": "BELGIUM_FLUVIUS", "lu": "MSN",
-          "se": "SWEDEN", "lt": "V5"}
 
 
 class P1Library(DataRequestKeywords, SecurityKeywords, RegisterKeywords):
@@ -194,7 +193,7 @@ class P1Library(DataRequestKeywords, SecurityKeywords, RegisterKeywords):
         from dsmr_parser import telegram_specifications as specs
         from dsmr_parser.parsers import TelegramParser
 
-        spec = getattr(specs, _SPECS[self.profile])
+        spec = getattr(specs, PROFILE_SPEC[self.profile])
         patterns = [re.compile(o["obis_reference"]) for o in spec["objects"]]
         parser = TelegramParser(spec, apply_checksum_validation=True)
         encrypted = [t for t in self.telegrams if t.encrypted]
@@ -216,7 +215,7 @@ class P1Library(DataRequestKeywords, SecurityKeywords, RegisterKeywords):
             for ln in text.split("\r\n")[2:]:
                 if ln and not ln.startswith("!") and \
                         not any(p.match(ln + "\r\n") for p in patterns):
-                    raise AssertionError("%r is not in %s" % (ln, _SPECS[self.profile]))
+                    raise AssertionError("%r is not in %s" % (ln, PROFILE_SPEC[self.profile]))
 
     def objects_should_be_in_order(self, *obis):
         """Exactly these objects, in this order (a BAP statement's list)."""

@@ -8,8 +8,8 @@ from robot.api import logger
 
 from tools.baiop import han_bench as bench
 from tools.baiop.hanair import _colons, _eui
+from tools.p1.decode import PROFILE_SPEC
 
-_SPECS = {"nl": "V5", "be": "BELGIUM_FLUVIUS", "lt": "V5", "nl4": "V4"}
 TAMPER_REPLAY, TAMPER_UNKNOWN_JOINER = 2, 5  # firmware/han/tamper.py (HAN-SEC-012)
 
 
@@ -146,7 +146,8 @@ class HanHubKeywords:
         from dsmr_parser.parsers import TelegramParser
 
         profile = self.target.profile
-        parser = TelegramParser(getattr(specs, _SPECS[profile]), apply_checksum_validation=True)
+        parser = TelegramParser(getattr(specs, PROFILE_SPEC[profile]),
+                                apply_checksum_validation=True)
         out = [parser.parse(t.decode("ascii"), throw_ex=True) for t in self._p1_texts()]
         if not out:
             raise AssertionError("no P1 telegram read during the HAN cases")
