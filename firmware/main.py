@@ -37,8 +37,17 @@ def make_registers(hal, profile, clock_trusted=True):
 
 
 def make_metrology(hal, board, sink, on_event=None):
-    """The metrology for the board's ADC (None on boards without an ADC sampler yet)."""
-    if hal.adc is None or not hasattr(board, "metrology_config"):
+    """The metrology for the board's front end: a metering IC (hal.meter_ic) or an ADC block
+    sampler (hal.adc); None on boards with neither."""
+    if not hasattr(board, "metrology_config"):
+        return None
+    chip = getattr(hal, "meter_ic", None)
+    if chip is not None:
+        from metrology.ic_front import ICMetrology
+
+        return ICMetrology(board.metrology_config(), chip, sink=sink, clock=hal.clock,
+                           on_event=on_event)
+    if hal.adc is None:
         return None
     from metrology.frontend import Metrology
 

@@ -36,7 +36,7 @@ class Hal:
 
     def __init__(self, name, clock, console=None, p1_uart=None, data_request=None,
                  leds=None, adc=None, flash=None, spi=None, radio=None, power_warning=None,
-                 watchdog=None, entropy=None):
+                 watchdog=None, entropy=None, meter_ic=None):
         self.name = name
         self.clock = clock
         self.console = console
@@ -44,6 +44,9 @@ class Hal:
         self.data_request = data_request
         self.leds = leds
         self.adc = adc
+        # A metering IC's driver (hal/atm90e32.py, hal/ade7953.py) on a board whose front end
+        # is one: the metrology reads its registers instead of ADC blocks (adc is None then).
+        self.meter_ic = meter_ic
         self.flash = flash
         self.spi = spi
         self.radio = radio

@@ -159,3 +159,23 @@ class TableADC:
                 pos = 0
         self._pos = pos
         return n // self.channels
+
+
+def phase_quantities(phase):
+    """What an ideal meter measures on one PhaseScenario (the metering-IC fakes start from
+    this): (vrms, irms, p_w, q_var) with harmonics included. P and Q sum each order's
+    V_h * I_h * cos / sin of the angle by which that order's current lags its voltage
+    (Budeanu's Q); the fundamental's lag is angle_deg, order h's is h * angle_deg plus the
+    harmonic's own current phase less its voltage phase (as ScenarioADC draws them)."""
+    v1, i1 = phase.vrms, phase.irms
+    vv, ii = 1.0, 1.0
+    lag = math.radians(phase.angle_deg)
+    p = math.cos(lag)
+    q = math.sin(lag)
+    for order, vf, i_f, vdeg, ideg in phase.harmonics:
+        vv += vf * vf
+        ii += i_f * i_f
+        h_lag = order * lag + math.radians(vdeg - ideg)
+        p += vf * i_f * math.cos(h_lag)
+        q += vf * i_f * math.sin(h_lag)
+    return v1 * math.sqrt(vv), i1 * math.sqrt(ii), v1 * i1 * p, v1 * i1 * q

@@ -15,7 +15,13 @@ class MetrologyConfig:
     """phases: 1 (V1, I1) or 3 (V1, I1, V2, I2, V3, I3 interleaved).
     v_scale / i_scale: volts / amps per ADC LSB at the front end's nominal gain.
     skew_us: how long after its voltage each current is sampled (sequential ADC).
-    adc_bits / adc_signed: codes 0 .. 2**bits - 1, or centred on 0 (WAV replay).
+    adc_bits / adc_signed: codes 0 .. 2**bits - 1, or centred on 0 (WAV replay, sigma-delta
+    ADCs). Up to 12 bits the samples go in array('h') blocks to the 12-bit kernel; 13 to 24
+    bits in array('i') blocks to the wide kernel (native/metro.py, process_wide).
+    creep_w: the anti-creep threshold (IEC 62053-21's no-load test): a phase whose |P| is
+    below it registers no active power, and one whose |Q| is below it (in var) no reactive
+    power. It must lie above an idle front end's noise power and below the starting power
+    (0.004 Ib at Un: 4.6 W for Ib 5 A); 0 turns it off.
     Thresholds are fractions of nominal_v; reverse_w is the reverse-flow threshold.
     freq_min_hz / freq_max_hz: the range in which the measured frequency is tracked (the
     taps follow it); outside it they stay at the last good frequency and an event is raised.
@@ -27,7 +33,7 @@ class MetrologyConfig:
                  nominal_hz=50.0, skew_us=0.0, adc_bits=12, adc_signed=False, block_limit=240,
                  sag_fraction=0.9, swell_fraction=1.1, loss_fraction=0.4, reverse_w=10.0,
                  saturation_check_every=4, stuck_lsb2=0.01, time_base="samples",
-                 freq_min_hz=45.0, freq_max_hz=65.0, loss_gap_cycles=3.0):
+                 freq_min_hz=45.0, freq_max_hz=65.0, loss_gap_cycles=3.0, creep_w=1.0):
         if phases not in (1, 3):
             raise ValueError("phases must be 1 or 3")
         if not 1000 <= rate_hz <= 48000:
@@ -44,8 +50,10 @@ class MetrologyConfig:
             raise ValueError("scales and nominal_v must be positive and finite")
         if time_base not in ("samples", "clock"):
             raise ValueError("time_base is 'samples' or 'clock'")
-        if not 8 <= adc_bits <= 12:
-            raise ValueError("the kernel's 32-bit block sums hold up to 12-bit samples")
+        if not 8 <= adc_bits <= 24:
+            raise ValueError("adc_bits must be 8..24 (12-bit and wide kernels)")
+        if not 0.0 <= creep_w < 1000.0:
+            raise ValueError("creep_w out of range (0 .. 1000 W)")
         self.phases = phases
         self.rate_hz = rate_hz
         self.v_scale = v_scale
@@ -65,10 +73,16 @@ class MetrologyConfig:
         self.freq_min_hz = float(freq_min_hz)
         self.freq_max_hz = float(freq_max_hz)
         self.loss_gap_cycles = loss_gap_cycles
+        self.creep_w = float(creep_w)
         # Energy integration time: "samples" (a period is rate_hz samples: continuous
         # samplers), or "clock" (the clock's time between period ends: gapped samplers that
         # do not sample while the firmware processes, e.g. hal.stm32.TimedADCBlock).
         self.time_base = time_base
+
+    @property
+    def wide(self):
+        """True when the samples need the wide kernel (more than 12 bits)."""
+        return self.adc_bits > 12
 
     @property
     def channels(self):

@@ -37,12 +37,23 @@ class EnergyIntegrator:
         mws_q = int(round(e_q))
         self._residual[0] = e_p - mws_p
         self._residual[1] = e_q - mws_q
-        import_side = p_w >= 0
+        self._route(mws_p, mws_q, p_w >= 0, q_var >= 0)
+
+    def add_mws(self, mws_p, mws_q, import_side=None):
+        """Integrate one period's energy given as whole signed mWs (and mvar-s): a metering
+        IC's energy registers, converted exactly by the caller (metrology/ic_front.py).
+        import_side: which side the period's power was on, when less than a whole mWs of
+        it came in (default: by the sign of mws_p)."""
+        if import_side is None:
+            import_side = mws_p >= 0
+        self._route(mws_p, mws_q, import_side, mws_q >= 0)
+
+    def _route(self, mws_p, mws_q, import_side, q_positive):
         if import_side:
             self._add(IMPORT, mws_p)
         else:
             self._add(EXPORT, -mws_p)
-        if q_var >= 0:
+        if q_positive:
             self._add(Q1 if import_side else Q2, mws_q)
         else:
             self._add(Q4 if import_side else Q3, -mws_q)

@@ -66,7 +66,10 @@ class Metrology:
                  kernel=None):
         self.config = config
         n = config.phases
-        self.kernel = kernel or metro.process
+        # 12-bit codes: int16 blocks and history, 32-bit block sums; wider codes (sigma-delta
+        # front ends, up to 24 bits): int32 blocks and history, 64-bit sums.
+        self.kernel = kernel or (metro.process_wide if config.wide else metro.process)
+        code = "i" if config.wide else "h"
         self.clock = clock
         self.energy = EnergyIntegrator(sink)
         self.events = EventDetector(config, sink, on_event)
@@ -74,9 +77,9 @@ class Metrology:
         self.total = PhaseResult()
         self.periods = 0
         self._period_start_us = clock.ticks_us() if clock else 0
-        self.block = array("h", [0] * (config.block_frames * config.channels))
+        self.block = array(code, [0] * (config.block_frames * config.channels))
         self.state = array("i", [0] * (n * metro.STATE_STRIDE))
-        self.hist = array("h", [0] * (n * metro.HIST_LEN))
+        self.hist = array(code, [0] * (n * metro.HIST_LEN))
         self.acc = array("q", [0] * (n * metro.ACC_STRIDE))
         self._gain_c = [1.0] * n
         self._gain_q = [1.0] * n
@@ -91,7 +94,8 @@ class Metrology:
         mid = 0 if config.adc_signed else 1 << (config.adc_bits - 1)
         # Offsets stay within an eighth of the ADC's range of mid-scale: then |raw - offset|
         # stays below 2560 LSB at 12 bits and the kernel's 32-bit block sums cannot overflow
-        # (240 * 2560^2 < 2^31) whatever codes the ADC delivers.
+        # (240 * 2560^2 < 2^31) whatever codes the ADC delivers; at 24 bits likewise below
+        # 1.25 * 2^23, within the wide kernel's 64-bit bounds (native/metro.py).
         span = (hi - lo + 1) >> 3
         self._off_lo = mid - span
         self._off_hi = mid + span
@@ -314,6 +318,13 @@ class Metrology:
         r.irms = math.sqrt(max(irms2, 0.0))
         r.p_w = p_lsb * kv * ki / self._gain_c[k]
         r.q_var = q_lsb * kv * ki / self._gain_q[k]
+        # Anti-creep (IEC 62053-21 no-load test): below the threshold a phase registers
+        # nothing; the threshold sits between an idle front end's noise and the starting power.
+        creep = cfg.creep_w
+        if -creep < r.p_w < creep:
+            r.p_w = 0.0
+        if -creep < r.q_var < creep:
+            r.q_var = 0.0
         r.s_va = r.vrms * r.irms
         r.pf = max(-1.0, min(1.0, r.p_w / r.s_va)) if r.s_va else 0.0
         r.cycle_min_vrms = self._cycle_rms(acc[a + metro.CYC_MIN_SVV], acc[a + metro.CYC_MIN_N], kv)

@@ -16,6 +16,9 @@
 async def run(metrology, adc, clock, seconds=None, poll_ms=20):
     from hal.aio import sleep_ms
 
+    if hasattr(metrology, "poll"):  # a metering IC (metrology/ic_front.py): once a second
+        await _run_ic(metrology, clock, seconds, sleep_ms)
+        return
     cfg = metrology.config
     per_second = cfg.rate_hz // cfg.block_frames
     if getattr(adc, "gapped", False):
@@ -54,3 +57,20 @@ async def _run_gapped(metrology, adc, blocks, pause):
             periods = metrology.periods
             follow(metrology.results[0].freq_hz)
         await pause(0)
+
+
+async def _run_ic(metrology, clock, seconds, sleep_ms):
+    # The IC integrates on its own; its registers are read once a second on the clock's
+    # second boundaries (start moves on whole seconds, so a late read does not shift the
+    # next one; a backlog of more than a second is read once: the IC's counters hold it).
+    start = clock.ticks_ms()
+    done = 0
+    while seconds is None or done < seconds:
+        if clock.ticks_diff(clock.ticks_ms(), start) >= 1000:
+            metrology.poll()
+            done += 1
+            start = clock.ticks_add(start, 1000)
+            if clock.ticks_diff(clock.ticks_ms(), start) >= 1000:
+                metrology.dropped_blocks += 1
+                start = clock.ticks_ms()
+        await sleep_ms(50)

@@ -11,6 +11,13 @@
 #   hist     array('h'): phases x HIST_LEN (voltage history, then this block's voltages)
 #   acc      array('q'): phases x ACC_STRIDE period accumulators
 #
+# process_wide(...) is the same kernel for codes of 13 to 24 bits (sigma-delta front ends):
+# samples and hist are array('i'), state and acc as above. Its C side (metro_wide.c) sums
+# in 64 bits where 24-bit codes need it; the bounds that keep it exact are in
+# firmware/native/_metro/metro_wide.h. The fallback is the same Python passes, whose integers
+# never overflow; it also rejects taps the C kernel could not use (TC, TQ outside the
+# history, KC, KQ outside 0..2^14), as the natmod does.
+#
 # The fallback keeps CPython and boards without the natmod working; on 32-bit MicroPython it
 # allocates (64-bit accumulator reads become long ints), the natmod never does.
 from micropython import const
@@ -66,14 +73,25 @@ def _check_array(arr, code, n):
         raise ValueError("array has the wrong type or is too short")
 
 
-def _check(samples, frames, channels, phases, state, hist, acc):
-    # Written without building tuples: this runs per block.
+def _check(samples, frames, channels, phases, state, hist, acc, code="h"):
+    # Written without building tuples: this runs per block. code: the samples' and the
+    # history's type ('h' for the 12-bit kernel, 'i' for the wide one).
     if frames < 0 or frames > MAX_FRAMES or phases < 1 or channels < 2 * phases:
         raise ValueError("bad frames, channels or phases")
-    _check_array(samples, "h", frames * channels)
+    _check_array(samples, code, frames * channels)
     _check_array(state, "i", phases * STATE_STRIDE)
-    _check_array(hist, "h", phases * HIST_LEN)
+    _check_array(hist, code, phases * HIST_LEN)
     _check_array(acc, "q", phases * ACC_STRIDE)
+
+
+def _check_taps(state, phases):
+    # The wide kernel's taps (mod_metro.c checks the same): TC, TQ index the history, and
+    # KC, KQ are interpolation weights 0..1 in Q14 (metro_wide.h's bounds assume them).
+    for p in range(phases):
+        b = p * STATE_STRIDE
+        if not (0 <= state[b + TC] < HISTORY and 0 <= state[b + TQ] < HISTORY
+                and 0 <= state[b + KC] <= 16384 and 0 <= state[b + KQ] <= 16384):
+            raise ValueError("taps out of range")
 
 
 def _crossing(st, b, acc, a, frame, v_prev, v, svv_now):
@@ -164,6 +182,18 @@ def _current_pass(s, k, frames, channels, st, b, hist, h, acc, a):
 
 def process_python(samples, frames, channels, phases, state, hist, acc):
     _check(samples, frames, channels, phases, state, hist, acc)
+    _run(samples, frames, channels, phases, state, hist, acc)
+
+
+def process_wide_python(samples, frames, channels, phases, state, hist, acc):
+    # The same passes as process_python: they compute with Python's unbounded integers, so
+    # only the arrays' types differ.
+    _check(samples, frames, channels, phases, state, hist, acc, "i")
+    _check_taps(state, phases)
+    _run(samples, frames, channels, phases, state, hist, acc)
+
+
+def _run(samples, frames, channels, phases, state, hist, acc):
     for p in range(phases):
         k = 2 * p
         b = p * STATE_STRIDE
@@ -189,5 +219,13 @@ try:
 except ImportError:
     process_native = None
 
+try:
+    # (a separate import: a natmod built before the wide kernel has only `process`)
+    from _metro import process_wide as process_wide_native
+except ImportError:
+    process_wide_native = None
+
 process = process_native or process_python
 IMPLEMENTATION = "natmod" if process_native else "python"
+process_wide = process_wide_native or process_wide_python
+IMPLEMENTATION_WIDE = "natmod" if process_wide_native else "python"

@@ -18,8 +18,9 @@ def test_synth_then_analyse_three_phase(tmp_path):
     out = cli("synth", wav, "--phases", "3", "--seconds", "3", "--irms", "12", "--pf", "-0.8",
               "--freq", "49.5")
     assert out.returncode == 0, out.stderr
-    assert "--v-scale 0.0125 --i-scale 0.003125" in out.stdout  # 0.2 V and 0.05 A / 16
-    res = cli("analyse", wav, "--v-scale", "0.0125", "--i-scale", "0.003125", "--phases", "3",
+    # the scales per 12-bit code (the default full scale: 409.6 V and 102.4 A peak)
+    assert "--v-scale 0.2 --i-scale 0.05 --bits 12" in out.stdout
+    res = cli("analyse", wav, "--v-scale", "0.2", "--i-scale", "0.05", "--phases", "3",
               "--json")
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
@@ -39,7 +40,7 @@ def test_synth_then_analyse_three_phase(tmp_path):
 def test_export_capture_reports_negative_power(tmp_path):
     wav = str(tmp_path / "export.wav")
     assert cli("synth", wav, "--seconds", "2", "--irms", "4", "--angle", "180").returncode == 0
-    res = cli("analyse", wav, "--v-scale", "0.0125", "--i-scale", "0.003125", "--json")
+    res = cli("analyse", wav, "--v-scale", "0.2", "--i-scale", "0.05", "--json")
     data = json.loads(res.stdout)
     assert data["phases"][0]["p_w"] < -900 and data["energy"]["import_wh"] == 0
     assert abs(data["energy"]["export_wh"] - 2 * 920 / 3600) < 0.005

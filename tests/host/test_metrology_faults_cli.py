@@ -22,7 +22,7 @@ def synth_analyse(tmp_path, name, seconds, *extra, phases=1):
     out = cli("synth", wav, "--seconds", str(seconds), "--vrms", str(VRMS), "--irms",
               str(IRMS), "--angle", str(ANGLE), "--phases", str(phases), *extra)
     assert out.returncode == 0, out.stderr
-    res = cli("analyse", wav, "--v-scale", "0.0125", "--i-scale", "0.003125", "--phases",
+    res = cli("analyse", wav, "--v-scale", "0.2", "--i-scale", "0.05", "--phases",
               str(phases), "--json")
     assert res.returncode == 0, res.stderr  # no exception on the way
     data = json.loads(res.stdout)

@@ -127,6 +127,102 @@ def test_c_metro_kernel_bit_identical_to_python_fallback(metro_kernel):
     assert py_side[2][metro.ZC_COUNT] > 10
 
 
+@pytest.fixture(scope="module")
+def metro_wide_kernel(tmp_path_factory):
+    out = tmp_path_factory.mktemp("kernels") / "libmetrowide.so"
+    subprocess.run(["cc", "-O2", "-Wall", "-Werror", "-std=c99", "-shared", "-fPIC", "-o",
+                    str(out), os.path.join(METRO_DIR, "metro_wide.c")], check=True)
+    lib = ctypes.CDLL(str(out))
+    lib.metro_wide_process.restype = None
+    return lib.metro_wide_process
+
+
+def _run_wide(kernel, block, frames, phases, c_side):
+    state, hist, acc = c_side
+    kernel(_as_c(block, ctypes.c_int32) if frames else None, frames, 2 * phases, phases,
+           _as_c(state, ctypes.c_int32), _as_c(hist, ctypes.c_int32),
+           _as_c(acc, ctypes.c_int64))
+
+
+@pytest.mark.parametrize("phases,bits", [(3, 24), (1, 24), (3, 16), (1, 16)])
+def test_c_metro_wide_kernel_bit_identical_to_python_fallback(metro_wide_kernel, phases,
+                                                               bits):
+    # Random block lengths, amplitudes from a tenth of full scale to clipping, random taps
+    # (changed between blocks, as the front does when it tracks the frequency) and offsets
+    # anywhere in the code range, so that |v| reaches 2^24 at 24 bits.
+    import array
+    import sys
+
+    sys.path.insert(0, os.path.join(ROOT, "tests", "unit"))
+    from test_native_metro_wide import configure, new_arrays, random_block
+
+    from native import metro
+
+    rng = random.Random(bits * 10 + phases)
+    half = 1 << (bits - 1)
+    c_side, py_side = new_arrays(phases), new_arrays(phases)
+    for arrays in (c_side, py_side):
+        configure(arrays[0], phases, bits, 1, 5000, 40, 12000, 30)
+    start = 0
+    for j in range(80):
+        frames = rng.choice((0, 1, 2, 3, 4, 5, 119, 120, 121, 239, 240,
+                             rng.randrange(0, metro.MAX_FRAMES + 1)))
+        amps = (rng.randrange(0, 12 * half // 10), rng.randrange(0, 12 * half // 10))
+        if j % 4 == 3:
+            amps = (12 * half // 10, 11 * half // 10)  # clipped
+        block = random_block(frames, phases, start, bits, rng.randrange(1, 1000), amps[0],
+                             amps[1], rng.choice((145, 160, 178)))
+        start += frames
+        taps = (rng.randrange(0, 4), rng.randrange(0, 16385), rng.randrange(30, 128),
+                rng.randrange(0, 16385))
+        offsets = (rng.randrange(-half, half), rng.randrange(-half, half)) if j % 5 == 4 \
+            else (rng.randrange(-9, 10), rng.randrange(-9, 10))
+        for arrays in (c_side, py_side):
+            for p in range(phases):
+                b = p * metro.STATE_STRIDE
+                arrays[0][b + metro.CHECK_SAT] = (j + p) % 3 == 0
+                arrays[0][b + metro.TC], arrays[0][b + metro.KC] = taps[0], taps[1]
+                arrays[0][b + metro.TQ], arrays[0][b + metro.KQ] = taps[2], taps[3]
+                arrays[0][b + metro.V_OFFSET], arrays[0][b + metro.I_OFFSET] = offsets
+        _run_wide(metro_wide_kernel, block, frames, phases, c_side)
+        metro.process_wide_python(block if frames else array.array("i"), frames, 2 * phases,
+                                  phases, *py_side)
+        for c_arr, py_arr in zip(c_side, py_side):
+            assert list(c_arr) == list(py_arr)
+    acc = py_side[2]
+    assert acc[metro.ZC_COUNT] > 10 and acc[metro.CYC_MIN_N] > 0 and acc[metro.SAT_V] > 0
+    if bits == 24:
+        assert max(abs(v) for v in py_side[1]) > 1 << 23  # offsets far from the codes
+
+
+def test_c_metro_wide_kernel_long_cycles_and_extremes(metro_wide_kernel):
+    # The waveform whose cycle comparison needs more than 64 bits, then full-scale steps
+    # of |v| = 2^24 through zero (crossing fractions of 0 and 65536).
+    import sys
+
+    sys.path.insert(0, os.path.join(ROOT, "tests", "unit"))
+    from test_native_metro_wide import long_cycles_waveform, new_arrays
+
+    from native import metro
+
+    c_side, py_side = new_arrays(1), new_arrays(1)
+    vs = long_cycles_waveform() + [-(1 << 24), 0, -(1 << 24), 1 << 24, -1, 0] * 40
+    for start in range(0, len(vs), 240):
+        chunk = vs[start:start + 240]
+        block = __import__("array").array("i", [0] * (2 * len(chunk)))
+        for n, v in enumerate(chunk):
+            block[2 * n], block[2 * n + 1] = v, -v
+        _run_wide(metro_wide_kernel, block, len(chunk), 1, c_side)
+        metro.process_wide_python(block, len(chunk), 2, 1, *py_side)
+        for c_arr, py_arr in zip(c_side, py_side):
+            assert list(c_arr) == list(py_arr)
+    acc = py_side[2]
+    # three crossings per six frames (fractions 65536, 32768, 65536); the loudest cycle is
+    # -2^24, 2^24 after a crossing: 2 * 2^48 in two frames
+    assert acc[metro.ZC_COUNT] == 3 + 120
+    assert acc[metro.CYC_MAX_N] == 2 and acc[metro.CYC_MAX_SVV] == 1 << 49
+
+
 # --- AES-128 ----------------------------------------------------------------------------
 
 

@@ -1,13 +1,18 @@
 """The accuracy table: the firmware's metrology (firmware/metrology, with whichever kernel
-the runtime has) measuring simulated 12-bit front-end input at the IEC 62053-21 class 1
-test points, after calibrating at one point (Ib: PF 1 for the gains, PF 0.5 inductive for the
-phase), the way a meter is calibrated on the production line.
+the runtime has) measuring simulated front-end input at the IEC 62053-21 class 1 test points
+(and, for the 24-bit front end, the class 0.5S points down to 1 % Ib), after calibrating at
+one point (Ib: PF 1 for the gains, PF 0.5 inductive for the phase), the way a meter is
+calibrated on the production line.
 
 The simulated meter: direct connected, Un 230 V, Ib 5 A, Imax 60 A, 8 kHz per channel,
-12-bit ADC with 0.5 LSB rms noise, mid-scale offsets of a few LSB, gain errors of the
-divider and CT of +0.7 % / -0.4 %, a CT phase lead of 0.3 degrees, and the current sampled
-20.8 us after the voltage (a 48 kHz sequential ADC). Limits: IEC 62053-21 class 1 and
-IEC 62053-22 class 0.5S as quoted in shared/reference/METROLOGY.md.
+gain errors of the divider and CT of +0.7 % / -0.4 %, a CT phase lead of 0.3 degrees, and
+  12 bits: a SAR ADC with 0.5 LSB rms noise, mid-scale offsets of a few LSB, the current
+           sampled 20.8 us after the voltage (a 48 kHz sequential ADC);
+  24 bits: a simultaneous-sampling sigma-delta ADC (ADS131M04 class: about 100 dB dynamic
+           range at 8 kSPS, i.e. 40 LSB rms of noise), the same full scale, offsets of a
+           few thousand LSB, no skew.
+Limits: IEC 62053-21 class 1 and IEC 62053-22 class 0.5S as quoted in
+shared/reference/METROLOGY.md.
 """
 import math
 
@@ -26,6 +31,10 @@ V_SCALE, I_SCALE = 0.2, 0.05  # 409.6 V and 102.4 A peak at full scale
 FRONT_END = dict(rate_hz=RATE, bits=12, v_scale=V_SCALE, i_scale=I_SCALE, noise_lsb=0.5,
                  offset_lsb=(4.0, -3.0), gain_error=(0.007, -0.004), ct_phase_deg=0.3,
                  skew_us=20.8)
+_WIDE = 1 << 12  # 24-bit codes per 12-bit code at the same full scale
+FRONT_END_24 = dict(FRONT_END, bits=24, v_scale=V_SCALE / _WIDE, i_scale=I_SCALE / _WIDE,
+                    noise_lsb=40.0, offset_lsb=(4.0 * _WIDE, -3.0 * _WIDE), skew_us=0.0)
+FRONT_ENDS = {12: FRONT_END, 24: FRONT_END_24}
 SETTLE_PERIODS, MEASURE_PERIODS = 1, 4
 
 # Harmonic content for the distorted-waveform points: (order, V fraction, I fraction,
@@ -46,18 +55,31 @@ def limits(current, pf):
     return c1, c05
 
 
-def meter_config():
-    return MetrologyConfig(phases=1, rate_hz=RATE, v_scale=V_SCALE, i_scale=I_SCALE,
-                           nominal_v=UN, nominal_hz=FN, skew_us=FRONT_END["skew_us"])
+def front_end(bits):
+    if bits not in FRONT_ENDS:
+        raise ValueError("the simulated front ends have %s bits"
+                         % " or ".join(str(b) for b in sorted(FRONT_ENDS)))
+    return FRONT_ENDS[bits]
 
 
-def scenario(vrms, irms, angle, freq=FN, harmonics=(), seed=1):
+def meter_config(bits=12):
+    fe = front_end(bits)
+    return MetrologyConfig(phases=1, rate_hz=RATE, v_scale=fe["v_scale"], i_scale=fe["i_scale"],
+                           nominal_v=UN, nominal_hz=FN, skew_us=fe["skew_us"], adc_bits=bits)
+
+
+def scenario(vrms, irms, angle, freq=FN, harmonics=(), seed=1, bits=12):
     return Scenario(phases=[PhaseScenario(vrms, irms, angle, harmonics)], freq_hz=freq,
-                    seed=seed, **FRONT_END)
+                    seed=seed, **front_end(bits))
+
+
+def point_seed(irms, angle):
+    """The noise seed of a test point (each point its own noise, the same on every run)."""
+    return int(irms * 1000 + angle * 10) & 0xFFFF or 1
 
 
 def run(calibration, sc, periods):
-    m = Metrology(meter_config(), calibration)
+    m = Metrology(meter_config(sc.bits), calibration)
     adc = ScenarioADC(sc)
     blocks = RATE // m.config.block_frames
     for _ in range(periods * blocks):
@@ -65,14 +87,14 @@ def run(calibration, sc, periods):
     return m
 
 
-def calibrate():
+def calibrate(bits=12):
     """The production-line procedure (firmware/metrology/calibration.py) at Ib."""
     c = cal.Calibration(1)
-    m = run(c, scenario(UN, IB, 0.0), 3)
+    m = run(c, scenario(UN, IB, 0.0, bits=bits), 3)
     cal.gain_point(c.phases[0], m.results[0].vrms, m.results[0].irms, UN, IB)
-    m = run(c, scenario(UN, IB, 60.0), 3)
+    m = run(c, scenario(UN, IB, 60.0, bits=bits), 3)
     cal.phase_point(c.phases[0], m.results[0].p_w, m.results[0].s_va, 60.0)
-    m = run(c, scenario(UN, 0.0, 0.0), 3)
+    m = run(c, scenario(UN, 0.0, 0.0, bits=bits), 3)
     cal.noise_point(c.phases[0], m.results[0].irms)
     return c
 
@@ -86,11 +108,11 @@ def true_power(vrms, irms, angle, harmonics=()):
     return p
 
 
-def measure_point(calibration, vrms, irms, angle, freq=FN, harmonics=()):
+def measure_point(calibration, vrms, irms, angle, freq=FN, harmonics=(), bits=12):
     """Energy error in percent over MEASURE_PERIODS seconds, after SETTLE_PERIODS."""
-    m = Metrology(meter_config(), calibration)
-    adc = ScenarioADC(scenario(vrms, irms, angle, freq, harmonics,
-                               seed=int(irms * 1000 + angle * 10) & 0xFFFF or 1))
+    m = Metrology(meter_config(bits), calibration)
+    adc = ScenarioADC(scenario(vrms, irms, angle, freq, harmonics, point_seed(irms, angle),
+                               bits))
     blocks = RATE // m.config.block_frames
     for _ in range(SETTLE_PERIODS * blocks):
         m.run_block(adc)
@@ -102,12 +124,14 @@ def measure_point(calibration, vrms, irms, angle, freq=FN, harmonics=()):
     return (measured / expected - 1.0) * 100.0
 
 
-def test_points():
-    """(label, current A, pf key, V, f, harmonics) of the table."""
+def test_points(bits=12):
+    """(label, current A, pf key, V, f, harmonics) of the table: class 1's points, and for
+    the 24-bit front end class 0.5S's lower currents too (1 % Ib at PF 1, 2 % at 0.5i/0.8c)."""
     points = []
-    for pf, currents in (("1", (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 12.0)),
-                         ("0.5i", (0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 12.0)),
-                         ("0.8c", (0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 12.0))):
+    low_1, low_pf = ((0.01, 0.02), (0.02, 0.05)) if bits > 12 else ((), ())
+    for pf, currents in (("1", low_1 + (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 12.0)),
+                         ("0.5i", low_pf + (0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 12.0)),
+                         ("0.8c", low_pf + (0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 12.0))):
         for mult in currents:
             points.append(("%.2f Ib" % mult, mult * IB, pf, UN, FN, ()))
     for pf in ("1", "0.5i"):
@@ -120,12 +144,12 @@ def test_points():
     return points
 
 
-def run_table(calibration=None):
+def run_table(calibration=None, bits=12):
     """Run every point; returns the calibration and a list of dicts, one per point."""
-    calibration = calibration or calibrate()
+    calibration = calibration or calibrate(bits)
     rows = []
-    for label, current, pf, v, f, harmonics in test_points():
-        err = measure_point(calibration, v, current, PF_ANGLES[pf], f, harmonics)
+    for label, current, pf, v, f, harmonics in test_points(bits):
+        err = measure_point(calibration, v, current, PF_ANGLES[pf], f, harmonics, bits)
         c1, c05 = limits(current, pf)
         rows.append({"point": label, "current_a": current, "pf": pf, "voltage_v": v,
                      "freq_hz": f, "harmonics": bool(harmonics), "error_percent": err,
@@ -145,7 +169,7 @@ def format_table(rows):
     return lines
 
 
-def plot(rows, path):
+def plot(rows, path, bits=12):
     """Error versus current per power factor (reference conditions) with the class limits
     as envelopes (top), and the same errors at a scale where they can be read (bottom);
     written to a PNG file."""
@@ -163,8 +187,10 @@ def plot(rows, path):
                     color=colour, label="PF %s" % pf, markersize=4)
     for pf, style in (("1", "-"), ("0.5i", "--")):
         xs, ys1, ys05 = [], [], []
-        for c in (0.05 * IB, 0.0999 * IB, 0.1 * IB, 0.1999 * IB, 0.2 * IB, IMAX):
-            if pf != "1" and c < 0.1 * IB:
+        low = (0.01 if pf == "1" else 0.02) if bits > 12 else (0.05 if pf == "1" else 0.1)
+        for c in (0.01 * IB, 0.02 * IB, 0.0499 * IB, 0.05 * IB, 0.0999 * IB, 0.1 * IB,
+                  0.1999 * IB, 0.2 * IB, IMAX):
+            if c < low * IB:
                 continue
             c1, c05 = limits(c, pf)
             xs.append(c)
@@ -175,7 +201,8 @@ def plot(rows, path):
             top.plot(xs, ys, style, color=colour, linewidth=0.8, label="%s %s" % (name, label))
             top.plot(xs, [-y for y in ys], style, color=colour, linewidth=0.8)
     top.set_title("Active energy error after one-point calibration\n"
-                  "(simulated 12-bit front end, Ib 5 A, Imax 60 A, 230 V, 50 Hz)")
+                  "(simulated %s, Ib 5 A, Imax 60 A, 230 V, 50 Hz)"
+                  % ("24-bit sigma-delta front end" if bits > 12 else "12-bit front end"))
     bottom.set_title("the same errors, magnified", fontsize=9)
     bottom.set_xscale("log")
     bottom.set_xlabel("current (A)")

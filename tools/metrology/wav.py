@@ -1,5 +1,7 @@
-"""Write scenario captures as RIFF/WAVE 16-bit PCM: signed ADC codes (code - mid-scale),
-left-justified to 16 bits, channels interleaved V1, I1 (, V2, I2, V3, I3).
+"""Write scenario captures as RIFF/WAVE integer PCM holding the ADC's codes as they are:
+signed (code - mid-scale), in 16-bit samples for codes of up to 16 bits and in 32-bit
+samples above (a 24-bit sigma-delta's codes), channels interleaved V1, I1 (, V2, I2, V3, I3).
+`analyse --bits N` reads them back without loss (hal/adc_replay.py).
 
 Supply faults can be written into a capture (`synth --fault`, docs/metrology.md "Supply
 faults"): each is (kind, start s, duration s, phases (0-based) or None for all), applied to
@@ -110,10 +112,12 @@ class _Faults:
 
 def write_scenario(path, scenario, seconds, faults=(), freq_steps=()):
     """Synthesize `seconds` of the scenario (with faults and frequency steps as above);
-    returns the (v, i) scale of the file in volts and amps per WAV LSB (the ADC's per-LSB
-    scales divided by the left-justification)."""
+    returns the (v, i) scale of the file in volts and amps per code (the ADC's own)."""
+    if not 2 <= scenario.bits <= 24:
+        raise ValueError("bits: 2..24")
     adc = ScenarioADC(scenario)
-    shift = 16 - scenario.bits
+    code = "h" if scenario.bits <= 16 else "i"
+    sample_bits = 16 if code == "h" else 32
     ch = scenario.channels
     rate = scenario.rate_hz
     frames_total = int(round(seconds * rate))
@@ -131,16 +135,18 @@ def write_scenario(path, scenario, seconds, faults=(), freq_steps=()):
             if done < cut < done + n:
                 n = cut - done
                 break
-        view = array.array("h", [0] * (ch * n))
+        view = array.array("i", [0] * (ch * n))
         adc.read_block(view)
         if fx is not None:
             fx.apply(view, done, n, ch)
-        out = array.array("h", [(c - adc.mid) << shift for c in view])
+        out = array.array(code, [c - adc.mid for c in view])
         data += out.tobytes()
         done += n
+    width = sample_bits // 8
     header = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + len(data), b"WAVE", b"fmt ", 16,
-                         1, ch, rate, rate * ch * 2, ch * 2, 16, b"data", len(data))
+                         1, ch, rate, rate * ch * width, ch * width, sample_bits, b"data",
+                         len(data))
     with open(path, "wb") as f:
         f.write(header)
         f.write(data)
-    return scenario.v_scale / (1 << shift), scenario.i_scale / (1 << shift)
+    return scenario.v_scale, scenario.i_scale
