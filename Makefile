@@ -99,6 +99,8 @@ bench: build
 
 # Long campaigns (make test runs a short deterministic slice of each).
 soak: build
+	@echo "[soak] metrology type tests, an hour of no-load on each front end (about 3 min) ..."
+	@TYPETEST_NOLOAD_S=3600 $(PY) -m pytest -q -p no:cacheprovider tests/host/test_metrology_typetest.py
 	@echo "[soak] ZigBee NWK/APS/ZDO fuzz: 100 000 frames (about 4 min) ..."
 	@HAN_FUZZ_FRAMES=100000 $(PY) -m pytest -q -p no:cacheprovider tests/host/test_han_zb_fuzz.py
 	@echo "[soak] HAN power-cut campaign: 3 000 cuts on each runtime (about 8 min) ..."

@@ -65,7 +65,8 @@ def make_adc(clock):
     import machine
     import time
 
-    from hal.ads131m04 import ADS131M04, ADS131M04Block
+    from hal.ads131m04 import ADS131M04
+    from hal.ads131m04_block import ADS131M04Block
 
     spi = machine.SPI(ADC_SPI_ID, baudrate=ADC_SPI_HZ, polarity=0, phase=1,
                       sck=machine.Pin(ADC_SCK), mosi=machine.Pin(ADC_MOSI),

@@ -1,6 +1,8 @@
 # A faithful fake of the TI ADS131M04 at SPI-byte level, for the driver (hal/ads131m04.py)
-# and the metrology on every tier: a fake SPI bus, CS, DRDY and SYNC/RESET pins the driver
-# is given, and a clock (hal.clock interface) that moves with what the chip and its host do.
+# and the metrology on every tier: the chip's registers, commands, frames and conversions
+# behind the fake SPI bus, CS, DRDY and SYNC/RESET pins the driver is given, and a clock
+# (hal.clock interface) that moves with what the chip and its host do (those three in
+# hal/ads131m04_sim_bus.py).
 # Facts from TI's data sheet (SBAS890; section names are the data sheet's):
 #
 # - register file with the "Register Map" reset values (ID 24xxh, STATUS 0500h, MODE 0510h,
@@ -33,82 +35,15 @@ import math
 from array import array
 
 from hal.adc_sim import PhaseScenario
+from hal.ads131m04_sim_bus import U_PER_US, SimBus, SimClock, SimPin
 
 _RESET_REGS = {0x00: 0x2400, 0x01: 0x0500, 0x02: 0x0510, 0x03: 0x0F0E, 0x06: 0x0600}
 _GCAL_MSB = (0x0C, 0x11, 0x16, 0x1B)  # CHn_GCAL_MSB, reset 8000h
 _OSR = (128, 256, 512, 1024, 2048, 4096, 8192, 16256)
-_U_PER_US = 4096  # time unit: 1 / 4.096 GHz, so fMOD periods and microseconds are whole
-_U_PER_TMOD = 1000
+_U_PER_TMOD = 1000  # fMOD period in the clock's time unit (U_PER_US per us)
 _U_PER_CLKIN = 500
 _UNIT = 1 << 30  # analog table unit: 1.2 V / 2^30 (1/128 LSB at gain 1)
 _NOISE_LEN = 1009  # prime: the noise does not repeat with the waveform table
-_PERIOD = 1 << 30  # MicroPython ticks period
-
-
-class SimClock:
-    """The chip's and its host's time: hal.clock interface plus sleep_us/advance_us."""
-
-    def __init__(self, utc=0):
-        self.u = 0
-        self.utc0 = utc
-
-    def advance_us(self, us):
-        self.u += us * _U_PER_US
-
-    sleep_us = advance_us
-
-    def ticks_us(self):
-        return (self.u // _U_PER_US) & (_PERIOD - 1)
-
-    def ticks_ms(self):
-        return (self.u // (_U_PER_US * 1000)) & (_PERIOD - 1)
-
-    def ticks_diff(self, end, start):
-        half = _PERIOD >> 1
-        return ((end - start + half) & (_PERIOD - 1)) - half
-
-    def ticks_add(self, t, delta):
-        return (t + delta) & (_PERIOD - 1)
-
-    def time_ms(self):
-        return self.utc0 * 1000 + self.u // (_U_PER_US * 1000)
-
-    def time(self):
-        return self.time_ms() // 1000
-
-    def set_time(self, utc):
-        self.utc0 = utc - self.u // (_U_PER_US * 1000000)
-
-
-class _Pin:
-    def __init__(self, chip, name, level):
-        self._chip = chip
-        self.name = name
-        self._level = level
-
-    def value(self, v=None):
-        if v is None:
-            return self._chip._pin_read(self)
-        v = 1 if v else 0
-        if v != self._level:
-            self._level = v
-            self._chip._pin_edge(self, v)
-
-
-class _Bus:
-    """machine.SPI-like: bytes move only while CS is low."""
-
-    def __init__(self, chip):
-        self._chip = chip
-
-    def write(self, buf):
-        self._chip._shift(buf, None)
-
-    def readinto(self, buf, write=0):
-        self._chip._shift(None, buf, write)
-
-    def write_readinto(self, wbuf, rbuf):
-        self._chip._shift(wbuf, rbuf)
 
 
 def crc16(data, n, poly):
@@ -129,12 +64,12 @@ class ADS131M04Sim:
         self.freq_hz = freq_hz
         self.inputs = tuple(inputs)
         self.clock = clock or SimClock()
-        self.spi = _Bus(self)
-        self.cs = _Pin(self, "cs", 1)
-        self.drdy = _Pin(self, "drdy", 1)
-        self.sync_reset = _Pin(self, "sync_reset", 1)
+        self.spi = SimBus(self)
+        self.cs = SimPin(self, "cs", 1)
+        self.drdy = SimPin(self, "drdy", 1)
+        self.sync_reset = SimPin(self, "sync_reset", 1)
         self._bit_u = 4096000000 // sclk_hz
-        self._poll_u = poll_us * _U_PER_US
+        self._poll_u = poll_us * U_PER_US
         self._chip_id = chip_id  # ID: 24xxh, the low byte is not specified
         self._noise = array("i", [0] * _NOISE_LEN)
         x = seed & 0x3FFFFFFF or 1

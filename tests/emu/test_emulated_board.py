@@ -185,8 +185,8 @@ def test_deploy_to_the_emulated_board():
         board.wait_console(PROMPT, timeout=30)
         os.close(board.console_fd)
         board.console_fd = None
-        # 1000 blocks of 512 octets: the whole firmware as .mpy is about 350 kB in 160
-        # files (2026-11-30), each file taking whole littlefs blocks, in a 1 MiB heap.
+        # 1000 blocks of 512 octets: the whole firmware as .mpy is about 410 kB in 175
+        # files (2026-11-30), each file taking whole littlefs blocks, in a 1.5 MiB heap.
         proc = subprocess.run([sys.executable, "-m", "tools.deploy", "--board", "emu-mps2",
                                "--port", board.pty, "--ramfs", "1000", "--exec",
                                DEPLOYED_CHECK],

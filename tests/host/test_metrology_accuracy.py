@@ -29,3 +29,20 @@ def test_plot_is_written(tmp_path):
     out = tmp_path / "acc.png"
     accuracy.plot(rows, str(out))
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_class_05s_down_to_1_percent_ib_on_the_24_bit_front_end(capsys):
+    calibration, rows = accuracy.run_table(bits=24)
+    with capsys.disabled():
+        worst = max(rows, key=lambda r: abs(r["error_percent"]))
+        print("\n[report] 24-bit front end: %d points, worst %+.4f %% at %s PF %s (0.5S limit "
+              "%.1f %%)" % (len(rows), worst["error_percent"], worst["point"], worst["pf"],
+                            worst["class05s_limit"]))
+    assert len(rows) >= 41
+    points = {(r["point"], r["pf"]) for r in rows}
+    assert ("0.01 Ib", "1") in points and ("0.02 Ib", "0.5i") in points
+    assert all(r["class05s"] for r in rows), [r for r in rows if not r["class05s"]]
+    # the calibration found the same sensor errors through the 24-bit codes
+    p = calibration.phases[0]
+    assert abs(p.phase_deg + accuracy.FRONT_END_24["ct_phase_deg"]) < 0.005
+    assert abs(p.i_gain * (1 + accuracy.FRONT_END_24["gain_error"][1]) - 1) < 0.0002

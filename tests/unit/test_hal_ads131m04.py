@@ -6,7 +6,8 @@
 from array import array
 
 from hal.adc_sim import PhaseScenario
-from hal.ads131m04 import ADS131M04, ADS131M04Block, crc16_ccitt
+from hal.ads131m04 import ADS131M04, crc16_ccitt
+from hal.ads131m04_block import ADS131M04Block
 from hal.ads131m04_sim import ADS131M04Sim
 from metrology.config import MetrologyConfig
 from metrology.frontend import Metrology
