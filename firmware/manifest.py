@@ -6,8 +6,8 @@ options.defaults(hal_backends=[], simulation=False)
 # Stand-ins for hardware a board lacks (the emulated board's front end and RAM flash, the
 # simulated 802.15.4 medium): only a board that simulates takes them (simulation=True). A
 # real board's image holds none of them (issue 10: real data only).
-_SIM_HAL = ["sim.py", "adc_sim.py", "adc_replay.py", "ads131m04_sim.py", "ads131m04_sim_bus.py",
-            "atm90e32_sim.py", "ade7953_sim.py"]
+_SIM_HAL = ["sim.py", "adc_sim.py", "adc_replay.py", "meter_ic_sim.py", "ads131m04_sim.py",
+            "ads131m04_sim_bus.py", "atm90e32_sim.py", "ade7953_sim.py"]
 _SIM_HAN = ["radio_sim.py"]
 
 package("hal", files=["__init__.py", "ticks.py", "clock.py", "aio.py", "fsdir.py", "watchdog.py",

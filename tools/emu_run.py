@@ -233,8 +233,11 @@ def cmd_run(args):
                 han += ", han_ext=bytes.fromhex(%r)" % args.han_ext
         if args.update_healthy_s:
             han += ", healthy_s=%d" % args.update_healthy_s
-        board.write_console("import main; main.run(profile=%r, utc=%d, key=%s%s)\r"
-                            % (args.profile, int(time.time()), key, han))
+        front = ""
+        if args.front_end != "table":  # boards/emu-mps2/board.py FRONT_END
+            front = "import board; board.FRONT_END = %r; " % args.front_end
+        board.write_console("%simport main; main.run(profile=%r, utc=%d, key=%s%s)\r"
+                            % (front, args.profile, int(time.time()), key, han))
         # --seconds counts from the meter's first second boundary (its first status line,
         # when the first telegram also starts): the time the meter runs.
         board.wait_console(b"status uptime=1s", timeout=60, echo=echo,
@@ -334,6 +337,10 @@ def main(argv=None):
                      help="start from erased flash (a new meter)")
     run.add_argument("--icount", action="store_true",
                      help="deterministic virtual time (1 instruction = 1 ns)")
+    run.add_argument("--front-end", choices=("table", "atm90e32", "ade7953"), default="table",
+                     help="the metrology's front end: the simulated ADC (default), or a "
+                          "metering IC's driver over its fake chip (ATM90E32AS: 3 phases, "
+                          "ADE7953: 1 phase)")
     run.add_argument("--han", choices=("coordinator", "device"),
                      help="run the HAN too (UART2 radio bridge): as the PAN coordinator "
                           "(with a gas meter and a display joining it, unless --han-medium) "

@@ -15,8 +15,8 @@ BOARDS = sorted(b for b in os.listdir(os.path.join(ROOT, "boards"))
                 if os.path.isfile(os.path.join(ROOT, "boards", b, "board.py")))
 REAL = ["esp32", "esp32-ade7953", "esp32-atm90e32", "esp32c6", "esp32c6-ads131m04", "pyboard"]
 SIMULATION_MODULES = {"hal.sim", "hal.adc_sim", "hal.adc_replay", "han.radio_sim",
-                      "hal.ads131m04_sim", "hal.ads131m04_sim_bus", "hal.atm90e32_sim",
-                      "hal.ade7953_sim"}
+                      "hal.meter_ic_sim", "hal.ads131m04_sim", "hal.ads131m04_sim_bus",
+                      "hal.atm90e32_sim", "hal.ade7953_sim"}
 METER_IC_BOARDS = {"esp32-ade7953": "ADE7953", "esp32-atm90e32": "ATM90E32"}
 
 

@@ -19,6 +19,7 @@ import os
 import pytest
 
 from tools.metrology import typetest as tt
+from tools.metrology import typetest_report
 from tools.metrology import waveforms as wf
 
 NOLOAD_S = int(os.environ.get("TYPETEST_NOLOAD_S", "300"))
@@ -27,7 +28,7 @@ NOLOAD_S = int(os.environ.get("TYPETEST_NOLOAD_S", "300"))
 def _report(rows, capsys):
     with capsys.disabled():
         print()
-        for line in tt.format_rows(rows):
+        for line in typetest_report.format_rows(rows):
             print("[report] typetest " + line)
 
 
@@ -252,8 +253,8 @@ def test_cli_and_plot(tmp_path):
     ic_rows = tt.run("ade7953", noload_s=5, starting_s=3,
                      only={"starting", "no_load", "phase_fired", "reversed"})
     assert [r["test"] for r in ic_rows if r.get("not_applicable")] == ["reversed"]
-    tt.plot(rows + ic_rows + [{"front_end": "x", "test": "unavailable", "condition": "x",
-                               "passed": None}], str(out))
+    unavailable = {"front_end": "x", "test": "unavailable", "condition": "x", "passed": None}
+    typetest_report.plot(rows + ic_rows + [unavailable], str(out))
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20000
     assert main(["typetest", "--front-end", "nonesuch"]) == 2

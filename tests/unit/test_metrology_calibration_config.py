@@ -85,3 +85,31 @@ def test_calibration_rejections_carry_their_reason():
     e = raises(ValueError, session.execute, *signed(2, cal.encode()[:-2]))
     assert e.reason == 1  # REJECT_MALFORMED
     assert metrology.calibration.phases[2].i_gain == 1.0
+
+
+def test_a_metering_ics_calibration_goes_through_the_same_path_into_its_registers():
+    # On a metering-IC board (boards/esp32-ade7953) the signed calibration command ends in
+    # the chip's own gain and phase registers (ADE7953: AVGAIN 0x281, AIGAIN 0x280, nominal
+    # 0x400000; PHCALA 0x108), and a refused one writes none of them.
+    from hal.ade7953 import ADE7953
+    from hal.ade7953_sim import ADE7953Sim
+    from metrology.ic_front import ICMetrology
+
+    clock = FakeClock(utc=1735689600)
+    regs = MeterRegisters(clock, MemoryFs())
+    regs.boot()
+    sim = ADE7953Sim()
+    metrology = ICMetrology(MetrologyConfig(phases=1), ADE7953(sim.spi, sim.cs),
+                            sink=regs, clock=clock)
+    session = main.make_config_session(regs, metrology, KEY)
+    assert sim.regs[0x281] == 0x400000 and sim.regs[0x280] == 0x400000
+    cal = Calibration(1)
+    cal.phases[0].v_gain = 1.02
+    cal.phases[0].i_gain = 0.995
+    session.execute(*signed(1, cal.encode()))
+    # float32 in the record: 1.02 and 0.995 (0.99500000476...) times 2^22, rounded half up.
+    assert sim.regs[0x281] == 4278190 and sim.regs[0x280] == 4173333
+    bad = Calibration(1)
+    bad.phases[0].i_noise_a = 0.05  # no such setting on the IC
+    raises(ValueError, session.execute, *signed(2, bad.encode()))
+    assert sim.regs[0x281] == 4278190 and abs(metrology.calibration.phases[0].v_gain - 1.02) < 1e-6

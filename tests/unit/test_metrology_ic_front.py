@@ -128,3 +128,27 @@ def test_events_come_from_the_chips_readings():
         m.poll()
     kinds = [(kind, active) for kind, phase, utc, active in seen if kind == VOLTAGE_LOSS]
     assert kinds == [(VOLTAGE_LOSS, True), (VOLTAGE_LOSS, False)]
+
+
+def test_the_task_reads_the_chip_once_a_second_and_once_after_a_stall():
+    import asyncio
+
+    from hal.clock import FakeClock
+    from metrology.task import run
+
+    class SteppingClock(FakeClock):
+        # Each look at the clock moves it on a quarter second; one look jumps 5 s (a stall).
+        looks = 0
+
+        def ticks_ms(self):
+            self.looks += 1
+            self.advance_ms(5000 if self.looks == 12 else 250)
+            return FakeClock.ticks_ms(self)
+
+    clock = SteppingClock(utc=1700000000)
+    chip = ScriptedChip([(230.0, 100.0, 0.0, 3, 0)] * 10)
+    m = ICMetrology(MetrologyConfig(), chip, clock=clock)
+    asyncio.run(run(m, None, clock, seconds=4))
+    assert m.periods == 4 and len(chip.script) == 6
+    # The stall's backlog is read once (the IC's counters hold it), and counted.
+    assert m.dropped_blocks == 1 and m.energy.total_mws[IMPORT] == 28  # 12 counts * 7 / 3

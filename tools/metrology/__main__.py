@@ -214,7 +214,7 @@ def cmd_accuracy(args):
 
 
 def cmd_typetest(args):
-    from tools.metrology import typetest
+    from tools.metrology import typetest, typetest_report
 
     names = args.front_end or list(typetest.FRONT_ENDS)
     rows = []
@@ -225,9 +225,9 @@ def cmd_typetest(args):
     if args.json:
         print(json.dumps(rows))
     else:
-        print("\n".join(typetest.format_rows(rows)))
+        print("\n".join(typetest_report.format_rows(rows)))
     if args.plot:
-        typetest.plot(rows, args.plot)
+        typetest_report.plot(rows, args.plot)
         print("plot written to %s" % args.plot, file=sys.stderr)
     return 0 if typetest.all_passed(rows) else 1
 
