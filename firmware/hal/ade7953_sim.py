@@ -27,6 +27,7 @@
 import math
 
 from hal.adc_sim import phase_quantities
+from hal.meter_ic_sim import SelectPin
 
 _RMS_FS = 9032007
 _POWER_FS = 4862401
@@ -67,25 +68,6 @@ def _to24(v):
     v = int(round(v))
     v = max(-0x800000, min(0x7FFFFF, v))
     return v & 0xFFFFFF
-
-
-class _CsPin:
-    """Chip select as the driver's machine.Pin: low starts a frame, high ends it."""
-
-    def __init__(self, chip):
-        self._chip = chip
-        self._level = 1
-
-    def value(self, v=None):
-        if v is None:
-            return self._level
-        v = 1 if v else 0
-        if v != self._level:
-            if v:
-                self._chip._end()
-            else:
-                self._chip._start()
-        self._level = v
 
 
 class _IrqPin:
@@ -137,7 +119,7 @@ class ADE7953Sim:
         self.offset_w = offset_w
         self.version = version
         self.spi = _Spi(self)
-        self.cs = _CsPin(self)
+        self.cs = SelectPin(self)
         self.irq = _IrqPin(self)
         self.scenario = None
         self.freq_hz = 50.0
@@ -282,6 +264,13 @@ class ADE7953Sim:
         return 0 if self.regs[0x22D] & self.regs[0x22C] else 1
 
     # -- the SPI port -------------------------------------------------------------------
+    def select(self, low):
+        """Chip select (hal.meter_ic_sim.SelectPin): low starts a frame, high ends it."""
+        if low:
+            self._start()
+        else:
+            self._end()
+
     def _start(self):
         self._pos = 0
         self._addr = 0

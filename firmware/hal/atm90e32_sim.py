@@ -16,6 +16,7 @@ import math
 from array import array
 
 from hal.adc_sim import phase_quantities
+from hal.meter_ic_sim import SelectPin
 
 _METEREN = 0x00
 _PLCONSTH = 0x31
@@ -83,29 +84,6 @@ class _Spi:
             rbuf[k] = self._chip.shift(wbuf[k])
 
 
-class _Cs:
-    """machine.Pin-like chip select (active low)."""
-
-    def __init__(self, chip):
-        self._chip = chip
-        self._level = 1
-
-    def value(self, v=None):
-        if v is None:
-            return self._level
-        v = 1 if v else 0
-        if v != self._level:
-            self._level = v
-            self._chip.select(v == 0)
-        return None
-
-    def on(self):
-        self.value(1)
-
-    def off(self):
-        self.value(0)
-
-
 class ATM90E32Sim:
     """ugain_ref / igain_ref: the gain register values at which this hardware reads
     volts and amps right (the board's nominal; one per phase); v_error / i_error: the
@@ -125,7 +103,7 @@ class ATM90E32Sim:
         self.loads = [None, None, None]
         self.freq_hz = 50.0
         self.spi = _Spi(self)
-        self.cs = _Cs(self)
+        self.cs = SelectPin(self)
         self.corrupt_reads = 0  # garble the wire word of this many coming energy reads
         self.frames = 0  # complete SPI frames seen
         self._frac = [0.0] * 16  # fractional counts carried per energy register

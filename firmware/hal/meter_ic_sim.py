@@ -5,6 +5,31 @@
 # registers that hold exactly the energy of the time that really passed, as a chip would.
 
 
+class SelectPin:
+    """A fake chip's chip-select input as the driver's machine.Pin (active low): each change
+    of level tells the chip, chip.select(True) when a transaction starts and
+    chip.select(False) when it ends."""
+
+    def __init__(self, chip):
+        self._chip = chip
+        self._level = 1
+
+    def value(self, v=None):
+        if v is None:
+            return self._level
+        v = 1 if v else 0
+        if v != self._level:
+            self._level = v
+            self._chip.select(v == 0)
+        return None
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+
 class ClockedSelect:
     """machine.Pin-like chip select for the driver: `sim.cs`, with `sim.advance` brought up to
     `clock`'s time whenever the driver selects the chip."""

@@ -68,3 +68,32 @@ def at_zcl_utc(server, utc):
     """Set a server's UtcClock to ZCL UTC utc (seconds since 2000-01-01); the server."""
     server.clock.t = utc + 946684800
     return server
+
+
+class EnergySink:
+    """What the metrology hands the registers (the sink interface of metrology/energy.py
+    and metrology/events.py), recorded: whole mWh per register (import, export, QI..QIV,
+    each hand-over checked non-negative), the number of hand-overs, sags and swells per
+    phase, and power failures as (end UTC, duration s)."""
+
+    def __init__(self):
+        self.mwh = [0] * 6
+        self.calls = 0
+        self.sags = []
+        self.swells = []
+        self.failures = []
+
+    def add_energy(self, *mwh):
+        self.calls += 1
+        for k in range(6):
+            assert mwh[k] >= 0
+            self.mwh[k] += mwh[k]
+
+    def record_sag(self, phase):
+        self.sags.append(phase)
+
+    def record_swell(self, phase):
+        self.swells.append(phase)
+
+    def record_power_failure(self, end_utc, duration_s):
+        self.failures.append((end_utc, duration_s))

@@ -11,7 +11,7 @@ from hal.ads131m04_block import ADS131M04Block
 from hal.ads131m04_sim import ADS131M04Sim
 from metrology.config import MetrologyConfig
 from metrology.frontend import Metrology
-from support import NoAllocation, raises
+from support import EnergySink, NoAllocation, raises
 
 FS = 8388608  # 2^23 codes for +-1.2 V / gain (data sheet, "Data Format")
 DIVIDER = 354.4  # the fake's default front end: mains volts per volt at channel 0
@@ -263,24 +263,6 @@ def test_a_stopped_chip_raises_and_a_reset_chip_is_configured_again():
     assert block.chip_resets == 1 and chip.regs[4] == 0x0010 and chip.locked
 
 
-class Sink:
-    def __init__(self):
-        self.mwh = [0] * 6
-
-    def add_energy(self, *mwh):
-        for k in range(6):
-            self.mwh[k] += mwh[k]
-
-    def record_sag(self, phase):
-        pass
-
-    def record_swell(self, phase):
-        pass
-
-    def record_power_failure(self, end_utc, duration_s):
-        pass
-
-
 def test_end_to_end_230v_5a_pf05_into_the_24_bit_metrology():
     # Needs the wide kernel (MetrologyConfig(adc_bits=24), issue 15's wide-sample kernel).
     chip, adc = make(phases=(PhaseScenario(230.0, 5.0, 60.0),))
@@ -289,7 +271,7 @@ def test_end_to_end_230v_5a_pf05_into_the_24_bit_metrology():
     cfg = MetrologyConfig(phases=1, rate_hz=2000, v_scale=lsb * DIVIDER,
                           i_scale=lsb / CT_OHMS_PER_TURN, adc_bits=24, adc_signed=True,
                           skew_us=0.0, time_base="clock")
-    sink = Sink()
+    sink = EnergySink()
     start = chip.clock.ticks_us()
     m = Metrology(cfg, sink=sink, clock=chip.clock)
     while m.periods < 4:

@@ -7,6 +7,7 @@ import math
 
 from metrology.config import MetrologyConfig
 from metrology.frontend import Metrology
+from support import EnergySink
 
 RATE = 2000
 MID = 2048
@@ -36,25 +37,8 @@ class HalfWaveADC:
         return frames
 
 
-class Sink:
-    def __init__(self):
-        self.import_mwh = 0
-
-    def add_energy(self, import_mwh, *rest):
-        self.import_mwh += import_mwh
-
-    def record_sag(self, phase):
-        pass
-
-    def record_swell(self, phase):
-        pass
-
-    def record_power_failure(self, end_utc, duration_s):
-        pass
-
-
 def _meter(on, periods):
-    sink = Sink()
+    sink = EnergySink()
     m = Metrology(MetrologyConfig(phases=1, rate_hz=RATE, v_scale=V_SCALE, i_scale=I_SCALE),
                   sink=sink)
     adc = HalfWaveADC(on)
@@ -81,6 +65,6 @@ def test_half_wave_load_switched_every_period_is_never_withheld():
     on = set(range(1, 20, 2))  # on in odd periods, off in even ones
     m, sink, powers = _meter(on=on, periods=20)
     assert m.withheld_periods == 0
-    total_wh = sink.import_mwh / 1000
+    total_wh = sink.mwh[0] / 1000
     expected_wh = p_true * len(on) / 3600
     assert abs(total_wh - expected_wh) / expected_wh < 0.03, (total_wh, expected_wh)

@@ -14,6 +14,7 @@ from metrology.events import (ADC_SATURATED, ADC_STUCK, FREQ_OUT_OF_RANGE, POWER
                               REVERSE_FLOW, SAG, SWELL, VOLTAGE_LOSS)
 from metrology.frontend import Metrology
 from native import metro
+from support import EnergySink
 
 RATE = 2000
 MID = 2048
@@ -103,24 +104,6 @@ class SupplyADC:
         return frames
 
 
-class Sink:
-    def __init__(self):
-        self.failures = []
-
-    def add_energy(self, *mwh):
-        for x in mwh:
-            assert x >= 0
-
-    def record_sag(self, phase):
-        pass
-
-    def record_swell(self, phase):
-        pass
-
-    def record_power_failure(self, end_utc, duration_s):
-        self.failures.append((end_utc, duration_s))
-
-
 def frames_at(seconds, deg=0.0, freq=50.0):
     """The frame at `seconds` (a whole number of cycles) plus `deg` of the cycle."""
     return int(round(seconds * RATE)) + int(round(deg / 360.0 * RATE / freq))
@@ -130,7 +113,7 @@ def run(seconds, phases=1, **adc_args):
     """Meter the scenario for `seconds` periods. Returns (metrology, events seen, energy
     per period in mWs, V offsets after each period (L1), sink)."""
     seen = []
-    sink = Sink()
+    sink = EnergySink()
     m = Metrology(MetrologyConfig(phases=phases, rate_hz=RATE, v_scale=V_SCALE,
                                   i_scale=I_SCALE), sink=sink,
                   on_event=lambda kind, ph, utc, on: seen.append((kind, ph, utc, on)))

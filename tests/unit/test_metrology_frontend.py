@@ -8,29 +8,9 @@ from hal.adc_sim import PhaseScenario, Scenario, ScenarioADC
 from metrology.config import MetrologyConfig
 from metrology.energy import EXPORT, IMPORT, Q1, Q2, Q3, Q4
 from metrology.frontend import Metrology
+from support import EnergySink
 
 RATE = 4000
-
-
-class RecordingSink:
-    def __init__(self):
-        self.energy = [0] * 6
-        self.calls = 0
-
-    def add_energy(self, *mwh):
-        self.calls += 1
-        for k in range(6):
-            assert mwh[k] >= 0
-            self.energy[k] += mwh[k]
-
-    def record_sag(self, phase):
-        pass
-
-    def record_swell(self, phase):
-        pass
-
-    def record_power_failure(self, end_utc, duration_s):
-        pass
 
 
 def run(phases, seconds, sink=None, freq=50.0, noise=0.5):
@@ -91,13 +71,13 @@ def test_energy_lands_in_the_register_of_its_quadrant():
     cases = ((30.0, IMPORT, Q1), (150.0, EXPORT, Q2), (-150.0, EXPORT, Q3),
              (-30.0, IMPORT, Q4))
     for angle, active, reactive in cases:
-        sink = RecordingSink()
+        sink = EnergySink()
         m = run([PhaseScenario(230.0, 20.0, angle)] * 3, 2, sink)
         s = 3 * 230.0 * 20.0
         p = abs(s * math.cos(math.radians(angle))) * 2 / 3.6  # mWh over 2 s
         q = abs(s * math.sin(math.radians(angle))) * 2 / 3.6
         for reg in range(6):
-            got = sink.energy[reg]
+            got = sink.mwh[reg]
             if reg == active:
                 assert close(got, p, 0.004), (angle, reg, got, p)
             elif reg == reactive:
@@ -105,7 +85,7 @@ def test_energy_lands_in_the_register_of_its_quadrant():
             else:
                 assert got == 0, (angle, reg, got)
         # what was handed on is what was integrated, to the last whole mWh
-        assert sink.energy[active] == m.energy.total_mws[active] // 3600
+        assert sink.mwh[active] == m.energy.total_mws[active] // 3600
 
 
 def test_export_gives_negative_power_and_pf():

@@ -6,7 +6,7 @@ from metrology.config import MetrologyConfig
 from metrology.energy import EXPORT, IMPORT, Q1, Q2, Q3, Q4
 from metrology.events import VOLTAGE_LOSS
 from metrology.ic_front import ICMetrology
-from support import raises
+from support import EnergySink, raises
 
 
 class ScriptedChip:
@@ -42,24 +42,6 @@ class ScriptedChip:
         self.written.append((phase, v_gain, i_gain, phase_deg))
 
 
-class Sink:
-    def __init__(self):
-        self.mwh = [0] * 6
-
-    def add_energy(self, *mwh):
-        for k in range(6):
-            self.mwh[k] += mwh[k]
-
-    def record_sag(self, phase):
-        pass
-
-    def record_swell(self, phase):
-        pass
-
-    def record_power_failure(self, utc, duration):
-        pass
-
-
 def test_counts_become_whole_mws_without_loss():
     # 3000 reads of 1 count each: 3000 * 7 / 3 = 7000 mWs exactly, though no single read
     # makes a whole number.
@@ -79,7 +61,7 @@ def test_directions_and_quadrants_keep_their_own_remainders():
     for _ in range(2000):
         script.append((230.0, 10.0, 5.0, 2, 1))  # QI
         script.append((230.0, -5.0, -3.0, -1, -1))  # QIII
-    sink = Sink()
+    sink = EnergySink()
     m = ICMetrology(MetrologyConfig(), ScriptedChip(script), sink=sink)
     for _ in range(4000):
         m.poll()

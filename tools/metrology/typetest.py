@@ -50,7 +50,7 @@ import time
 from tools import fwpath
 from tools.metrology import accuracy
 from tools.metrology import waveforms as wf
-from tools.metrology.typetest_ic import ADE7953Front, ATM90E32Front, ICFrontEnd
+from tools.metrology.typetest_ic import ADE7953Front, ATM90E32Front, ICFrontEnd, Variants
 
 fwpath.setup()
 
@@ -75,7 +75,7 @@ def _pf_angle(pf):
 
 
 # -- front ends ------------------------------------------------------------------------------
-class FrontEnd:
+class FrontEnd(Variants):
     """A simulated ADC front end measured by the firmware's metrology. model(phases) is the
     waveforms.FrontEndModel; config(phases, creep_w) the meter's MetrologyConfig."""
 
@@ -95,19 +95,8 @@ class FrontEnd:
         self.rate_hz = RATE
         self._calibration = {}
 
-    def variant(self, name, **changes):
-        """A copy with some attributes changed (rate_hz, i_scale, ...), calibrated afresh:
-        the negative controls."""
-        import copy
-
-        fe = copy.copy(self)
-        fe.name = name
-        for key, value in changes.items():
-            if not hasattr(fe, key):
-                raise AttributeError(key)
-            setattr(fe, key, value)
-        fe._calibration = {}
-        return fe
+    def _forget(self):
+        self._calibration = {}
 
     def unavailable(self):
         """None when this front end can run, else why not."""

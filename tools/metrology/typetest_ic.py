@@ -52,7 +52,28 @@ def _no_wait(ms):
     pass
 
 
-class ICFrontEnd:
+class Variants:
+    """variant(): a copy of a front end with some attributes changed (rate_hz, i_scale,
+    threshold_w, ...), calibrated afresh: the negative controls. _forget() drops what the
+    copy must work out again."""
+
+    def variant(self, name, **changes):
+        import copy
+
+        fe = copy.copy(self)
+        fe.name = name
+        for key, value in changes.items():
+            if not hasattr(fe, key):
+                raise AttributeError(key)
+            setattr(fe, key, value)
+        fe._forget()
+        return fe
+
+    def _forget(self):
+        raise NotImplementedError
+
+
+class ICFrontEnd(Variants):
     """A metering IC behind ICMetrology. Subclasses build the fake and its driver
     (_build) and know the chip's thresholds. threshold_w: None = the chip's configured
     default, 0 = no-load detection off, else that threshold in W."""
@@ -67,18 +88,9 @@ class ICFrontEnd:
         self._count_ws = None
         self.calibration_off = False  # negative controls: run uncalibrated
 
-    def variant(self, name, **changes):
-        import copy
-
-        fe = copy.copy(self)
-        fe.name = name
-        for key, value in changes.items():
-            if not hasattr(fe, key):
-                raise AttributeError(key)
-            setattr(fe, key, value)
-        fe._calibration = None
-        fe._count_ws = None
-        return fe
+    def _forget(self):
+        self._calibration = None
+        self._count_ws = None
 
     def unavailable(self):
         import importlib
