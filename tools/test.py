@@ -28,7 +28,7 @@ TIERS = {
 CPU_ONLY = ["tests/host/test_han_fuzz.py", "tests/host/test_han_se_day.py",
             "tests/host/test_han_zb_fuzz.py", "tests/host/test_metrology_accuracy.py",
             "tests/host/test_metrology_captures.py", "tests/host/test_metrology_typetest.py",
-            "tests/host/test_front_ends_p1.py",
+            "tests/host/test_front_ends_p1.py", "tests/host/test_front_ends_year.py",
             "tests/host/test_powercut.py", "tests/host/test_powercut_forward.py",
             "tests/host/test_powercut_han.py", "tests/host/test_powercut_ota.py"]
 

@@ -123,7 +123,7 @@ def test_ads131m04_through_the_wide_kernel_into_registers_and_p1():
     from hal.ads131m04_sim import ADS131M04Sim
 
     board = load_board("esp32c6-ads131m04")
-    load = [PhaseScenario(230.0, 40.0, 20.0)]
+    load = [PhaseScenario(230.0, 60.0, 20.0)]  # near the board's 68 A full scale
     sim = ADS131M04Sim(phases=tuple(load))
     adc = ADS131M04(sim.spi, sim.cs, sim.drdy, sim.clock, sim.clock.sleep_us,
                     reset=sim.sync_reset, osr=board.ADC_OSR, gains=board.ADC_GAINS,
@@ -134,7 +134,7 @@ def test_ads131m04_through_the_wide_kernel_into_registers_and_p1():
     regs = registers_at(clock)
     m = Metrology(board.metrology_config(), sink=regs, clock=clock)
     start = clock.ticks_us()
-    periods = 120
+    periods = 60
     while m.periods < periods:
         before = m.periods
         m.run_block(block)

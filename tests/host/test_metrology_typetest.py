@@ -10,7 +10,7 @@ one with its threshold above the starting power does not start, an uncalibrated 
 misses class 0.5S at PF 0.5). The waveforms' reference energies are checked against
 independent numbers.
 
-The no-load test runs NOLOAD_S simulated seconds here (TYPETEST_NOLOAD_S, default 300);
+The no-load test runs NOLOAD_S simulated seconds here (TYPETEST_NOLOAD_S, default 120);
 `python -m tools.metrology typetest` runs the full hour."""
 import json
 import math
@@ -22,7 +22,7 @@ from tools.metrology import typetest as tt
 from tools.metrology import typetest_report
 from tools.metrology import waveforms as wf
 
-NOLOAD_S = int(os.environ.get("TYPETEST_NOLOAD_S", "300"))
+NOLOAD_S = int(os.environ.get("TYPETEST_NOLOAD_S", "120"))
 
 
 def _report(rows, capsys):
