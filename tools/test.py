@@ -4,7 +4,8 @@
 
 Tier 1  CPython + pytest: tests/unit (portable modules), tests/host (host-only checks:
         C kernels, tools, interop with peer software), in two lanes at once: the checks
-        that only compute (CPU_ONLY, tests/unit; then tier 2) beside the others
+        that only compute (CPU_ONLY, tests/unit) beside the others; tier 2 follows in
+        whichever lane ends first
 Tier 2  MicroPython unix port: tests/mpy runs every tests/unit module under build/micropython
 Tier 3  emulated board: tests/emu boots build/emu-mps2/firmware.elf in qemu-system-arm
 """
@@ -12,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -76,22 +78,43 @@ def run_tier(key):
     return _report(title, [(proc, proc.communicate()[0])], t0)
 
 
+class _Collected:
+    """A pytest run whose output a thread reads to the end (a full pipe would stall it)."""
+
+    def __init__(self, paths):
+        self.proc = _pytest(paths)
+        self.out = None
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        self.out = self.proc.communicate()[0]
+
+    def done(self):
+        return not self.thread.is_alive()
+
+    def result(self):
+        self.thread.join()
+        return self.proc, self.out
+
+
 def run_tiers_1_and_2(with_tier_2):
-    """Tier 1 in two lanes at once (the wall-clock checks; the computing ones, then
-    tier 2), each on a core of CI's two."""
+    """Tier 1 in two lanes at once (the wall-clock checks; the computing ones), each on a
+    core of CI's two, and tier 2 in whichever lane is free first."""
     title1, title2 = TIERS["cpython"][0], TIERS["micropython"][0]
     print("[test] %s ..." % title1, flush=True)
     t0 = time.monotonic()
-    lane = _pytest(["tests/host"] + ["--ignore=" + p for p in CPU_ONLY])
-    cpu = _pytest(["tests/unit"] + CPU_ONLY)
-    cpu_out = cpu.communicate()[0]
+    lane = _Collected(["tests/host"] + ["--ignore=" + p for p in CPU_ONLY])
+    cpu = _Collected(["tests/unit"] + CPU_ONLY)
     results = []
     if with_tier_2:
+        while not (lane.done() or cpu.done()):
+            time.sleep(0.2)
         t2 = time.monotonic()
         print("[test] %s (beside tier 1) ..." % title2, flush=True)
         p2 = _pytest(TIERS["micropython"][1])
         results = [_report(title2, [(p2, p2.communicate()[0])], t2)]
-    return [_report(title1, [(lane, lane.communicate()[0]), (cpu, cpu_out)], t0)] + results
+    return [_report(title1, [lane.result(), cpu.result()], t0)] + results
 
 
 def main(argv):
