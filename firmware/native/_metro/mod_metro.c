@@ -16,43 +16,52 @@ static void *buffer_of(mp_obj_t obj, char typecode, size_t min_items, size_t ite
     return buf.buf;
 }
 
-static mp_obj_t process(size_t n_args, const mp_obj_t *args) {
+// The arguments both kernels take, checked: the block and history arrays have the samples'
+// type (int16 'h' for the 12-bit kernel, int32 'i' for the wide one).
+typedef struct {
+    void *samples, *hist;
+    int32_t *state;
+    int64_t *acc;
+    int frames, channels, phases;
+} metro_args_t;
+
+static metro_args_t checked_args(const mp_obj_t *args, char code, size_t size) {
+    metro_args_t a;
     mp_int_t frames = mp_obj_get_int(args[1]);
     mp_int_t channels = mp_obj_get_int(args[2]);
     mp_int_t phases = mp_obj_get_int(args[3]);
     if (frames < 0 || frames > METRO_MAX_FRAMES || phases < 1 || channels < 2 * phases) {
         mp_raise_ValueError(MP_ERROR_TEXT("bad frames, channels or phases"));
     }
-    int16_t *samples = buffer_of(args[0], 'h', (size_t)(frames * channels), 2);
-    int32_t *state = buffer_of(args[4], 'i', (size_t)(phases * METRO_STATE_STRIDE), 4);
-    int16_t *hist = buffer_of(args[5], 'h', (size_t)(phases * METRO_HIST_LEN), 2);
-    int64_t *acc = buffer_of(args[6], 'q', (size_t)(phases * METRO_ACC_STRIDE), 8);
-    metro_process(samples, (int)frames, (int)channels, (int)phases, state, hist, acc);
+    a.samples = buffer_of(args[0], code, (size_t)(frames * channels), size);
+    a.state = buffer_of(args[4], 'i', (size_t)(phases * METRO_STATE_STRIDE), 4);
+    a.hist = buffer_of(args[5], code, (size_t)(phases * METRO_HIST_LEN), size);
+    a.acc = buffer_of(args[6], 'q', (size_t)(phases * METRO_ACC_STRIDE), 8);
+    a.frames = (int)frames;
+    a.channels = (int)channels;
+    a.phases = (int)phases;
+    return a;
+}
+
+static mp_obj_t process(size_t n_args, const mp_obj_t *args) {
+    metro_args_t a = checked_args(args, 'h', 2);
+    metro_process(a.samples, a.frames, a.channels, a.phases, a.state, a.hist, a.acc);
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(process_obj, 7, 7, process);
 
 static mp_obj_t process_wide(size_t n_args, const mp_obj_t *args) {
-    mp_int_t frames = mp_obj_get_int(args[1]);
-    mp_int_t channels = mp_obj_get_int(args[2]);
-    mp_int_t phases = mp_obj_get_int(args[3]);
-    if (frames < 0 || frames > METRO_MAX_FRAMES || phases < 1 || channels < 2 * phases) {
-        mp_raise_ValueError(MP_ERROR_TEXT("bad frames, channels or phases"));
-    }
-    int32_t *samples = buffer_of(args[0], 'i', (size_t)(frames * channels), 4);
-    int32_t *state = buffer_of(args[4], 'i', (size_t)(phases * METRO_STATE_STRIDE), 4);
-    int32_t *hist = buffer_of(args[5], 'i', (size_t)(phases * METRO_HIST_LEN), 4);
-    int64_t *acc = buffer_of(args[6], 'q', (size_t)(phases * METRO_ACC_STRIDE), 8);
+    metro_args_t a = checked_args(args, 'i', 4);
     // The taps index the history and the weights scale a 64-bit product (metro_wide.h):
     // out of range, C would read outside the history or lose bits.
-    for (mp_int_t p = 0; p < phases; p++) {
-        const int32_t *st = state + p * METRO_STATE_STRIDE;
+    for (int p = 0; p < a.phases; p++) {
+        const int32_t *st = a.state + p * METRO_STATE_STRIDE;
         if ((uint32_t)st[METRO_TC] >= METRO_HISTORY || (uint32_t)st[METRO_TQ] >= METRO_HISTORY
             || (uint32_t)st[METRO_KC] > 16384 || (uint32_t)st[METRO_KQ] > 16384) {
             mp_raise_ValueError(MP_ERROR_TEXT("taps out of range"));
         }
     }
-    metro_wide_process(samples, (int)frames, (int)channels, (int)phases, state, hist, acc);
+    metro_wide_process(a.samples, a.frames, a.channels, a.phases, a.state, a.hist, a.acc);
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(process_wide_obj, 7, 7, process_wide);
