@@ -271,6 +271,35 @@ def test_removed_device_leaves_and_is_forgotten():
     assert not net.coord.node.tc.remove(d.ext, net.clock.ticks_us())
 
 
+def _fill_mac_queue(node):
+    """Queue frames to a free address until the coordinator's MAC has no slot left (a
+    busy hub: reports, held frames for sleepy devices)."""
+    mac = node.mac
+    n = 0
+    while mac.send(0x0123, b"busy", 4, net_now(node)):
+        n += 1
+    assert n > 0
+    return n
+
+
+def net_now(node):
+    return node.mac.clock.ticks_us()
+
+
+def test_removal_leave_waits_for_a_busy_transmit_queue():
+    # A hub whose MAC had no free slot at the removal (HAN-FUN-005, a BAIOP run on CI):
+    # the NWK Leave was dropped and the device stayed on the network with its keys. The
+    # Leave is now owed until it can be queued, indirect for a sleepy device.
+    for sleepy in (0, 1):
+        net = _joined_net(devices=1, sleepy=sleepy)
+        d = net.devs[0]
+        _fill_mac_queue(net.coord.node)
+        assert net.coord.node.tc.remove(d.ext, net.clock.ticks_us())
+        net.run(10)
+        assert net.coord.node.table.state[0] == EMPTY
+        assert d.node.state == 0 and not d.node.st.has_key, sleepy
+
+
 def test_table_register_checks_sizes():
     net = Net(devices=0)
     net.coord.boot()

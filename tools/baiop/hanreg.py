@@ -81,9 +81,20 @@ class HanRegistrationKeywords:
         if not ok:
             raise AssertionError("han-remove refused: %s" % answer)
         self.wait_until_console_shows("han removed %s" % ext, 10)
-        self._wait(lambda: self.cap.count("zbee_nwk.cmd.id == 0x04 && wpan.dst16 == 0x%04x "
-                                          "&& zbee_nwk.security == 1" % short), 30,
-                   "no secured NWK Leave to %s" % name, step=2)
+        try:
+            self._wait(lambda: self.cap.count("zbee_nwk.cmd.id == 0x04 && wpan.dst16 == "
+                                              "0x%04x && zbee_nwk.security == 1" % short),
+                       30, "no secured NWK Leave to %s" % name, step=2)
+        except AssertionError as e:
+            # What the hub did after the removal, for the report: every frame to that
+            # address, and the hub's HAN lines.
+            console = self.target.console()
+            tail = [ln for ln in console[console.rfind("han removed %s" % ext):].splitlines()
+                    if ln.startswith("han ")][:20]
+            raise AssertionError("%s (0x%04x); frames to it on air: %d; hub after the "
+                                 "removal: %s" % (e, short,
+                                                  self.cap.count("wpan.dst16 == 0x%04x" % short),
+                                                  " | ".join(tail)))
         status = self.hub_status()
         shown = [d for d in status["devices"] if d["eui64"].lower().replace(":", "") == ext]
         if any(d["state"] != "removed" or d["short"] is not None for d in shown):

@@ -18,7 +18,9 @@
 #   update_network_key(key)     Transport Key of the next key to every joined device
 #                               (under its own link key), then Switch Key to each, then
 #                               the coordinator switches (4.6.3.4)
-#   remove(ext)                 NWK Leave to the device, its entry and keys forgotten
+#   remove(ext)                 NWK Leave to the device, its entry and keys forgotten; a
+#                               Leave the transmit queue cannot take now is owed and
+#                               retried each step for LEAVE_OWED_US
 #
 # Every table change is written to the flash at once (han/nwk/store.py NetStore.save_net).
 from micropython import const
@@ -40,6 +42,10 @@ DEFAULT_LINK_KEY = b"ZigBeeAlliance09"
 SWITCH_DELAY_US = const(15000000)  # Transport Key reaches sleepy devices before the switch
 
 _CMD_BUF = const(40)
+_OWED = const(4)  # removals whose Leave waits for room in the transmit queue
+_NO_SHORT = const(0xFFFF)
+_LEAVE_RETRY_US = const(50000)
+LEAVE_OWED_US = const(60000000)
 
 
 class TrustCentre:
@@ -55,6 +61,13 @@ class TrustCentre:
         self._pending = [bytearray(KEY_LEN) for _ in range(self.table.size)]
         self._has_pending = bytearray(self.table.size)
         self._switch_at = None
+        # Leaves owed to removed devices: their short address, whether they sleep (their
+        # entry is gone, so the NWK layer can no longer tell) and until when to try.
+        self._owed_short = [_NO_SHORT] * _OWED
+        self._owed_sleepy = bytearray(_OWED)
+        self._owed_until = [0] * _OWED
+        self._owing = 0
+        self.leaves_lost = 0  # owed Leaves given up (queue full for LEAVE_OWED_US)
         self.joins = 0
         self.denied = 0
         self.keys_verified = 0
@@ -210,8 +223,10 @@ class TrustCentre:
         if i < 0:
             return False
         if t.state[i] >= JOINING:
-            n = nc.build_leave(self._buf, 0, nc.LEAVE_REQUEST)
-            self.node.nwk.send(t.short_of(i), self._buf, n, now, command=True)
+            short = t.short_of(i)
+            sleepy = self.node.nwk.sleepy(short)
+            if not self._send_leave(short, sleepy, now):
+                self._owe_leave(short, sleepy, now)
         t.remove(i)
         self._has_pending[i] = 0
         self.node.role_sm.release(i, now)
@@ -220,7 +235,46 @@ class TrustCentre:
             self.on_removed(t.short_of(i))
         return True
 
+    def _send_leave(self, short, sleepy, now):
+        # NWK Leave (3.4.4), secured with the network key; True when the MAC queued it.
+        n = nc.build_leave(self._buf, 0, nc.LEAVE_REQUEST)
+        return self.node.nwk.send(short, self._buf, n, now, command=True,
+                                  indirect=bool(sleepy)) > 0
+
+    def _owe_leave(self, short, sleepy, now):
+        for k in range(_OWED):
+            if self._owed_short[k] == _NO_SHORT:
+                self._owed_short[k] = short
+                self._owed_sleepy[k] = sleepy
+                self._owed_until[k] = self.node.clock.ticks_add(now, LEAVE_OWED_US)
+                self._owing += 1
+                return
+        self.leaves_lost += 1
+
+    def _retry_leaves(self, now):
+        clock = self.node.clock
+        for k in range(_OWED):
+            short = self._owed_short[k]
+            if short == _NO_SHORT:
+                continue
+            # The address given to a newly registered device, the Leave queued at last,
+            # or the time up: the debt ends.
+            done = self.table.find_short(short) >= 0 or \
+                self._send_leave(short, self._owed_sleepy[k], now)
+            if not done and clock.ticks_diff(self._owed_until[k], now) <= 0:
+                self.leaves_lost += 1
+                done = True
+            if done:
+                self._owed_short[k] = _NO_SHORT
+                self._owing -= 1
+        return _LEAVE_RETRY_US if self._owing else -1
+
     def step(self, now):
+        w = self._retry_leaves(now) if self._owing else -1
+        s = self._step_switch(now)
+        return s if w < 0 else (w if s < 0 else min(w, s))
+
+    def _step_switch(self, now):
         if self._switch_at is None:
             return -1
         left = self.node.clock.ticks_diff(self._switch_at, now)
