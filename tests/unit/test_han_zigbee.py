@@ -274,9 +274,8 @@ def test_removed_device_leaves_and_is_forgotten():
 def _fill_mac_queue(node):
     """Queue frames to a free address until the coordinator's MAC has no slot left (a
     busy hub: reports, held frames for sleepy devices)."""
-    mac = node.mac
     n = 0
-    while mac.send(0x0123, b"busy", 4, net_now(node)):
+    while node.nwk.send(0x0123, b"busy", 4, net_now(node)):
         n += 1
     assert n > 0
     return n
