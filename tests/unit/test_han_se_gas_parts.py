@@ -185,6 +185,29 @@ def test_relay_assumes_nothing():
     assert x.got[-1] == (3, T0 + 300, b"G9")
 
 
+def test_relay_reads_litres_and_the_bcd_forms():
+    # UnitOfMeasure 0x07 (litres) and the BCD forms 0x81 (m3) and 0x87 (litres), SE 1.4
+    # D.3.2.2.4.1: each nibble of the summation a decimal digit. By hand: m3 BCD with
+    # Divisor 1000, raw 0x1234567 -> 1 234.567 m3 = 1 234 567 L; litres BCD, Multiplier 10,
+    # raw 0x4321 -> 43 210 L; binary litres 98 765 with Divisor 1 -> 98 765 L.
+    x = Relay()
+    for src, raw, kw, litres in ((0x0020, 0x1234567, dict(uom=0x81), 1234567),
+                                 (0x0021, 0x4321, dict(uom=0x87, mult=10, div=1), 43210),
+                                 (0x0022, 98765, dict(uom=0x07, div=1), 98765)):
+        x.report(_report(1, raw, T0, EQUIPMENT_ID), src=src)
+        x.answer(_units(x.sent[-1][2][1], **kw), src=src)
+        assert x.got[-1] == (litres, T0, EQUIPMENT_ID), (hex(raw), kw)
+    # A nibble above 9 in a BCD summation is no reading.
+    n = len(x.got)
+    x.report(_report(2, 0x12345A7, T0 + 300), src=0x0020)
+    assert len(x.got) == n and x.relay.not_bcd == 1
+    # Cubic feet (0x02) and its BCD form are not what P1 prints: not relayed.
+    for src, uom in ((0x0023, 0x02), (0x0024, 0x82)):
+        x.report(_report(1, 5, T0), src=src)
+        x.answer(_units(x.sent[-1][2][1], uom=uom), src=src)
+    assert len(x.got) == n and x.relay.not_gas == 2
+
+
 class _Slots:
     def __init__(self):
         self.v = [0, 0]

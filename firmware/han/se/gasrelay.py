@@ -10,9 +10,12 @@
 #   - the device's units, read once per device with Read Attributes (0x0300
 #     UnitOfMeasure, 0x0301 Multiplier, 0x0302 Divisor, 0x0306 MeteringDeviceType, 0x0308
 #     MeterSerialNumber) or taken from a report that carries them: UnitOfMeasure m3
-#     (0x01), MeteringDeviceType gas (0x01), Multiplier and Divisor both read and
-#     non-zero. Litres = raw x Multiplier x 1000 / Divisor, rounded down (an index shows
-#     only completed litres). Nothing is assumed: a device that does not say its
+#     (0x01) or litres (0x07), or their BCD forms (0x81, 0x87: the summation's nibbles
+#     are decimal digits, SE 1.4 D.3.2.2.4.1), MeteringDeviceType gas (0x01), Multiplier
+#     and Divisor both read and non-zero. Litres = raw x Multiplier x 1000 / Divisor
+#     (x 1 for litres), rounded down (an index shows only completed litres); a BCD
+#     summation with a nibble above 9 is no reading. Nothing is assumed: a device that
+#     does not say its
 #     Multiplier and Divisor is never relayed (the 100x / 1000x errors users of SE hubs
 #     meet come from a reader assuming them);
 #   - its MeterSerialNumber (the equipment identifier P1 prints), from the first report
@@ -44,6 +47,8 @@ _DEVICE_TYPE = const(0x0306)
 _SERIAL = const(0x0308)
 READ_IDS = (_UOM, _MULTIPLIER, _DIVISOR, _DEVICE_TYPE, _SERIAL)
 UOM_M3 = const(0x01)  # UnitOfMeasure, binary m3 (SE 1.4 Table D-23)
+UOM_LITRES = const(0x07)
+UOM_BCD = const(0x80)  # the BCD form of a unit is the unit | 0x80
 GAS = const(0x01)     # MeteringDeviceType gas metering (SE 1.4 Table D-26)
 SERIAL_MAX = const(24)
 _EPOCH = const(946684800)  # ZCL UTCTime counts from 2000-01-01 (2.6.2.14)
@@ -75,6 +80,7 @@ class GasRelay:
         self.refused = 0          # on_gas said no (the mailbox refused it)
         self.not_gas = 0          # readings of a device that is no gas meter in m3
         self.no_units = 0         # readings of a device that did not say its units
+        self.not_bcd = 0          # BCD summations with a nibble above 9
         self.reads = 0
 
     def _entry(self, src, ep):
@@ -179,13 +185,20 @@ class GasRelay:
             return
         raw = self.raw[i]
         self.raw[i] = -1
-        if self.dtype[i] != GAS or self.uom[i] != UOM_M3:
+        uom = self.uom[i]
+        unit = uom & ~UOM_BCD
+        if self.dtype[i] != GAS or (unit != UOM_M3 and unit != UOM_LITRES):
             self.not_gas += 1
             return
         if self.mult[i] == 0 or self.div[i] == 0:
             self.no_units += 1
             return
-        litres = raw * self.mult[i] * 1000 // self.div[i]
+        if uom & UOM_BCD:
+            raw = _from_bcd(raw)
+            if raw < 0:
+                self.not_bcd += 1
+                return
+        litres = raw * self.mult[i] * (1000 if unit == UOM_M3 else 1) // self.div[i]
         if self.on_gas is not None and self.on_gas(litres, self.capture[i], self.serial[i]):
             self.relayed += 1
         else:
@@ -235,3 +248,18 @@ class GasRelay:
             return True
         self._try(i, now)
         return True
+
+
+def _from_bcd(v):
+    """The value of a BCD-coded summation (a decimal digit per nibble), -1 if a nibble is
+    not a digit."""
+    out = 0
+    scale = 1
+    while v:
+        d = v & 0xF
+        if d > 9:
+            return -1
+        out += d * scale
+        scale *= 10
+        v >>= 4
+    return out
