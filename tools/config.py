@@ -14,6 +14,9 @@
     han-remove EUI64                               OP_HAN_JOINER: the device must leave
     set-prices FILE.json                           OP_SET_PRICES: the prices the hub
                                                    publishes on the HAN (Price cluster)
+    set-gas-alert DURATION                         OP_SET_GAS_ALERT: the gas-silent alert
+                                                   after DURATION without a reading
+                                                   (seconds, or 90s / 45m / 3h / 2d)
 
 A command is op u8 | counter u32 LE | payload, its tag HMAC-SHA256(key, command)
 (docs/registers.md "Configuration"). The counter must exceed the last one the meter
@@ -344,10 +347,28 @@ def build(args):
     if args.sub == "set-prices":
         with open(args.file) as f:
             return fwconfig.OP_SET_PRICES, prices_bytes(json.load(f))
+    if args.sub == "set-gas-alert":
+        return fwconfig.OP_SET_GAS_ALERT, gas_alert_payload(args.duration)
     if args.sub in ("han-join", "han-remove"):
         return fwconfig.OP_HAN_JOINER, han_joiner_payload(
             args.eui64, args.install_code if args.sub == "han-join" else None)
     raise ValueError("no subcommand")
+
+
+def gas_alert_payload(duration):
+    """OP_SET_GAS_ALERT payload: seconds u32 LE, from "10800", "180m", "3h" or "2d"; the
+    meter's range (60 s .. 30 days) is checked here too, before anything is sent."""
+    from registers.gas import SILENT_MAX_S, SILENT_MIN_S
+
+    text = str(duration).strip().lower()
+    scale = {"s": 1, "m": 60, "h": 3600, "d": 86400}.get(text[-1:], None)
+    digits = text[:-1] if scale else text
+    if not digits.isdigit():
+        raise ValueError("gas alert: a whole number of seconds, or with s, m, h or d")
+    seconds = int(digits) * (scale or 1)
+    if not SILENT_MIN_S <= seconds <= SILENT_MAX_S:
+        raise ValueError("gas alert: 60 s .. 30 days")
+    return struct.pack("<I", seconds)
 
 
 def _hex_arg(text, what):
@@ -412,6 +433,9 @@ def parser():
     s.add_argument("eui64")
     s = sub.add_parser("set-prices", help="the prices the hub publishes on the HAN (JSON)")
     s.add_argument("file")
+    s = sub.add_parser("set-gas-alert", help="raise gas-silent after this long without a "
+                                             "gas reading (default 900 s)")
+    s.add_argument("duration", help="seconds, or with a unit: 90s, 45m, 3h, 2d")
     return p
 
 

@@ -23,6 +23,7 @@ board on make run's own medium (tools/emu_han.py); their JSON lines are shown pr
 import argparse
 import glob
 import os
+import signal
 import sys
 import time
 
@@ -308,6 +309,10 @@ def cmd_run(args):
     return 0
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tools.emu", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -395,6 +400,11 @@ def main(argv=None):
         parser.error("--gas-report-s: 10 .. 86400")
     if args.gas_board and (args.han != "coordinator" or args.han_medium):
         parser.error("--gas-board needs --han coordinator on make run's own medium")
+    # A supervisor's SIGTERM, or the terminal's SIGHUP, ends the run as Ctrl-C does: a
+    # power cut with its warning, and QEMU stopped. QEMU runs in its own session (Ctrl-C
+    # in the terminal must not reach it), so without this it would be left running.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     try:
         return cmd_run(args)
     except EmulatorError as e:

@@ -1,6 +1,6 @@
 # The authenticated configuration path: the only way to set the clock, load tariff calendars,
-# reset a log, store the P1 text message or (through handlers main registers) calibrate the
-# metrology and provision the meter (issue 3; issue 10 item 4; seed 003 11.6: a reset needs
+# reset a log, store the P1 text message, set the gas meter's silence alert or (through
+# handlers main registers) calibrate the metrology and provision the meter (issue 3; issue 10 item 4; seed 003 11.6: a reset needs
 # authorisation and leaves an event; ARCHITECTURE: metrology data never writable from H1/HAN
 # except through this path).
 #
@@ -20,6 +20,7 @@ from micropython import const
 from registers.logs import (EV_AUTH_FAILED, EV_CONFIG, EV_CONFIG_REJECTED, LOG_COUNT,
                             STANDARD, TAMPER)
 from registers.clock import MAX_UTC, MIN_UTC
+from registers.gas import SILENT_MAX_S, SILENT_MIN_S
 
 OP_SET_CLOCK = const(1)  # payload: new UTC u32 (registers.clock MIN_UTC .. MAX_UTC)
 OP_SET_PASSIVE_CALENDAR = const(2)  # payload: activation UTC u32, calendar bytes (tou.py)
@@ -30,6 +31,7 @@ OP_SET_TEXT_MESSAGE = const(6)  # payload: 0..1024 octets (DSMR 5.0.2 7.2, 0-0:9
 OP_PROVISION = const(7)  # payload: provisioning record (app/provision.py)
 OP_HAN_JOINER = const(8)  # payload: a HAN device registered or removed (han/node.py)
 OP_SET_PRICES = const(9)  # payload: the HAN's price table (registers/prices.py)
+OP_SET_GAS_ALERT = const(10)  # payload: seconds u32 (registers/gas.py SILENT_MIN_S .. MAX_S)
 # Ops of other subsystems (calibration, provisioning) come with a handler from main:
 # handlers={op: (parse, apply)}. parse(payload) checks ALL of the payload and returns the
 # parsed value, or raises ValueError (reason REJECT_MALFORMED) or Rejected(reason, text);
@@ -215,6 +217,11 @@ class ConfigSession:
             if len(payload) > self.text.capacity:
                 raise Rejected(REJECT_TOO_LONG, "text message longer than 1024 octets")
             return self._apply_text, bytes(payload)
+        if op == OP_SET_GAS_ALERT:
+            seconds = _u32(payload, "gas alert")
+            if not SILENT_MIN_S <= seconds <= SILENT_MAX_S:
+                raise Rejected(REJECT_RANGE, "gas alert outside 60 s .. 30 days")
+            return self._apply_gas_alert, seconds
         pair = self.handlers.get(op)
         if pair is None:
             raise Rejected(REJECT_UNKNOWN_OP, "unknown command")
@@ -236,6 +243,9 @@ class ConfigSession:
 
     def _apply_text(self, data, utc):
         self.text.set(data)
+
+    def _apply_gas_alert(self, seconds, utc):
+        self.registers.gas.set_silent_after(seconds)
 
     def _apply_handler(self, pair, utc):
         pair[0](pair[1])

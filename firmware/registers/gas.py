@@ -29,6 +29,10 @@
 # - Silence: silent(now) is True while the held capture is more than silent_after_s old
 #   (default 3 x the 5-minute cadence: two lost reports are weather, the third a silence).
 #   P1 keeps printing the last value with its old time stamp; the alert is app/source.py's.
+#   The operator sets the time through the configuration path (OP_SET_GAS_ALERT,
+#   registers/config.py: SILENT_MIN_S .. SILENT_MAX_S, e.g. 3 h for an hourly DSMR 4
+#   meter); set_silent_after() stores it (record "gasalert") before it applies, and load()
+#   restores it at boot.
 import struct
 
 from micropython import const
@@ -38,6 +42,8 @@ LITRES_MAX = const(99999999)  # DSMR 5.0.2 Table 6-3 note 2: F8(3,3) m3, 99999.9
 FUTURE_SLACK_S = const(60)  # a capture up to a minute ahead of our clock is clock skew
 CADENCE_S = const(300)  # DSMR 5.0.2 7.3: the last 5-minute value (DSMR 4.2.2 6.3: hourly)
 SILENT_AFTER_S = const(900)  # 3 x CADENCE_S
+SILENT_MIN_S = const(60)
+SILENT_MAX_S = const(2592000)  # 30 days
 MIN_SAVE_S = const(60)
 GAS = const(3)  # EN 13757-3 device type: gas
 # EN 13757-3 device types whose register is a volume, printed as m3 by P1's profiles:
@@ -47,6 +53,7 @@ _M3_MEDIA = (GAS, 0x06, 0x07)
 _KIND = const(0xC0)  # record kind in the registers' record store
 _HEADER = const(10)  # litres u32, capture utc u32, device type u8, identifier length u8
 _RECORD = const(58)  # _HEADER + ID_MAX
+_ALERT_KIND = const(0xC1)  # the configured silent_after_s, u32
 
 
 class GasMailbox:
@@ -61,6 +68,9 @@ class GasMailbox:
         self.silent_after_s = silent_after_s
         self.min_save_s = min_save_s
         self._slots = store.slots("gas", _KIND, _RECORD) if store is not None else None
+        self._alert_slots = store.slots("gasalert", _ALERT_KIND, 4) if store is not None \
+            else None
+        self._alert_buf = bytearray(4)
         self._buf = bytearray(_RECORD)
         self.valid = False
         self.litres = 0  # reading in 0.001 m3
@@ -153,11 +163,26 @@ class GasMailbox:
         a hub with no gas meter is not waiting for one)."""
         return self.valid and now - self.capture_utc > self.silent_after_s
 
+    def set_silent_after(self, seconds):
+        """The operator's silence limit (OP_SET_GAS_ALERT): ValueError outside SILENT_MIN_S
+        .. SILENT_MAX_S; stored before it applies (OSError: nothing changed)."""
+        if not SILENT_MIN_S <= seconds <= SILENT_MAX_S:
+            raise ValueError("gas alert: 60 s .. 30 days")
+        if self._alert_slots is not None:
+            struct.pack_into("<I", self._alert_buf, 0, seconds)
+            self._alert_slots.save(self._alert_buf, 4)
+        self.silent_after_s = seconds
+
     # ---- persistence --------------------------------------------------------------------
     def load(self):
-        """Restore the reading kept in the store (at boot). Returns True if there was one."""
+        """Restore the reading kept in the store (at boot), and the configured silence
+        limit. Returns True if there was a reading."""
         if self._slots is None:
             return False
+        if self._alert_slots.load(self._alert_buf) == 4:
+            seconds = struct.unpack_from("<I", self._alert_buf, 0)[0]
+            if SILENT_MIN_S <= seconds <= SILENT_MAX_S:
+                self.silent_after_s = seconds
         buf = self._buf
         n = self._slots.load(buf)
         if n < _HEADER:

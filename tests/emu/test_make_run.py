@@ -177,3 +177,70 @@ def test_every_profile_sends_measured_values_only(tmp_path):
         meter = [ln for ln in out.splitlines() if ln.startswith("meter L1 ")]
         watts = sum(int(w) for w in re.findall(r"(\d+)W PF", meter[0]))
         assert abs(_total_kw(found[0]) * 1000 - watts) <= 3, (name, found[0], meter[0])
+
+
+def _children(pid):
+    """Process ids whose parent is pid (from /proc)."""
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open("/proc/%s/stat" % name) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(name))
+    return out
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_sigterm_stops_the_run_as_a_power_cut_and_leaves_no_emulator(tmp_path):
+    # A supervisor (a CI job's timeout, systemd, kill) ends make run with SIGTERM: the
+    # run ends as Ctrl-C ends it (the power-fail warning saves the registers) and the
+    # emulator, in its own session so that the terminal's Ctrl-C does not reach it, is
+    # stopped with it instead of left running.
+    import signal
+    import threading
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "tools.emu", "run", "--flash",
+                             str(tmp_path / "meter-flash.bin")], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    lines = []
+
+    def read():
+        for ln in proc.stdout:
+            lines.append(ln.decode(errors="replace"))
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        qemu = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (
+                qemu and any(ln.startswith("meter L1 ") for ln in list(lines))):
+            qemu = qemu or [p for p in _children(proc.pid) if _alive(p)]
+            time.sleep(0.2)
+        assert qemu, "no emulator started"
+        assert any(ln.startswith("meter L1 ") for ln in lines), "".join(lines)[-2000:]
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        reader.join(10)
+        out = "".join(lines)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out[-2000:]
+    assert "power-fail warning: registers saved" in out, out[-2000:]
+    assert "[emu] stopped" in out
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in qemu) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in qemu), "the emulator outlived the run"

@@ -90,6 +90,14 @@ def test_every_subcommand_is_accepted_by_the_firmware(tmp_path):
     session.execute(*run_tool(tmp_path, "reset-log", "1")[:2])
     assert regs.logs.log(1).count == 0
 
+    # set-gas-alert: op 10, seconds u32 LE (docs/config.md); 3h = 10 800 s = 0x2A30.
+    for text, seconds, octets in (("3h", 10800, "302a0000"), ("45m", 2700, "8c0a0000"),
+                                  ("86400", 86400, "80510100"), ("2d", 172800, "00a30200")):
+        cmd, tag, _ = run_tool(tmp_path, "set-gas-alert", text)
+        assert cmd[0] == 10 and cmd[5:].hex() == octets
+        assert session.execute(cmd, tag) == 10
+        assert regs.gas.silent_after_s == seconds
+
 
 def test_provision_builds_the_app_provision_record(tmp_path):
     (tmp_path / "dev.json").write_text(json.dumps({
@@ -113,6 +121,8 @@ def test_tool_refuses_values_the_meter_would_refuse(tmp_path):
     assert tool.main(base + ["set-calibration", str(tmp_path / "bad.json")],
                      out=lines.append) == 2
     assert tool.main(["--key", "0011", "set-text", "x"], out=lines.append) == 2
+    for bad in ("59", "31d", "3x", "5.5m", "h", ""):
+        assert tool.main(base + ["set-gas-alert", bad], out=lines.append) == 2, bad
     assert not (tmp_path / "c").exists()  # nothing built, no counter used
 
 

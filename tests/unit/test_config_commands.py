@@ -111,6 +111,7 @@ BIG_PASSIVE = [(config.OP_SET_PASSIVE_CALENDAR, u32(ACT) + big_calendar())]
 
 OK, REJ, TAMP = "ok", "rejected", "tamper"
 CLOCK, RESET, TEXT, CAL, PROV = 1, 4, 6, 5, 7
+GAS_ALERT = 10
 PASSIVE, ACTIVE = 2, 3
 
 # (name, setup, op byte, payload or whole command bytes, tag kind, outcome, reason)
@@ -186,19 +187,30 @@ ROWS = [
     ("provision forged", [], PROV, b"ABCDEFGH", "forged", TAMP, 18),
     ("provision 7 octets", [], PROV, b"ABCDEFG", "good", REJ, 1),
     ("provision oversized", [], PROV, bytes(1025), "good", TAMP, 17),
+    # OP_SET_GAS_ALERT: seconds u32, 60 .. 2 592 000 (30 days)
+    ("gas alert 3 h", [], GAS_ALERT, u32(10800), "good", OK, 0),
+    ("gas alert 60 s", [], GAS_ALERT, u32(60), "good", OK, 0),
+    ("gas alert 30 days", [], GAS_ALERT, u32(2592000), "good", OK, 0),
+    ("gas alert 59 s", [], GAS_ALERT, u32(59), "good", REJ, 2),
+    ("gas alert 30 days + 1 s", [], GAS_ALERT, u32(2592001), "good", REJ, 2),
+    ("gas alert 0", [], GAS_ALERT, u32(0), "good", REJ, 2),
+    ("gas alert 3 octets", [], GAS_ALERT, u32(10800)[:3], "good", REJ, 1),
+    ("gas alert 5 octets", [], GAS_ALERT, u32(10800) + b"\x00", "good", REJ, 1),
+    ("gas alert forged", [], GAS_ALERT, u32(10800), "forged", TAMP, 18),
     # Unknown operations
     ("op 0", [], 0, b"", "good", REJ, 4),
     ("op 8", [], 8, b"\x01", "good", REJ, 4),
     ("op 255", [], 255, b"", "good", REJ, 4),
 ]
 # Truncated commands (< 5 octets) and replays, for every op: added below.
-for _op in (CLOCK, PASSIVE, ACTIVE, RESET, CAL, TEXT, PROV):
+for _op in (CLOCK, PASSIVE, ACTIVE, RESET, CAL, TEXT, PROV, GAS_ALERT):
     ROWS.append(("op %d truncated" % _op, [], _op, None, "truncated", TAMP, 16))
     ROWS.append(("op %d replayed" % _op, [], _op, None, "replay", TAMP, 19))
 ROWS.append(("empty command", [], 0, None, "empty", TAMP, 16))
 
 VALID_PAYLOAD = {CLOCK: u32(1767225600), PASSIVE: u32(ACT) + NIGHT2, ACTIVE: NIGHT2,
-                 RESET: b"\x01", CAL: GOOD_CAL, TEXT: b"hi", PROV: b"ABCDEFGH"}
+                 RESET: b"\x01", CAL: GOOD_CAL, TEXT: b"hi", PROV: b"ABCDEFGH",
+                 GAS_ALERT: u32(3600)}
 
 
 def raw(fs, name, kind):
@@ -223,6 +235,8 @@ def state(m):
         "provisioned": list(m.provisioned),
         "counter": m.session.counter,
         "counter_flash": raw(m.fs, "config", 0x60),
+        "gas_alert": regs.gas.silent_after_s,
+        "gas_alert_flash": raw(m.fs, "gasalert", 0xC1),
         "fault_log": [regs.logs.log(1).entry(a) for a in range(regs.logs.log(1).count)],
     }
 
@@ -276,6 +290,9 @@ def check_ok(m, name, before):
                        "text_flash": b"Storing voor 16:00 verholpen"},
         "text 1024 octets": {"text": b"x" * 1024, "text_flash": b"x" * 1024},
         "provision valid": {"provisioned": [b"ABCDEFGH"]},
+        "gas alert 3 h": {"gas_alert": 10800, "gas_alert_flash": u32(10800)},
+        "gas alert 60 s": {"gas_alert": 60, "gas_alert_flash": u32(60)},
+        "gas alert 30 days": {"gas_alert": 2592000, "gas_alert_flash": u32(2592000)},
     }[name]
     for key in before:
         if key in ("op", "counter", "counter_flash", "tariffs_flash"):

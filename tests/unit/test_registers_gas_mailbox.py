@@ -229,3 +229,46 @@ def test_the_once_a_second_capture_and_gas_check_allocate_nothing():
         silent = source.check_gas(utc)
     assert silent and snap.gas_litres == 2000 and snap.gas_utc == T0
     assert indicator.alerts == [ALERT_GAS_SILENT]
+
+
+def test_the_operator_sets_the_silence_limit_through_the_configuration_path():
+    # OP_SET_GAS_ALERT (registers/config.py): seconds u32, 60 s .. 30 days; kept in the
+    # store through a reboot; out of range or malformed: refused whole, nothing changed.
+    from registers import config, logs
+
+    key = bytes(range(16))
+    fs = MemoryFs()
+    hal = FakeClock(utc=T0)
+    regs = MeterRegisters(hal, fs)
+    regs.boot(T0)
+    session = config.ConfigSession(regs, key)
+
+    def send(counter, payload):
+        cmd = config.command(config.OP_SET_GAS_ALERT, counter, payload)
+        return session.execute(cmd, config.hmac_sha256(key, cmd), T0)
+
+    assert send(1, (3 * 3600).to_bytes(4, "little")) == config.OP_SET_GAS_ALERT
+    assert regs.gas.silent_after_s == 10800  # an hourly DSMR 4 meter: three values
+    regs.gas.put(10, T0, ID)
+    assert not regs.gas.silent(T0 + 10800) and regs.gas.silent(T0 + 10801)
+    for counter, payload, reason in ((2, (59).to_bytes(4, "little"), config.REJECT_RANGE),
+                                     (3, (2592001).to_bytes(4, "little"), config.REJECT_RANGE),
+                                     (4, b"\x10\x0e", config.REJECT_MALFORMED)):
+        e = raises(config.Rejected, send, counter, payload)
+        assert e.reason == reason
+    assert regs.gas.silent_after_s == 10800
+    standard = regs.logs.log(logs.STANDARD)
+    events = [standard.entry(a)[2:] for a in range(standard.count)]
+    assert (logs.EV_CONFIG, 0, config.OP_SET_GAS_ALERT, 1) in events
+    assert (logs.EV_CONFIG_REJECTED, 0, config.OP_SET_GAS_ALERT, config.REJECT_RANGE) in events
+    # After a reboot the configured limit holds; the limits themselves are accepted.
+    again = MeterRegisters(FakeClock(utc=T0 + 60), fs)
+    again.boot(T0 + 60)
+    assert again.gas.silent_after_s == 10800
+    s2 = config.ConfigSession(again, key)
+    for counter, seconds in ((5, 60), (6, 2592000)):
+        cmd = config.command(config.OP_SET_GAS_ALERT, counter, seconds.to_bytes(4, "little"))
+        s2.execute(cmd, config.hmac_sha256(key, cmd), T0 + 60)
+        assert again.gas.silent_after_s == seconds
+    # Called directly, the mailbox refuses what the op refuses.
+    raises(ValueError, again.gas.set_silent_after, 59)
