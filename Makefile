@@ -103,6 +103,8 @@ soak: build
 	@TYPETEST_NOLOAD_S=3600 $(PY) -m pytest -q -p no:cacheprovider tests/host/test_metrology_typetest.py
 	@echo "[soak] ZigBee NWK/APS/ZDO fuzz: 100 000 frames (about 4 min) ..."
 	@HAN_FUZZ_FRAMES=100000 $(PY) -m pytest -q -p no:cacheprovider tests/host/test_han_zb_fuzz.py
+	@echo "[soak] Smart Energy ZCL fuzz against the hub and a display: 50 000 frames (about 1 min) ..."
+	@HAN_SE_FUZZ_FRAMES=50000 $(PY) -m pytest -q -p no:cacheprovider tests/host/test_han_se_fuzz.py
 	@echo "[soak] HAN power-cut campaign: 3 000 cuts on each runtime (about 8 min) ..."
 	@$(PY) -m tools.powercut_han --cuts 3000 --seed 1 --runtime micropython --json
 	@$(PY) -m tools.powercut_han --cuts 3000 --seed 1 --runtime cpython --json

@@ -27,7 +27,8 @@ TIERS = {
 # Tier 1's host checks that only compute (fuzzers, power-cut campaigns, simulated days):
 # they run beside the others, on the second core, with tier 2 after them. Everything that
 # measures wall-clock time (ptys, emulators, BAIOP runs) stays in the other lane.
-CPU_ONLY = ["tests/host/test_han_fuzz.py", "tests/host/test_han_se_day.py",
+CPU_ONLY = ["tests/host/test_han_fuzz.py", "tests/host/test_han_se_fuzz.py",
+            "tests/host/test_han_se_day.py",
             "tests/host/test_han_zb_fuzz.py", "tests/host/test_metrology_accuracy.py",
             "tests/host/test_metrology_captures.py", "tests/host/test_metrology_typetest.py",
             "tests/host/test_front_ends_p1.py", "tests/host/test_front_ends_year.py",

@@ -50,6 +50,7 @@ NO_AIR = {
     "test_han_zb_aging::test_table_record_keeps_its_layout_and_reads_records_written_before",
     "test_han_se_hub::test_todays_energy_survives_a_reboot_the_same_day_not_across_midnight",
     "test_han_se_ihd::test_a_report_is_taken_without_allocating",
+    "test_han_se_ihd::test_a_label_or_message_that_is_not_utf8_is_shown_with_question_marks",
 }
 # Scenarios in which no device is ever admitted (unregistered joiner, full table): no key
 # is transported, so nothing is secured and there is nothing to decrypt. Asserted: none

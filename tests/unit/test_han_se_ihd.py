@@ -347,3 +347,13 @@ def test_a_removed_display_leaves_no_subscription_for_the_next_device_at_its_add
     b.add_wh(5000)
     b.run(1000)
     assert 0x0001 not in sent, sent
+
+
+def test_a_label_or_message_that_is_not_utf8_is_shown_with_question_marks():
+    # Found by tests/host/test_han_se_fuzz.py: a hub's rate label or message text with
+    # octets that are no UTF-8 stopped the display's view with UnicodeError.
+    from han.se import ihd_peer
+
+    assert ihd_peer._text("Dag é".encode()) == "Dag é"
+    assert ihd_peer._text(b"Da\xa4g\xff") == "Da?g?"
+    assert ihd_peer._text(b"") == ""

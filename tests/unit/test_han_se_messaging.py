@@ -106,6 +106,11 @@ def test_confirmation_logged_and_flagged():
     assert _ask(s, bytes.fromhex("01" "34" "01" "0042072F" "1050072F" "02" "05" "4F"),
                 UTC) == bytes.fromhex("18340B0180")
     assert len(log) == 2
+    # An id the hub never sent (0x2F074201, and 0): NOT_FOUND (8B), nothing logged.
+    for mid in ("0142072F", "00000000"):
+        assert _ask(s, bytes.fromhex("01" "35" "01" + mid + "1050072F"), UTC_1H, 0x2345) \
+            == bytes.fromhex("18350B018B")
+    assert len(log) == 2 and s.unknown_confirmations == 2
 
 
 def test_long_text_cut_at_utf8_boundary():

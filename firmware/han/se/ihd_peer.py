@@ -192,6 +192,15 @@ class DayCost:
         return units.display(self.total, 1, 10 ** (_COST_SCALE + 3), units.formatting(1, 2, True))
 
 
+def _text(octets):
+    """A ZCL string as text (UTF-8, ZCL 07-5123 2.6.2): a hub that sends other octets
+    gets them shown as '?', the rest of the view unharmed."""
+    try:
+        return octets.decode()
+    except ValueError:  # UnicodeError (MicroPython), UnicodeDecodeError (CPython)
+        return "".join([chr(b) if 0x20 <= b < 0x7F else "?" for b in octets])
+
+
 def view(d):
     e, g = d.elec, d.gas
     t = d.time
@@ -212,10 +221,10 @@ def view(d):
         td = pp.trailing_digit
         v["price"] = units.display(pp.price, 1, 10 ** td, units.formatting(1, min(td, 7), True))
         v["currency"] = pp.currency
-        v["rate_label"] = bytes(pp.label[:pp.label_len]).decode()
+        v["rate_label"] = _text(bytes(pp.label[:pp.label_len]))
         v["cost_today"] = d.cost.text()
     m = d.msg
     if m.shown:
-        v["message"] = bytes(m.message.text[:m.message.text_len]).decode()
+        v["message"] = _text(bytes(m.message.text[:m.message.text_len]))
         v["message_id"] = m.message.message_id
     return v

@@ -180,6 +180,7 @@ class MessagingServer(ClusterServer):
         self.n_subscribers = 0
         self._seen = None
         self._src = -1
+        self.unknown_confirmations = 0  # confirmations of ids this hub never sent
 
     def _observe(self, utc):
         """Follow the text source: DISPLAYED for a new text, CANCELLED when it was cleared,
@@ -275,6 +276,13 @@ class MessagingServer(ClusterServer):
                 return zg.MALFORMED_COMMAND
         mid = zt.get(zt.UINT32, buf, p, end)
         utc = zt.get(zt.UTC, buf, p + 4, end)
+        self._observe(self.clock.utc() - ZCL_EPOCH_UNIX)  # the message shown now
+        # Only a message this hub issued (the one it shows, or the one its subscribers
+        # were last sent) can be confirmed: an id it never sent is NOT_FOUND, and goes
+        # into no log (a device must not fill the event log with invented ids).
+        if mid == 0 or (mid != self.message.message_id and mid != self.pushed_id):
+            self.unknown_confirmations += 1
+            return zg.NOT_FOUND
         if self.active and mid == self.message.message_id:
             self.confirmed = True
         if self.on_confirmed is not None:
