@@ -93,8 +93,14 @@ class DayChecks:
         if self.meter_gas.reports_sent != len(sent):
             self.failures.append("gas meter counted %d reports, printed %d" % (
                 self.meter_gas.reports_sent, len(sent)))
+        # A report captured at the end of the run (the meter's clock, synced to the hub's
+        # within a second, may reach the last mark before the run stops) may not have
+        # reached the hub yet: it may be missing, at the end only.
+        last = [x for x in sent if x[1] >= self.end_utc]
+        whole = len(sent) - len(last)
         for what, seq in (("mailbox", self.mailbox), ("P1", self.p1_gas)):
-            if seq != sent:
+            if seq != sent and not (whole <= len(seq) < len(sent) and
+                                    seq == sent[:len(seq)]):
                 k = 0
                 while k < min(len(seq), len(sent)) and seq[k] == sent[k]:
                     k += 1

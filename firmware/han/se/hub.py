@@ -35,7 +35,10 @@ MIRROR_ENDPOINT = const(2)
 DEVICE_ESI = const(0x0500)  # SE 1.4 Table 5-13
 DEVICE_METER = const(0x0501)
 METERING = const(0x0702)
-REPORT_SLOTS = const(16)  # about 3 displays x 5 attributes
+# 8 displays x 5 attributes (demand, summation, today; the mirror's summation and its
+# capture time): a 4th display found 16 taken and got no reports. Record "hanrpt" packs
+# 2 + 22 x 40 = 882 octets, within the store's 1024.
+REPORT_SLOTS = const(40)
 PRICE_ASKERS = const(8)  # as many as a Price server keeps subscribers
 KIND_REPORTS = const(0xB2)  # record kinds (docs/registers.md)
 KIND_DAY = const(0xB3)
