@@ -358,7 +358,7 @@ def build(args):
 def gas_alert_payload(duration):
     """OP_SET_GAS_ALERT payload: seconds u32 LE, from "10800", "180m", "3h" or "2d"; the
     meter's range (60 s .. 30 days) is checked here too, before anything is sent."""
-    from registers.gas import SILENT_MAX_S, SILENT_MIN_S
+    from registers.gas import silent_after_ok
 
     text = str(duration).strip().lower()
     scale = {"s": 1, "m": 60, "h": 3600, "d": 86400}.get(text[-1:], None)
@@ -366,7 +366,7 @@ def gas_alert_payload(duration):
     if not digits.isdigit():
         raise ValueError("gas alert: a whole number of seconds, or with s, m, h or d")
     seconds = int(digits) * (scale or 1)
-    if not SILENT_MIN_S <= seconds <= SILENT_MAX_S:
+    if not silent_after_ok(seconds):
         raise ValueError("gas alert: 60 s .. 30 days")
     return struct.pack("<I", seconds)
 

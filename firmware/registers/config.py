@@ -1,8 +1,8 @@
 # The authenticated configuration path: the only way to set the clock, load tariff calendars,
 # reset a log, store the P1 text message, set the gas meter's silence alert or (through
-# handlers main registers) calibrate the metrology and provision the meter (issue 3; issue 10 item 4; seed 003 11.6: a reset needs
-# authorisation and leaves an event; ARCHITECTURE: metrology data never writable from H1/HAN
-# except through this path).
+# handlers main registers) calibrate the metrology and provision the meter (issue 3; issue
+# 10 item 4; seed 003 11.6: a reset needs authorisation and leaves an event; ARCHITECTURE:
+# metrology data never writable from H1/HAN except through this path).
 #
 # A command is  op u8 | counter u32 LE | payload,  authenticated by
 # tag = HMAC-SHA256(key, command) (RFC 2104 with SHA-256, 32 bytes). execute() takes it in
@@ -20,7 +20,7 @@ from micropython import const
 from registers.logs import (EV_AUTH_FAILED, EV_CONFIG, EV_CONFIG_REJECTED, LOG_COUNT,
                             STANDARD, TAMPER)
 from registers.clock import MAX_UTC, MIN_UTC
-from registers.gas import SILENT_MAX_S, SILENT_MIN_S
+from registers.gas import SILENT_RANGE, silent_after_ok
 
 OP_SET_CLOCK = const(1)  # payload: new UTC u32 (registers.clock MIN_UTC .. MAX_UTC)
 OP_SET_PASSIVE_CALENDAR = const(2)  # payload: activation UTC u32, calendar bytes (tou.py)
@@ -31,7 +31,7 @@ OP_SET_TEXT_MESSAGE = const(6)  # payload: 0..1024 octets (DSMR 5.0.2 7.2, 0-0:9
 OP_PROVISION = const(7)  # payload: provisioning record (app/provision.py)
 OP_HAN_JOINER = const(8)  # payload: a HAN device registered or removed (han/node.py)
 OP_SET_PRICES = const(9)  # payload: the HAN's price table (registers/prices.py)
-OP_SET_GAS_ALERT = const(10)  # payload: seconds u32 (registers/gas.py SILENT_MIN_S .. MAX_S)
+OP_SET_GAS_ALERT = const(10)  # payload: seconds u32 (registers/gas.py silent_after_ok)
 # Ops of other subsystems (calibration, provisioning) come with a handler from main:
 # handlers={op: (parse, apply)}. parse(payload) checks ALL of the payload and returns the
 # parsed value, or raises ValueError (reason REJECT_MALFORMED) or Rejected(reason, text);
@@ -219,8 +219,8 @@ class ConfigSession:
             return self._apply_text, bytes(payload)
         if op == OP_SET_GAS_ALERT:
             seconds = _u32(payload, "gas alert")
-            if not SILENT_MIN_S <= seconds <= SILENT_MAX_S:
-                raise Rejected(REJECT_RANGE, "gas alert outside 60 s .. 30 days")
+            if not silent_after_ok(seconds):
+                raise Rejected(REJECT_RANGE, SILENT_RANGE)
             return self._apply_gas_alert, seconds
         pair = self.handlers.get(op)
         if pair is None:

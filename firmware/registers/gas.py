@@ -44,6 +44,7 @@ CADENCE_S = const(300)  # DSMR 5.0.2 7.3: the last 5-minute value (DSMR 4.2.2 6.
 SILENT_AFTER_S = const(900)  # 3 x CADENCE_S
 SILENT_MIN_S = const(60)
 SILENT_MAX_S = const(2592000)  # 30 days
+SILENT_RANGE = "gas alert outside 60 s .. 30 days"
 MIN_SAVE_S = const(60)
 GAS = const(3)  # EN 13757-3 device type: gas
 # EN 13757-3 device types whose register is a volume, printed as m3 by P1's profiles:
@@ -54,6 +55,11 @@ _KIND = const(0xC0)  # record kind in the registers' record store
 _HEADER = const(10)  # litres u32, capture utc u32, device type u8, identifier length u8
 _RECORD = const(58)  # _HEADER + ID_MAX
 _ALERT_KIND = const(0xC1)  # the configured silent_after_s, u32
+
+
+def silent_after_ok(seconds):
+    """A silence limit the operator may set (OP_SET_GAS_ALERT)."""
+    return SILENT_MIN_S <= seconds <= SILENT_MAX_S
 
 
 class GasMailbox:
@@ -166,8 +172,8 @@ class GasMailbox:
     def set_silent_after(self, seconds):
         """The operator's silence limit (OP_SET_GAS_ALERT): ValueError outside SILENT_MIN_S
         .. SILENT_MAX_S; stored before it applies (OSError: nothing changed)."""
-        if not SILENT_MIN_S <= seconds <= SILENT_MAX_S:
-            raise ValueError("gas alert: 60 s .. 30 days")
+        if not silent_after_ok(seconds):
+            raise ValueError(SILENT_RANGE)
         if self._alert_slots is not None:
             struct.pack_into("<I", self._alert_buf, 0, seconds)
             self._alert_slots.save(self._alert_buf, 4)
@@ -181,7 +187,7 @@ class GasMailbox:
             return False
         if self._alert_slots.load(self._alert_buf) == 4:
             seconds = struct.unpack_from("<I", self._alert_buf, 0)[0]
-            if SILENT_MIN_S <= seconds <= SILENT_MAX_S:
+            if silent_after_ok(seconds):
                 self.silent_after_s = seconds
         buf = self._buf
         n = self._slots.load(buf)

@@ -36,6 +36,7 @@ from registers.clock import DST_EU
 from registers.memfs import MemoryFs
 from registers.meter import MeterRegisters
 from registers.view import RegistersView
+from tests.host.fuzz_mutations import mutate
 
 TOTAL = int(os.environ.get("HAN_SE_FUZZ_FRAMES", "4000"))
 T0 = 1795694400  # 2026-11-26 12:00:00 UTC
@@ -131,25 +132,6 @@ def _check_answers(frame, answers):
         assert h.seq == req.seq and h.direction != req.direction, (frame.hex(), payload.hex())
 
 
-def _mutate(data, ops):
-    b = bytearray(data)
-    for kind, pos, val in ops:
-        if not b and kind != "insert":
-            continue
-        p = pos % (len(b) + (1 if kind == "insert" else 0)) if (b or kind == "insert") else 0
-        if kind == "flip":
-            b[p] ^= 1 << (val % 8)
-        elif kind == "set":
-            b[p] = val
-        elif kind == "insert":
-            b[p:p] = bytes([val])
-        elif kind == "cut":
-            del b[p:]
-    return bytes(b)
-
-
-_OPS = st.lists(st.tuples(st.sampled_from(("flip", "set", "insert", "cut")),
-                          st.integers(0, 255), st.integers(0, 255)), min_size=1, max_size=4)
 BENCH = []
 SEEN = {"frames": 0, "answered": 0}
 
@@ -174,12 +156,12 @@ def _one(src, ep, cluster, frame):
 
 
 @settings(max_examples=max(1, TOTAL * 3 // 4), **SETTINGS)
-@given(st.integers(0, len(SEEDS) - 1), _OPS, st.sampled_from((1, 2, 3)),
+@given(st.data(), st.integers(0, len(SEEDS) - 1), st.sampled_from((1, 2, 3)),
        st.sampled_from(CLUSTERS + (None,)), st.sampled_from((DISPLAY, GAS)))
-def test_mutated_requests_and_reports(i, ops, ep, cluster, src):
+def test_mutated_requests_and_reports(data, i, ep, cluster, src):
     seed_ep, seed_cluster, frame = SEEDS[i]
     _one(src, seed_ep if ep == 3 else ep, seed_cluster if cluster is None else cluster,
-         _mutate(frame, ops))
+         data.draw(mutate(frame, 0, 4)))  # 0: the seed as it is, too
 
 
 @settings(max_examples=max(1, TOTAL // 4), **SETTINGS)
@@ -253,12 +235,12 @@ def _display():
 
 
 @settings(max_examples=max(1, TOTAL // 2), **SETTINGS)
-@given(st.integers(0, len(HUB_SEEDS) - 1), _OPS, st.sampled_from((1, 2)),
+@given(st.data(), st.integers(0, len(HUB_SEEDS) - 1), st.sampled_from((1, 2)),
        st.sampled_from((0x0000, 0x0001)))
-def test_a_display_takes_mutated_frames_from_its_hub(i, ops, ep, src):
+def test_a_display_takes_mutated_frames_from_its_hub(data, i, ep, src):
     d, ticks = _display()
     cluster, frame = HUB_SEEDS[i]
-    frame = _mutate(frame, ops)
+    frame = data.draw(mutate(frame))
     d.router.receive(src, ep, 1, cluster, 0x0109, frame, 0, len(frame), ticks.ticks_us(),
                      False)
     ticks.advance_ms(20)

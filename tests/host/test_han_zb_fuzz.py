@@ -37,6 +37,7 @@ from han.nwk import layer as nl
 from han.tc.keys import key_load_key, key_transport_key
 from han.zdo import nodedesc as zn
 from han.zdo.server import ZdoServer
+from tests.host.fuzz_mutations import mutate
 from zb_net import COORD_EXT, NETWORK_KEY, Net
 
 TOTAL = int(os.environ.get("HAN_FUZZ_FRAMES", "10000"))
@@ -281,29 +282,6 @@ class Session:
 _REASONS = ["malformed", "not_for_us", "unsecured", "unknown_source", "key_seq", "replay",
             "mic", "duplicate"]
 assert len(_REASONS) == nl.REFUSED_COUNT
-
-
-# --- mutations -----------------------------------------------------------------------------
-@st.composite
-def mutate(draw, data, min_ops=1, max_ops=4):
-    b = bytearray(data)
-    for _ in range(draw(st.integers(min_ops, max_ops))):
-        op = draw(st.integers(0, 5))
-        if op == 0 and b:  # bit flip
-            i = draw(st.integers(0, len(b) - 1))
-            b[i] ^= 1 << draw(st.integers(0, 7))
-        elif op == 1 and b:  # truncation
-            del b[draw(st.integers(0, len(b) - 1)):]
-        elif op == 2:  # insertion
-            i = draw(st.integers(0, len(b)))
-            b[i:i] = draw(st.binary(min_size=1, max_size=12))
-        elif op == 3 and b:  # a byte replaced
-            b[draw(st.integers(0, len(b) - 1))] = draw(st.integers(0, 255))
-        elif op == 4 and b:  # a byte deleted
-            del b[draw(st.integers(0, len(b) - 1))]
-        else:  # random tail
-            b += draw(st.binary(max_size=20))
-    return bytes(b)
 
 
 def _run(stream, examples, strategy, body):

@@ -2,6 +2,7 @@
 read from the capture by tshark: Metering on the ESI endpoint and the gas mirror, Time.
 Values the BAP states are compared with what tshark decoded from our frames; time
 attributes with the IANA rules of the profile's zone (zoneinfo)."""
+import bisect
 import datetime
 
 from robot.libraries.BuiltIn import BuiltIn
@@ -206,13 +207,14 @@ class HanReportingKeywords:
         # The phase is the hub's clock's: a new one after each boot. It is found per
         # stretch between the hub's cuts.
         cuts = sorted(up for _, up in outages)
+        boot = [bisect.bisect_right(cuts, r[0]) for r in reports]  # each report's boot
         phases = {}
-        for r in reports:
-            phases.setdefault(sum(1 for up in cuts if up <= r[0]), []).append(r[0])
-        phases = {k: _report_phase(v) for k, v in phases.items()}
+        for b, r in zip(boot, reports):
+            phases.setdefault(b, []).append(r[0])
+        phases = {b: _report_phase(v) for b, v in phases.items()}
         hold = {}
-        for t, dst, ep, cluster, met, generic in reports:
-            phase = phases[sum(1 for up in cuts if up <= t)]
+        for b, (t, dst, ep, cluster, met, generic) in zip(boot, reports):
+            phase = phases[b]
             # How far past the phase it went out; a hair before it (clock noise in the
             # fractions) is on it, not a whole second late.
             h = (t - phase + 0.02) % 1.0 - 0.02
